@@ -1,0 +1,163 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Claims are the claims of a verified token. The registered claims are
+// parsed once during verification; the full set is decoded only when asked
+// for, so the common path costs no map.
+type Claims struct {
+	issuer, subject, id string
+	aud1                string
+	audN                []string
+	exp, nbf, iat       float64
+	hasNbf, hasIat      bool
+	scope               string   // "scope": space-delimited (RFC 8693 section 4.2, RFC 9068 section 2.2.3)
+	scp                 []string // "scp": string or array, as several IdPs send it
+	hasScope, hasScp    bool
+
+	alg, kid string
+	payload  []byte // the decoded payload, never written after verification
+
+	rawOnce sync.Once
+	raw     map[string]any
+}
+
+// Issuer is the iss claim (RFC 7519 section 4.1.1).
+func (c *Claims) Issuer() string { return c.issuer }
+
+// Subject is the sub claim (RFC 7519 section 4.1.2).
+func (c *Claims) Subject() string { return c.subject }
+
+// ID is the jti claim (RFC 7519 section 4.1.7).
+func (c *Claims) ID() string { return c.id }
+
+// Audience is the aud claim as a list (RFC 7519 section 4.1.3).
+func (c *Claims) Audience() []string {
+	if c.audN != nil {
+		return slices.Clone(c.audN)
+	}
+	if c.aud1 != "" {
+		return []string{c.aud1}
+	}
+	return nil
+}
+
+// ExpiresAt is the exp claim.
+func (c *Claims) ExpiresAt() time.Time { return numericDate(c.exp) }
+
+// IssuedAt is the iat claim, zero when absent.
+func (c *Claims) IssuedAt() time.Time {
+	if !c.hasIat {
+		return time.Time{}
+	}
+	return numericDate(c.iat)
+}
+
+// NotBefore is the nbf claim, zero when absent.
+func (c *Claims) NotBefore() time.Time {
+	if !c.hasNbf {
+		return time.Time{}
+	}
+	return numericDate(c.nbf)
+}
+
+// Algorithm and KeyID say which key verified the token.
+func (c *Claims) Algorithm() string { return c.alg }
+
+// KeyID is the kid header of the token, "" when it had none.
+func (c *Claims) KeyID() string { return c.kid }
+
+// Scopes lists the granted scopes from scope (space-delimited) and scp
+// (string or array), without duplicates.
+func (c *Claims) Scopes() []string {
+	var out []string
+	if c.hasScope {
+		out = append(out, strings.Fields(c.scope)...)
+	}
+	for _, s := range c.scp {
+		out = append(out, strings.Fields(s)...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// HasScope reports whether scope was granted; the match is exact, so
+// "administrator" does not grant "admin".
+func (c *Claims) HasScope(scope string) bool {
+	if c.hasScope && hasField(c.scope, scope) {
+		return true
+	}
+	for _, s := range c.scp {
+		if hasField(s, scope) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasField(list, want string) bool {
+	for list != "" {
+		list = strings.TrimLeft(list, " ")
+		end := strings.IndexByte(list, ' ')
+		if end < 0 {
+			end = len(list)
+		}
+		if list[:end] == want {
+			return true
+		}
+		list = list[end:]
+	}
+	return false
+}
+
+// Raw returns every claim, decoded on first use. The map is shared: do not
+// modify it.
+func (c *Claims) Raw() map[string]any {
+	c.rawOnce.Do(func() {
+		dec := json.NewDecoder(strings.NewReader(bytesString(c.payload)))
+		dec.UseNumber()
+		if err := dec.Decode(&c.raw); err != nil || c.raw == nil {
+			c.raw = map[string]any{}
+		}
+	})
+	return c.raw
+}
+
+// Get returns one claim by its exact, case-sensitive name (RFC 7519
+// section 7.3).
+func (c *Claims) Get(name string) (any, bool) {
+	v, ok := c.Raw()[name]
+	return v, ok
+}
+
+// MarshalJSON returns the claims as the issuer sent them.
+func (c *Claims) MarshalJSON() ([]byte, error) { return slices.Clone(c.payload), nil }
+
+func numericDate(f float64) time.Time {
+	// Clamp to what time.Time can represent; such dates only appear in
+	// hostile tokens and have already been judged by the time checks.
+	const limit = 1 << 40
+	sec, frac := math.Modf(math.Max(-limit, math.Min(limit, f)))
+	return time.Unix(int64(sec), int64(frac*1e9))
+}
+
+type claimsKey struct{}
+
+// NewContext returns ctx carrying c, for handlers behind an adapter.
+func NewContext(ctx context.Context, c *Claims) context.Context {
+	return context.WithValue(ctx, claimsKey{}, c)
+}
+
+// FromContext returns the verified claims an adapter stored, or false.
+func FromContext(ctx context.Context) (*Claims, bool) {
+	c, ok := ctx.Value(claimsKey{}).(*Claims)
+	return c, ok && c != nil
+}

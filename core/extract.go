@@ -1,0 +1,123 @@
+package core
+
+import (
+	"context"
+	"net/http"
+	"strings"
+)
+
+// Request is what an adapter offers for token extraction: header (or gRPC
+// metadata) values, and the query and cookie sources, which are read only
+// when the baseline turns them on.
+type Request interface {
+	// Header returns every value of the named header, as received.
+	Header(name string) []string
+	// Query returns every value of the named query parameter.
+	Query(name string) []string
+	// Cookie returns the named cookie.
+	Cookie(name string) (string, bool)
+}
+
+// HTTPRequest adapts a *http.Request, for adapters built on net/http.
+func HTTPRequest(r *http.Request) Request { return httpRequest{r} }
+
+type httpRequest struct{ r *http.Request }
+
+func (h httpRequest) Header(name string) []string { return h.r.Header.Values(name) }
+func (h httpRequest) Query(name string) []string  { return h.r.URL.Query()[name] }
+func (h httpRequest) Cookie(name string) (string, bool) {
+	c, err := h.r.Cookie(name)
+	if err != nil {
+		return "", false
+	}
+	return c.Value, true
+}
+
+// Extract finds the one access token of a request.
+//
+// RFC 6750 section 2.1: credentials = "Bearer" 1*SP b64token, the scheme
+// matched case-insensitively (RFC 9110 section 11.1). No Authorization
+// header, or another scheme, is no credentials (token_missing). "Bearer"
+// without a token, extra parts, or two Authorization headers are malformed
+// (request_invalid). RFC 6750 section 2: a client must not send the token
+// by more than one method, so a token in two sources is request_invalid.
+func (v *Verifier) Extract(r Request) (string, error) {
+	var token string
+	found := 0
+	values := r.Header("Authorization")
+	switch len(values) {
+	case 0:
+	case 1:
+		t, err := parseAuthorization(values[0])
+		if err != nil {
+			return "", err
+		}
+		if t != "" {
+			token, found = t, 1
+		}
+	default:
+		return "", newError(ReasonRequestInvalid, "more than one Authorization header")
+	}
+	if name := v.cfg.Sources.Query; name != "" {
+		switch q := r.Query(name); len(q) {
+		case 0:
+		case 1:
+			token, found = q[0], found+1
+		default:
+			return "", newError(ReasonRequestInvalid, "more than one query token")
+		}
+	}
+	if name := v.cfg.Sources.Cookie; name != "" {
+		if c, ok := r.Cookie(name); ok && c != "" {
+			token, found = c, found+1
+		}
+	}
+	switch {
+	case found > 1:
+		return "", newError(ReasonRequestInvalid, "token sent by more than one method")
+	case found == 0 || token == "":
+		return "", newError(ReasonTokenMissing, "no bearer token")
+	}
+	return token, nil
+}
+
+func parseAuthorization(value string) (string, error) {
+	// RFC 9110 section 5.5: whitespace around a field value is not part of it.
+	value = strings.Trim(value, " \t")
+	if value == "" {
+		return "", nil
+	}
+	scheme, rest, _ := strings.Cut(value, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", nil // another scheme: no bearer credentials
+	}
+	token := strings.TrimLeft(rest, " ")
+	if token == "" {
+		return "", newError(ReasonRequestInvalid, "Bearer without a token")
+	}
+	if strings.ContainsAny(token, " \t,") {
+		return "", newError(ReasonRequestInvalid, "Authorization has extra parts")
+	}
+	return token, nil
+}
+
+// Authenticate extracts the token of r and verifies it: the whole job of an
+// adapter's middleware, logged as one line on rejection.
+func (v *Verifier) Authenticate(ctx context.Context, r Request) (*Claims, error) {
+	token, err := v.extract(r)
+	if err != nil {
+		v.logRejection(ctx, err)
+		return nil, err
+	}
+	return v.Verify(ctx, token)
+}
+
+// extract is Extract, failing closed if a Request implementation panics.
+func (v *Verifier) extract(r Request) (token string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			token, err = "", newError(ReasonRequestInvalid, "request could not be read")
+		}
+	}()
+	return v.Extract(r)
+}

@@ -1,0 +1,58 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"strings"
+)
+
+// Policy decides whether verified claims may do what the request asks.
+// Authorization is kept apart from authentication: a Policy only runs on
+// claims that Verify accepted.
+type Policy func(ctx context.Context, c *Claims) error
+
+// RequireScopes grants access when every scope was granted, by exact match
+// (RFC 6749 section 3.3: scopes are case-sensitive strings). A failure is
+// insufficient_scope naming the missing scopes (RFC 6750 section 3.1).
+func RequireScopes(scopes ...string) Policy {
+	want := append([]string(nil), scopes...)
+	return func(_ context.Context, c *Claims) error {
+		var missing []string
+		for _, s := range want {
+			if !c.HasScope(s) {
+				missing = append(missing, s)
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		return &Error{Reason: ReasonInsufficientScope, Detail: "missing scope " + strings.Join(missing, " "),
+			Scopes: missing, KID: c.kid, Alg: c.alg, Issuer: c.issuer}
+	}
+}
+
+// Authorize runs policies on verified claims, in order. A policy error that
+// is not a *Error becomes insufficient_scope, so every refusal has a reason
+// and a 403. A rejection is logged as one line.
+func (v *Verifier) Authorize(ctx context.Context, c *Claims, policies ...Policy) error {
+	if c == nil {
+		err := newError(ReasonTokenMissing, "no verified claims")
+		v.logRejection(ctx, err)
+		return err
+	}
+	for _, p := range policies {
+		if err := p(ctx, c); err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				e = &Error{Reason: ReasonInsufficientScope, Detail: "policy refused", KID: c.kid, Alg: c.alg, Issuer: c.issuer, cause: err}
+			}
+			v.logRejection(ctx, e)
+			return e
+		}
+	}
+	return nil
+}
+
+// Response is the RFC 6750 response for err under this verifier's realm;
+// adapters send it as is.
+func (v *Verifier) Response(err error) Response { return ResponseFor(err, v.opts.realm) }
