@@ -1,0 +1,240 @@
+package core_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard/core"
+)
+
+const goodBaseline = `# comment
+issuers:
+  - issuer: https://idp.example.com/
+    jwks_url: https://idp.example.com/.well-known/jwks.json
+  - issuer: https://partner.example.com/
+    jwks_inline: {"keys": []}
+audiences: [orders-api, billing-api]
+algorithms: [RS256, ES256, EdDSA]
+leeway: 30s
+required_claims: [sub]
+token_types: [at+jwt]
+max_token_bytes: 4096
+jwks:
+  refresh_interval: 15m
+  unknown_kid_interval: 10s
+  max_stale: 12h
+  http_timeout: 3s
+cache:
+  max_entries: 500
+  max_ttl: 1m
+token_sources:
+  cookie: access_token
+`
+
+func TestParseBaseline(t *testing.T) {
+	cfg, err := core.ParseBaseline([]byte(goodBaseline))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Issuers) != 2 || cfg.Issuers[0].JWKSURL == "" || cfg.Issuers[1].JWKSInline != `{"keys":[]}` {
+		t.Errorf("issuers %+v", cfg.Issuers)
+	}
+	if cfg.Leeway != 30*time.Second || cfg.JWKS.RefreshInterval != 15*time.Minute || cfg.JWKS.UnknownKIDInterval != 10*time.Second ||
+		cfg.JWKS.MaxStale != 12*time.Hour || cfg.JWKS.HTTPTimeout != 3*time.Second || cfg.MaxTokenBytes != 4096 {
+		t.Errorf("durations/sizes %+v", cfg)
+	}
+	if *cfg.Cache.MaxEntries != 500 || cfg.Cache.MaxTTL != time.Minute || cfg.Sources.Cookie != "access_token" {
+		t.Errorf("cache/sources %+v %+v", cfg.Cache, cfg.Sources)
+	}
+	if strings.Join(cfg.Audiences, ",") != "orders-api,billing-api" || strings.Join(cfg.TokenTypes, ",") != "at+jwt" ||
+		strings.Join(cfg.RequiredClaims, ",") != "sub" {
+		t.Errorf("lists %+v", cfg)
+	}
+}
+
+// TestBaselineErrors: every problem names its key and, from a file, its line.
+func TestBaselineErrors(t *testing.T) {
+	base := "issuers:\n  - issuer: https://idp.example.com/\n    jwks_url: https://idp.example.com/jwks\naudiences: [api]\nalgorithms: [RS256]\n"
+	cases := []struct {
+		name, yaml string
+		key        string
+		line       int
+		msg        string
+	}{
+		{"unknown key", base + "audience: [x]\n", "audience", 6, "unknown key"},
+		{"unknown nested key", base + "jwks:\n  refresh: 1m\n", "jwks.refresh", 7, "unknown key"},
+		{"typo in issuer", strings.Replace(base, "jwks_url", "jwks_uri", 1), "issuers[0].jwks_uri", 3, "unknown key"},
+		{"wrong type list", strings.Replace(base, "audiences: [api]", "audiences: api", 1), "audiences", 4, "list of strings"},
+		{"wrong type duration", base + "leeway: 30\n", "leeway", 6, "duration"},
+		{"bad duration", base + "leeway: soon\n", "leeway", 6, "duration"},
+		{"wrong type int", base + "max_token_bytes: big\n", "max_token_bytes", 6, "whole number"},
+		{"wrong type bool", base + "insecure_skip_audience: yes please\n", "insecure_skip_audience", 6, "true or false"},
+		{"key twice", base + "leeway: 1s\nleeway: 2s\n", "leeway", 7, "twice"},
+		{"alg none", strings.Replace(base, "[RS256]", "[RS256, none]", 1), "algorithms", 5, "never allowed"},
+		{"alg NONE", strings.Replace(base, "[RS256]", "[NONE]", 1), "algorithms", 5, "never allowed"},
+		{"HMAC with JWKS", strings.Replace(base, "[RS256]", "[HS256]", 1), "algorithms", 5, "HMAC"},
+		{"empty algorithms", strings.Replace(base, "[RS256]", "[]", 1), "algorithms", 5, "at least one"},
+		{"unknown algorithm", strings.Replace(base, "[RS256]", "[RS257]", 1), "algorithms", 5, "not a supported"},
+		{"no audience", strings.Replace(base, "audiences: [api]\n", "", 1), "audiences", 0, "insecure_skip_audience"},
+		{"leeway too large", base + "leeway: 6m\n", "leeway", 6, "between"},
+		{"http jwks_url", strings.Replace(base, "https://idp.example.com/jwks", "http://idp.example.com/jwks", 1), "issuers[0].jwks_url", 3, "not https"},
+		{"two key sources", base[:len("issuers:\n  - issuer: https://idp.example.com/\n    jwks_url: https://idp.example.com/jwks\n")] + "    jwks_file: x.json\n" + base[len("issuers:\n  - issuer: https://idp.example.com/\n    jwks_url: https://idp.example.com/jwks\n"):], "issuers[0]", 2, "exactly one"},
+		{"no issuers", "audiences: [api]\nalgorithms: [RS256]\n", "issuers", 0, "at least one issuer"},
+		{"duplicate issuer", strings.Replace(base, "audiences", "  - issuer: https://idp.example.com/\n    jwks_url: https://idp.example.com/jwks\naudiences", 1), "issuers[1].issuer", 4, "twice"},
+		{"not YAML", "issuers: [", "(file)", 0, "not valid YAML"},
+		{"empty", "", "(file)", 0, "empty"},
+		{"not a mapping", "- a\n- b\n", "(file)", 1, "mapping"},
+		{"two documents", base + "---\na: 1\n", "(file)", 0, "more than one"},
+		{"unknown kid interval over refresh", base + "jwks:\n  refresh_interval: 1s\n  unknown_kid_interval: 2s\n", "jwks.unknown_kid_interval", 8, "must not exceed"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := core.ParseBaseline([]byte(tc.yaml))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			var ce *core.ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("want *core.ConfigError, got %T %v", err, err)
+			}
+			var found *core.ConfigError
+			var all core.ConfigErrors
+			errors.As(err, &all)
+			for _, e := range all {
+				if e.Key == tc.key {
+					found = e
+				}
+			}
+			if found == nil {
+				t.Fatalf("no error names %q: %v", tc.key, err)
+			}
+			if !strings.Contains(found.Msg, tc.msg) {
+				t.Errorf("message %q lacks %q", found.Msg, tc.msg)
+			}
+			if tc.line != 0 && found.Line != tc.line {
+				t.Errorf("line %d, want %d (%v)", found.Line, tc.line, found)
+			}
+			if !strings.Contains(err.Error(), tc.key) {
+				t.Errorf("error text does not name the key: %v", err)
+			}
+		})
+	}
+}
+
+func TestBaselineInsecureOptOuts(t *testing.T) {
+	y := "issuers:\n  - issuer: https://idp.example.com/\n    jwks_url: http://idp.internal/jwks\n" +
+		"algorithms: [RS256]\ninsecure_skip_audience: true\ninsecure_http_jwks: true\n"
+	cfg, err := core.ParseBaseline([]byte(y))
+	if err != nil {
+		t.Fatalf("written-out opt-outs must be accepted: %v", err)
+	}
+	problems, warnings := core.LintBaseline([]byte(y))
+	if len(problems) != 0 {
+		t.Fatalf("problems %v", problems)
+	}
+	keys := map[string]bool{}
+	for _, w := range warnings {
+		keys[w.Key] = true
+	}
+	for _, k := range []string{"insecure_skip_audience", "insecure_http_jwks", "token_types"} {
+		if !keys[k] {
+			t.Errorf("no warning for %s", k)
+		}
+	}
+	if !cfg.InsecureSkipAudience || !cfg.InsecureHTTPJWKS {
+		t.Fatal("opt-outs not parsed")
+	}
+	// Loopback needs no opt-out.
+	loop := "issuers:\n  - issuer: a\n    jwks_url: http://127.0.0.1:8080/jwks\naudiences: [x]\nalgorithms: [ES256]\n"
+	if _, err := core.ParseBaseline([]byte(loop)); err != nil {
+		t.Fatalf("loopback http: %v", err)
+	}
+}
+
+func TestLintReportsEveryProblem(t *testing.T) {
+	y := "issuers:\n  - issuer: a\n    jwks_url: http://idp/jwks\nalgorithms: [none, HS256]\nleeway: 10m\n"
+	problems, _ := core.LintBaseline([]byte(y))
+	keys := map[string]int{}
+	for _, p := range problems {
+		keys[p.Key] = p.Line
+	}
+	want := map[string]int{"algorithms": 4, "audiences": 0, "leeway": 5, "issuers[0].jwks_url": 3}
+	for k, line := range want {
+		got, ok := keys[k]
+		if !ok {
+			t.Errorf("no problem for %s (%v)", k, problems)
+		} else if line != 0 && got != line {
+			t.Errorf("%s on line %d, want %d", k, got, line)
+		}
+	}
+}
+
+func TestLoadBaseline(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "baseline.yaml")
+	if err := os.WriteFile(path, []byte(goodBaseline), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := core.LoadBaseline(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := core.LoadBaseline(filepath.Join(dir, "missing.yaml")); err == nil {
+		t.Fatal("missing file accepted")
+	}
+	big := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(big, make([]byte, 2<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := core.LoadBaseline(big); err == nil || !strings.Contains(err.Error(), "larger") {
+		t.Fatalf("oversized file: %v", err)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	a, err := core.ParseBaseline([]byte(goodBaseline))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Order and defaults written out do not change the effective baseline.
+	reordered := strings.Replace(goodBaseline, "[orders-api, billing-api]", "[billing-api, orders-api]", 1)
+	reordered = strings.Replace(reordered, "[RS256, ES256, EdDSA]", "[EdDSA, RS256, ES256]", 1)
+	b, err := core.ParseBaseline([]byte(reordered))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Fingerprint() != b.Fingerprint() {
+		t.Error("list order changed the fingerprint")
+	}
+	if !strings.HasPrefix(a.Fingerprint(), "sha256:") || a.Fingerprint() != a.Fingerprint() {
+		t.Errorf("fingerprint %q", a.Fingerprint())
+	}
+	explicit := goodBaseline
+	implicit := strings.Replace(explicit, "  http_timeout: 3s\n", "", 1)
+	withDefault := strings.Replace(explicit, "  http_timeout: 3s\n", "  http_timeout: 5s\n", 1)
+	c1, _ := core.ParseBaseline([]byte(implicit))
+	c2, _ := core.ParseBaseline([]byte(withDefault))
+	if c1.Fingerprint() != c2.Fingerprint() {
+		t.Error("writing out a default changed the fingerprint")
+	}
+	// Every verification setting matters.
+	for _, change := range [][2]string{
+		{"leeway: 30s", "leeway: 31s"},
+		{"[RS256, ES256, EdDSA]", "[RS256, ES256]"},
+		{"[orders-api, billing-api]", "[orders-api]"},
+		{"required_claims: [sub]", "required_claims: [sub, jti]"},
+		{`jwks_inline: {"keys": []}`, `jwks_inline: {"keys": [{}]}`},
+		{"max_stale: 12h", "max_stale: 13h"},
+	} {
+		c, err := core.ParseBaseline([]byte(strings.Replace(goodBaseline, change[0], change[1], 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Fingerprint() == a.Fingerprint() {
+			t.Errorf("%q -> %q left the fingerprint unchanged", change[0], change[1])
+		}
+	}
+}

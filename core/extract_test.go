@@ -1,0 +1,92 @@
+package core_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/jwtguard/jwtguard/core"
+)
+
+type extractCase struct {
+	name    string
+	req     func(r *http.Request)
+	sources core.SourcesConfig
+	token   string // wanted token when want is ""
+	want    core.Reason
+}
+
+// extractCases follow RFC 6750 section 2.
+var extractCases = []extractCase{
+	{name: "bearer", req: header("Bearer abc.def.ghi"), token: "abc.def.ghi"},
+	{name: "lowercase scheme", req: header("bearer abc.def.ghi"), token: "abc.def.ghi"},
+	{name: "uppercase scheme", req: header("BEARER abc.def.ghi"), token: "abc.def.ghi"},
+	{name: "several spaces after scheme", req: header("Bearer   abc.def.ghi"), token: "abc.def.ghi"},
+	{name: "no header", req: func(*http.Request) {}, want: core.ReasonTokenMissing},
+	{name: "empty header", req: header(""), want: core.ReasonTokenMissing},
+	{name: "basic scheme", req: header("Basic dXNlcjpwYXNz"), want: core.ReasonTokenMissing},
+	{name: "bearer prefix of another scheme", req: header("Bearerx abc"), want: core.ReasonTokenMissing},
+	{name: "bearer without token", req: header("Bearer"), want: core.ReasonRequestInvalid},
+	{name: "bearer with only spaces", req: header("Bearer    "), want: core.ReasonRequestInvalid},
+	{name: "extra parts", req: header("Bearer abc def"), want: core.ReasonRequestInvalid},
+	{name: "two tokens comma-joined", req: header("Bearer abc, Bearer def"), want: core.ReasonRequestInvalid},
+	{name: "two Authorization headers", req: func(r *http.Request) {
+		r.Header.Add("Authorization", "Bearer abc")
+		r.Header.Add("Authorization", "Bearer def")
+	}, want: core.ReasonRequestInvalid},
+	{name: "query token while query is off", req: func(r *http.Request) { r.URL.RawQuery = "access_token=abc" }, want: core.ReasonTokenMissing},
+	{name: "cookie token while cookies are off", req: func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "at", Value: "abc"}) }, want: core.ReasonTokenMissing},
+	{name: "query token when on", sources: core.SourcesConfig{Query: "access_token"},
+		req: func(r *http.Request) { r.URL.RawQuery = "access_token=abc" }, token: "abc"},
+	{name: "two query tokens", sources: core.SourcesConfig{Query: "access_token"},
+		req: func(r *http.Request) { r.URL.RawQuery = "access_token=abc&access_token=def" }, want: core.ReasonRequestInvalid},
+	{name: "cookie token when on", sources: core.SourcesConfig{Cookie: "at"},
+		req: func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "at", Value: "abc"}) }, token: "abc"},
+	{name: "header and query", sources: core.SourcesConfig{Query: "access_token"},
+		req: func(r *http.Request) {
+			r.Header.Set("Authorization", "Bearer abc")
+			r.URL.RawQuery = "access_token=abc"
+		}, want: core.ReasonRequestInvalid},
+	{name: "header and cookie", sources: core.SourcesConfig{Cookie: "at"},
+		req: func(r *http.Request) {
+			r.Header.Set("Authorization", "Bearer abc")
+			r.AddCookie(&http.Cookie{Name: "at", Value: "abc"})
+		}, want: core.ReasonRequestInvalid},
+}
+
+func header(v string) func(*http.Request) {
+	return func(r *http.Request) { r.Header.Set("Authorization", v) }
+}
+
+func TestExtract(t *testing.T) {
+	for _, tc := range extractCases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := baseConfig(t)
+			cfg.Sources = tc.sources
+			v := newVerifier(t, cfg)
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			tc.req(r)
+			tok, err := v.Extract(core.HTTPRequest(r))
+			if tc.want != "" {
+				assertReason(t, err, tc.want)
+				return
+			}
+			if err != nil || tok != tc.token {
+				t.Fatalf("got %q, %v; want %q", tok, err, tc.token)
+			}
+		})
+	}
+}
+
+func TestAuthenticate(t *testing.T) {
+	v := newVerifier(t, baseConfig(t))
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Bearer "+sign(t, "EdDSA", "ed", goodClaims()))
+	c, err := v.Authenticate(bg, core.HTTPRequest(r))
+	if err != nil || c.Subject() != "user-1" {
+		t.Fatalf("Authenticate: %v", err)
+	}
+	r.Header.Set("Authorization", "Bearer "+sign(t, "EdDSA", "ed", with(func(c map[string]any) { c["aud"] = "x" })))
+	_, err = v.Authenticate(bg, core.HTTPRequest(r))
+	assertReason(t, err, core.ReasonAudienceInvalid)
+}

@@ -1,0 +1,114 @@
+package core_test
+
+import (
+	"bytes"
+	"crypto"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard/core"
+)
+
+// TestJWKSInlineSkipsBadKeys: one bad or unsupported key is skipped and
+// logged while the rest load.
+func TestJWKSInlineSkipsBadKeys(t *testing.T) {
+	k := getKeys(t)
+	set := jwksJSON(t,
+		jwkEntry{kid: "rsa", key: &k.rsa.PublicKey, use: "sig", alg: "RS256"},
+		jwkEntry{kid: "ec", key: &k.ec.PublicKey},
+		jwkEntry{kid: "ed", key: k.ed.Public()},
+		jwkEntry{kid: "oct", key: []byte("0123456789abcdef0123456789abcdef")},
+		jwkEntry{kid: "enc", key: &k.rsa2.PublicKey, use: "enc"},
+		jwkEntry{kid: "hs", key: &k.rsa2.PublicKey, alg: "HS256"},
+		jwkEntry{kid: "weird", key: &k.rsa2.PublicKey, kty: "XYZ"},
+	)
+	set = strings.Replace(set, `"keys":[`, `"keys":[{"kty":"RSA","kid":"broken","n":"!!","e":"AQAB"},`, 1)
+	var logs bytes.Buffer
+	cfg := baseConfig(t)
+	cfg.Issuers[0].PublicKeys = nil
+	cfg.Issuers[0].JWKSInline = set
+	v := newVerifier(t, cfg, core.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+
+	for _, kid := range []string{"rsa", "ec", "ed"} {
+		alg := map[string]string{"rsa": "RS256", "ec": "ES256", "ed": "EdDSA"}[kid]
+		if _, err := v.Verify(bg, sign(t, alg, kid, goodClaims())); err != nil {
+			t.Errorf("%s: %v", kid, err)
+		}
+	}
+	for _, kid := range []string{"oct", "enc", "hs", "weird", "broken"} {
+		_, err := v.Verify(bg, sign(t, "RS256", kid, goodClaims()))
+		assertReason(t, err, core.ReasonKeyNotFound)
+	}
+	if n := strings.Count(logs.String(), "jwks key skipped"); n != 5 {
+		t.Errorf("%d skipped-key log lines, want 5:\n%s", n, logs.String())
+	}
+	st := v.Stats()
+	if len(st) != 1 || st[0].Keys != 3 || !st[0].Ready || !strings.HasPrefix(st[0].Fingerprint, "sha256:") {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestJWKSFile(t *testing.T) {
+	k := getKeys(t)
+	path := filepath.Join(t.TempDir(), "jwks.json")
+	if err := os.WriteFile(path, []byte(jwksJSON(t, jwkEntry{kid: "ed", key: k.ed.Public()})), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := baseConfig(t)
+	cfg.Issuers[0].PublicKeys = nil
+	cfg.Issuers[0].JWKSFile = path
+	v := newVerifier(t, cfg)
+	if _, err := v.Verify(bg, sign(t, "EdDSA", "ed", goodClaims())); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Issuers[0].JWKSFile = filepath.Join(t.TempDir(), "missing.json")
+	if _, err := core.New(cfg, core.WithLogger(discard())); err == nil {
+		t.Fatal("a missing jwks_file must fail at start")
+	}
+	cfg.Issuers[0].JWKSFile = ""
+	cfg.Issuers[0].JWKSInline = jwksJSON(t, jwkEntry{kid: "oct", key: []byte("secret-secret-secret-secret-1234")})
+	if _, err := core.New(cfg, core.WithLogger(discard())); err == nil || !strings.Contains(err.Error(), "no usable key") {
+		t.Fatalf("a set of only unusable keys must fail at start, got %v", err)
+	}
+}
+
+// TestKeysUnavailableAtStart: an IdP that is down at start does not crash
+// the service; it answers keys_unavailable and is not ready.
+func TestKeysUnavailableAtStart(t *testing.T) {
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer idp.Close()
+	cfg := baseConfig(t)
+	cfg.Issuers[0].PublicKeys = nil
+	cfg.Issuers[0].JWKSURL = idp.URL + "/jwks"
+	cfg.JWKS.HTTPTimeout = time.Second
+	v := newVerifier(t, cfg)
+	if v.Ready() {
+		t.Fatal("ready without keys")
+	}
+	_, err := v.Verify(bg, sign(t, "RS256", "rsa", goodClaims()))
+	assertReason(t, err, core.ReasonKeysUnavailable)
+	if r := v.Response(err); r.Status != http.StatusServiceUnavailable || r.GRPCCode != core.GRPCUnavailable {
+		t.Fatalf("response %d / %d", r.Status, r.GRPCCode)
+	}
+}
+
+func TestThumbprintStableAcrossSources(t *testing.T) {
+	k := getKeys(t)
+	a := baseConfig(t)
+	a.Issuers[0].PublicKeys = map[string]crypto.PublicKey{"ed": k.ed.Public()}
+	b := baseConfig(t)
+	b.Issuers[0].PublicKeys = nil
+	b.Issuers[0].JWKSInline = jwksJSON(t, jwkEntry{kid: "ed", key: k.ed.Public()})
+	fa, fb := newVerifier(t, a).Stats()[0].Fingerprint, newVerifier(t, b).Stats()[0].Fingerprint
+	if fa != fb {
+		t.Fatalf("the same key set has two fingerprints: %s %s", fa, fb)
+	}
+}

@@ -1,0 +1,131 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/jwtguard/jwtguard/core"
+)
+
+func TestRequireScopes(t *testing.T) {
+	v := newVerifier(t, baseConfig(t))
+	cases := []struct {
+		name    string
+		claims  func(c map[string]any)
+		require []string
+		missing string // "" means granted
+	}{
+		{name: "scope string", claims: func(c map[string]any) { c["scope"] = "read admin" }, require: []string{"admin"}},
+		{name: "scp array", claims: func(c map[string]any) { delete(c, "scope"); c["scp"] = []string{"admin"} }, require: []string{"admin"}},
+		{name: "scp string", claims: func(c map[string]any) { delete(c, "scope"); c["scp"] = "read admin" }, require: []string{"admin"}},
+		{name: "administrator is not admin", claims: func(c map[string]any) { c["scope"] = "administrator" }, require: []string{"admin"}, missing: "admin"},
+		{name: "case matters", claims: func(c map[string]any) { c["scope"] = "Admin" }, require: []string{"admin"}, missing: "admin"},
+		{name: "no scope at all", claims: func(c map[string]any) { delete(c, "scope") }, require: []string{"admin"}, missing: "admin"},
+		{name: "names every missing scope", claims: noEdit, require: []string{"read", "admin", "audit"}, missing: "admin audit"},
+		{name: "nothing required", claims: noEdit},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := v.Verify(bg, sign(t, "RS256", "rsa", with(tc.claims)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = v.Authorize(bg, c, core.RequireScopes(tc.require...))
+			if tc.missing == "" {
+				if err != nil {
+					t.Fatalf("want granted, got %v", err)
+				}
+				return
+			}
+			assertReason(t, err, core.ReasonInsufficientScope)
+			var e *core.Error
+			errors.As(err, &e)
+			if got := strings.Join(e.Scopes, " "); got != tc.missing {
+				t.Fatalf("missing scopes %q, want %q", got, tc.missing)
+			}
+			if h := v.Response(err).WWWAuthenticate; !strings.Contains(h, `scope="`+tc.missing+`"`) {
+				t.Fatalf("WWW-Authenticate %q does not name the scope", h)
+			}
+		})
+	}
+}
+
+func TestAuthorizeCustomPolicy(t *testing.T) {
+	v := newVerifier(t, baseConfig(t))
+	c, err := v.Verify(bg, sign(t, "RS256", "rsa", goodClaims()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errTenant := errors.New("wrong tenant")
+	err = v.Authorize(bg, c, func(context.Context, *core.Claims) error { return errTenant })
+	assertReason(t, err, core.ReasonInsufficientScope)
+	if !errors.Is(err, errTenant) {
+		t.Error("the policy's own error is lost")
+	}
+	assertReason(t, v.Authorize(bg, nil), core.ReasonTokenMissing)
+}
+
+// TestResponses pins the RFC 6750 section 3 response of each class.
+func TestResponses(t *testing.T) {
+	v := newVerifier(t, baseConfig(t), core.WithRealm("orders"))
+	cases := []struct {
+		reason core.Reason
+		status int
+		header string
+		body   string
+	}{
+		{core.ReasonTokenMissing, 401, `Bearer realm="orders"`, `{"error":"unauthorized","error_description":"authentication required"}`},
+		{core.ReasonRequestInvalid, 400, `Bearer realm="orders", error="invalid_request"`, `{"error":"invalid_request","error_description":"the request is malformed"}`},
+		{core.ReasonSignatureInvalid, 401, `Bearer realm="orders", error="invalid_token"`, `{"error":"invalid_token","error_description":"the access token is invalid"}`},
+		{core.ReasonKeysUnavailable, 503, ``, `{"error":"temporarily_unavailable","error_description":"the token cannot be verified now"}`},
+		{core.ReasonInsufficientScope, 403, `Bearer realm="orders", error="insufficient_scope", scope="admin"`, `{"error":"insufficient_scope","error_description":"the access token lacks the required scope"}`},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.reason), func(t *testing.T) {
+			err := &core.Error{Reason: tc.reason, Detail: "secret detail", Scopes: []string{"admin"}}
+			w := httptest.NewRecorder()
+			v.Response(err).WriteHTTP(w)
+			if w.Code != tc.status || w.Header().Get("WWW-Authenticate") != tc.header ||
+				strings.TrimSpace(w.Body.String()) != tc.body {
+				t.Fatalf("got %d %q %s", w.Code, w.Header().Get("WWW-Authenticate"), w.Body.String())
+			}
+			if strings.Contains(w.Body.String(), "secret") {
+				t.Fatal("response echoes the error detail")
+			}
+			if w.Header().Get("Cache-Control") != "no-store" || w.Header().Get("Content-Type") != "application/json" {
+				t.Fatalf("headers %v", w.Header())
+			}
+		})
+	}
+	// A foreign error still refuses.
+	if r := v.Response(errors.New("x")); r.Status != http.StatusUnauthorized {
+		t.Fatalf("foreign error answered %d", r.Status)
+	}
+	// A realm cannot break out of its quoted-string.
+	if r := core.ResponseFor(&core.Error{Reason: core.ReasonTokenMissing}, "a\"b\r\nc"); r.WWWAuthenticate != `Bearer realm="abc"` {
+		t.Fatalf("realm not sanitized: %q", r.WWWAuthenticate)
+	}
+}
+
+func TestReasonTable(t *testing.T) {
+	seen := map[core.Reason]bool{}
+	for _, info := range core.Reasons() {
+		if seen[info.Reason] {
+			t.Errorf("%s listed twice", info.Reason)
+		}
+		seen[info.Reason] = true
+		if info.Sentinel == nil || info.HTTPStatus == 0 || info.GRPCCode == 0 {
+			t.Errorf("%s: incomplete row %+v", info.Reason, info)
+		}
+		if info.Reason.Info() != info {
+			t.Errorf("%s: Info() disagrees with Reasons()", info.Reason)
+		}
+	}
+	if len(seen) != 18 {
+		t.Errorf("%d reasons, want 18", len(seen))
+	}
+}
