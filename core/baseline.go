@@ -211,8 +211,8 @@ func (p *baselineParser) issuers(dst *[]IssuerConfig) func(string, *yaml.Node) {
 			ikey := fmt.Sprintf("%s[%d]", key, i)
 			p.lines[ikey] = item.Line
 			p.fields(ikey, item, map[string]func(string, *yaml.Node){
-				"issuer":   p.string(&is.Issuer),
-				"jwks_url": p.string(&is.JWKSURL),
+				"issuer":    p.string(&is.Issuer),
+				"jwks_url":  p.string(&is.JWKSURL),
 				"jwks_file": p.string(&is.JWKSFile),
 				"jwks_inline": func(key string, v *yaml.Node) {
 					// Inline key sets may be written as a JSON string or as YAML.

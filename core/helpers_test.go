@@ -11,8 +11,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"math/big"
 	"log/slog"
+	"math/big"
 	"sync"
 	"testing"
 	"time"
@@ -158,7 +158,7 @@ var bg = context.Background()
 
 type jwkEntry struct {
 	kid, alg, use, kty string
-	key           crypto.PublicKey
+	key                crypto.PublicKey
 }
 
 // jwksJSON writes a JWK Set (RFC 7517 section 5) by hand, so tests control

@@ -432,8 +432,8 @@ func TestFailsClosedOnPanic(t *testing.T) {
 
 type panickyRequest struct{}
 
-func (panickyRequest) Header(string) []string        { panic("boom") }
-func (panickyRequest) Query(string) []string         { panic("boom") }
+func (panickyRequest) Header(string) []string       { panic("boom") }
+func (panickyRequest) Query(string) []string        { panic("boom") }
 func (panickyRequest) Cookie(string) (string, bool) { panic("boom") }
 
 func TestNewRejectsBadGoConfig(t *testing.T) {
