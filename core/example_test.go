@@ -1,0 +1,219 @@
+package core_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/jwtguard/jwtguard/core"
+)
+
+// exampleKey is a fixed Ed25519 key, so examples print stable output.
+var exampleKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+
+var exampleNow = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+func exampleToken(claims jwt.MapClaims) string {
+	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+	t.Header["kid"] = "k1"
+	s, err := t.SignedString(exampleKey)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func exampleClaims() jwt.MapClaims {
+	return jwt.MapClaims{"iss": "https://idp.example.com/", "aud": "orders-api", "sub": "alice",
+		"exp": exampleNow.Add(time.Hour).Unix(), "scope": "orders:read"}
+}
+
+func exampleVerifier() *core.Verifier {
+	v, err := core.New(core.Config{
+		Issuers: []core.IssuerConfig{{Issuer: "https://idp.example.com/",
+			PublicKeys: map[string]crypto.PublicKey{"k1": exampleKey.Public()}}},
+		Audiences:  []string{"orders-api"},
+		Algorithms: []string{"EdDSA"},
+	}, core.WithClock(func() time.Time { return exampleNow }), core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func ExampleNew() {
+	v, err := core.New(core.Config{
+		Issuers: []core.IssuerConfig{{Issuer: "https://idp.example.com/",
+			PublicKeys: map[string]crypto.PublicKey{"k1": exampleKey.Public()}}},
+		Audiences:  []string{"orders-api"},
+		Algorithms: []string{"EdDSA"},
+	}, core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer v.Close()
+	fmt.Println(v.Ready())
+	// Output: true
+}
+
+func ExampleNew_unsafeBaseline() {
+	_, err := core.New(core.Config{
+		Issuers:    []core.IssuerConfig{{Issuer: "https://idp.example.com/", JWKSURL: "https://idp.example.com/jwks"}},
+		Algorithms: []string{"RS256", "none"},
+	})
+	fmt.Println(err)
+	// Output:
+	// baseline: algorithms: "none" is never allowed (RFC 8725 section 3.2)
+	// baseline: audiences: at least one audience is required (or write insecure_skip_audience: true)
+}
+
+func ExampleVerifier_Verify() {
+	v := exampleVerifier()
+	defer v.Close()
+
+	claims, err := v.Verify(context.Background(), exampleToken(exampleClaims()))
+	fmt.Println(claims.Subject(), claims.Scopes(), err)
+
+	expired := exampleClaims()
+	expired["exp"] = exampleNow.Add(-time.Hour).Unix()
+	_, err = v.Verify(context.Background(), exampleToken(expired))
+	var e *core.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Reason, errors.Is(err, core.ErrTokenExpired), errors.Is(err, core.ErrInvalidToken))
+	}
+	// Output:
+	// alice [orders:read] <nil>
+	// token_expired true true
+}
+
+func ExampleParseBaseline() {
+	_, err := core.ParseBaseline([]byte(`
+issuers:
+  - issuer: https://idp.example.com/
+    jwks_url: http://idp.example.com/jwks
+audiences: [orders-api]
+algorithms: [RS256, HS256]
+leway: 30s
+`))
+	fmt.Println(err)
+	// Output:
+	// baseline: line 7: leway: unknown key
+}
+
+func ExampleLintBaseline() {
+	problems, warnings := core.LintBaseline([]byte(`
+issuers:
+  - issuer: https://idp.example.com/
+    jwks_url: http://idp.example.com/jwks
+audiences: [orders-api]
+algorithms: [RS256, HS256]
+`))
+	for _, p := range problems {
+		fmt.Println("error:", p)
+	}
+	for _, w := range warnings {
+		fmt.Println("warning:", w)
+	}
+	// Output:
+	// error: baseline: line 6: algorithms: "HS256" (HMAC) cannot be used with a public key set
+	// error: baseline: line 4: issuers[0].jwks_url: "http://idp.example.com/jwks" is not https (write insecure_http_jwks: true to allow it)
+	// warning: baseline: token_types: not set: ID tokens and other JWTs are not told apart from access tokens (RFC 9068 uses "at+jwt")
+	// warning: baseline: line 4: issuers[0].jwks_url: plain http
+}
+
+func ExampleLoadBaseline() {
+	path := os.TempDir() + "/jwtguard-example-baseline.yaml"
+	defer os.Remove(path)
+	_ = os.WriteFile(path, []byte(`
+issuers:
+  - issuer: https://idp.example.com/
+    jwks_url: https://idp.example.com/jwks
+audiences: [orders-api]
+algorithms: [RS256]
+leeway: 30s
+`), 0o600)
+	cfg, err := core.LoadBaseline(path)
+	fmt.Println(cfg.Leeway, cfg.Normalize().JWKS.RefreshInterval, err)
+	// Output: 30s 10m0s <nil>
+}
+
+func ExampleConfig_Fingerprint() {
+	a, _ := core.ParseBaseline([]byte("issuers: [{issuer: a, jwks_url: 'https://a/jwks'}]\naudiences: [x, y]\nalgorithms: [ES256, RS256]\n"))
+	b, _ := core.ParseBaseline([]byte("issuers: [{issuer: a, jwks_url: 'https://a/jwks'}]\naudiences: [y, x]\nalgorithms: [RS256, ES256]\njwks: {refresh_interval: 10m}\n"))
+	c, _ := core.ParseBaseline([]byte("issuers: [{issuer: a, jwks_url: 'https://a/jwks'}]\naudiences: [y, x]\nalgorithms: [RS256]\n"))
+	fmt.Println(a.Fingerprint() == b.Fingerprint(), a.Fingerprint() == c.Fingerprint())
+	// Output: true false
+}
+
+func ExampleRequireScopes() {
+	v := exampleVerifier()
+	defer v.Close()
+	claims, _ := v.Verify(context.Background(), exampleToken(exampleClaims()))
+
+	fmt.Println(v.Authorize(context.Background(), claims, core.RequireScopes("orders:read")))
+	err := v.Authorize(context.Background(), claims, core.RequireScopes("orders:write"))
+	fmt.Println(core.AsError(err).Reason, v.Response(err).WWWAuthenticate)
+	// Output:
+	// <nil>
+	// insufficient_scope Bearer realm="api", error="insufficient_scope", scope="orders:write"
+}
+
+func ExampleVerifier_Authenticate() {
+	v := exampleVerifier()
+	defer v.Close()
+
+	r := httptest.NewRequest(http.MethodGet, "/orders", nil)
+	r.Header.Set("Authorization", "Bearer "+exampleToken(exampleClaims()))
+	claims, err := v.Authenticate(r.Context(), core.HTTPRequest(r))
+	fmt.Println(claims.Subject(), err)
+
+	r.Header.Set("Authorization", "Bearer")
+	_, err = v.Authenticate(r.Context(), core.HTTPRequest(r))
+	fmt.Println(core.AsError(err).Reason)
+	// Output:
+	// alice <nil>
+	// request_invalid
+}
+
+func ExampleVerifier_Response() {
+	v := exampleVerifier()
+	defer v.Close()
+	_, err := v.Verify(context.Background(), "not-a-token")
+	w := httptest.NewRecorder()
+	v.Response(err).WriteHTTP(w)
+	fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"))
+	fmt.Print(w.Body.String())
+	// Output:
+	// 401 Bearer realm="api", error="invalid_token"
+	// {"error":"invalid_token","error_description":"the access token is invalid"}
+}
+
+func ExampleNewContext() {
+	v := exampleVerifier()
+	defer v.Close()
+	claims, _ := v.Verify(context.Background(), exampleToken(exampleClaims()))
+	ctx := core.NewContext(context.Background(), claims)
+	if c, ok := core.FromContext(ctx); ok {
+		fmt.Println(c.Subject())
+	}
+	// Output: alice
+}
+
+func ExampleReasons() {
+	for _, r := range core.Reasons()[:3] {
+		fmt.Println(r.Reason, r.HTTPStatus, r.BearerCode, r.GRPCCode)
+	}
+	// Output:
+	// token_missing 401  16
+	// request_invalid 400 invalid_request 3
+	// token_malformed 401 invalid_token 16
+}
