@@ -1,0 +1,230 @@
+// Command jwtguard is the operators' tool for jwtguard baselines and tokens.
+//
+//	jwtguard verify -config baseline.yaml [TOKEN | -]   verify a token, print verdict, reason and claims
+//	jwtguard lint baseline.yaml                        report every problem and risky setting, with lines
+//	jwtguard fingerprint baseline.yaml                 print the baseline fingerprint, to compare services
+//	jwtguard inspect TOKEN                             decode header and claims WITHOUT verifying
+//
+// Exit codes: 0 success (for verify: accepted), 1 rejected token or a
+// baseline with problems, 2 usage or I/O errors.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jwtguard/jwtguard/core"
+)
+
+const usage = `usage:
+  jwtguard verify -config baseline.yaml [TOKEN | -]
+  jwtguard lint baseline.yaml
+  jwtguard fingerprint baseline.yaml
+  jwtguard inspect [TOKEN | -]
+`
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "verify":
+		return verify(ctx, args[1:], stdin, stdout, stderr)
+	case "lint":
+		return lint(args[1:], stdout, stderr)
+	case "fingerprint":
+		return fingerprint(args[1:], stdout, stderr)
+	case "inspect":
+		return inspect(args[1:], stdin, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "jwtguard: unknown command %q\n%s", args[0], usage)
+	return 2
+}
+
+// readToken takes the token from the argument, or from stdin for "-" or
+// none, so it need not appear in shell history.
+func readToken(args []string, stdin io.Reader) (string, error) {
+	if len(args) > 1 {
+		return "", errors.New("one token at most")
+	}
+	if len(args) == 1 && args[0] != "-" {
+		return strings.TrimSpace(args[0]), nil
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 1<<20)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	tok := strings.TrimSpace(line)
+	if tok == "" {
+		return "", errors.New("no token given")
+	}
+	return strings.TrimPrefix(tok, "Bearer "), nil
+}
+
+func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", "", "baseline file (required)")
+	asJSON := fs.Bool("json", false, "print the verdict as one JSON object")
+	verbose := fs.Bool("v", false, "log key set events and the rejection line to stderr")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *config == "" {
+		fmt.Fprint(stderr, "jwtguard verify: -config is required\n", usage)
+		return 2
+	}
+	token, err := readToken(fs.Args(), stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "jwtguard verify: %v\n", err)
+		return 2
+	}
+	cfg, err := core.LoadBaseline(*config)
+	if err != nil {
+		fmt.Fprintf(stderr, "jwtguard verify: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if *verbose {
+		logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	}
+	v, err := core.New(cfg, core.WithLogger(logger))
+	if err != nil {
+		fmt.Fprintf(stderr, "jwtguard verify: %v\n", err)
+		return 2
+	}
+	defer v.Close()
+	ctx, cancel := context.WithTimeout(ctx, cfg.Normalize().JWKS.HTTPTimeout+time.Second)
+	defer cancel()
+	claims, verr := v.Verify(ctx, token)
+	out := struct {
+		Verdict     string          `json:"verdict"`
+		Reason      string          `json:"reason,omitempty"`
+		Detail      string          `json:"detail,omitempty"`
+		Fingerprint string          `json:"baseline_fingerprint"`
+		Claims      json.RawMessage `json:"claims,omitempty"`
+	}{Verdict: "accepted", Fingerprint: v.Fingerprint()}
+	if verr != nil {
+		e := core.AsError(verr)
+		out.Verdict, out.Reason, out.Detail = "rejected", string(e.Reason), e.Detail
+	} else {
+		out.Claims, _ = claims.MarshalJSON()
+	}
+	if *asJSON {
+		b, _ := json.Marshal(out)
+		fmt.Fprintf(stdout, "%s\n", b)
+	} else {
+		fmt.Fprintf(stdout, "verdict:     %s\n", out.Verdict)
+		if verr != nil {
+			fmt.Fprintf(stdout, "reason:      %s\ndetail:      %s\n", out.Reason, out.Detail)
+		}
+		fmt.Fprintf(stdout, "baseline:    %s\n", out.Fingerprint)
+		if verr == nil {
+			fmt.Fprintf(stdout, "claims:\n%s\n", indent(out.Claims))
+		}
+	}
+	if verr != nil {
+		return 1
+	}
+	return 0
+}
+
+func lint(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	data, err := os.ReadFile(args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "jwtguard lint: %v\n", err)
+		return 2
+	}
+	problems, warnings := core.LintBaseline(data)
+	// file:line: severity: key: message, as compilers print, so editors
+	// and CI annotations can jump to the line.
+	report := func(severity string, e *core.ConfigError) {
+		where := args[0]
+		if e.Line > 0 {
+			where = fmt.Sprintf("%s:%d", args[0], e.Line)
+		}
+		fmt.Fprintf(stdout, "%s: %s: %s: %s\n", where, severity, e.Key, e.Msg)
+	}
+	for _, p := range problems {
+		report("error", p)
+	}
+	for _, w := range warnings {
+		report("warning", w)
+	}
+	fmt.Fprintf(stdout, "%d error(s), %d warning(s)\n", len(problems), len(warnings))
+	if len(problems) > 0 {
+		return 1
+	}
+	return 0
+}
+
+func fingerprint(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cfg, err := core.LoadBaseline(args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "jwtguard fingerprint: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, cfg.Fingerprint())
+	return 0
+}
+
+// inspect decodes without verifying: for reading a token in an incident,
+// never for deciding anything.
+func inspect(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	token, err := readToken(args, stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "jwtguard inspect: %v\n", err)
+		return 2
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		fmt.Fprintf(stderr, "jwtguard inspect: not a compact JWS (%d segments, want 3)\n", len(parts))
+		return 1
+	}
+	fmt.Fprintln(stdout, "UNVERIFIED: decoded only; the signature and claims were NOT checked.")
+	for i, name := range []string{"header", "claims"} {
+		raw, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil {
+			fmt.Fprintf(stderr, "jwtguard inspect: %s is not base64url: %v\n", name, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s (unverified):\n%s\n", name, indent(raw))
+	}
+	fmt.Fprintf(stdout, "signature: %d bytes (not checked)\n", base64.RawURLEncoding.DecodedLen(len(parts[2])))
+	return 0
+}
+
+func indent(raw []byte) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "  ", "  "); err != nil {
+		return "  " + strings.ToValidUTF8(string(raw), "?") + "  (not JSON)"
+	}
+	return "  " + b.String()
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+type cli struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCLI(t *testing.T, stdin string, args ...string) cli {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return cli{code, out.String(), errb.String()}
+}
+
+// fixture writes a baseline with an inline key set and returns it with a
+// token minter for that key.
+func fixture(t *testing.T) (string, func(claims jwt.MapClaims) string) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := `{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"` + base64.RawURLEncoding.EncodeToString(pub) + `"}]}`
+	baseline := "issuers:\n  - issuer: https://idp.example.com/\n    jwks_inline: '" + jwks + "'\n" +
+		"audiences: [orders-api]\nalgorithms: [EdDSA]\nleeway: 30s\n"
+	path := filepath.Join(t.TempDir(), "baseline.yaml")
+	if err := os.WriteFile(path, []byte(baseline), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mint := func(claims jwt.MapClaims) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+		tok.Header["kid"] = "k1"
+		s, err := tok.SignedString(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	return path, mint
+}
+
+func goodClaims() jwt.MapClaims {
+	return jwt.MapClaims{"iss": "https://idp.example.com/", "aud": "orders-api", "sub": "alice",
+		"exp": time.Now().Add(time.Hour).Unix()}
+}
+
+func TestVerify(t *testing.T) {
+	path, mint := fixture(t)
+	good := mint(goodClaims())
+
+	r := runCLI(t, "", "verify", "-config", path, good)
+	if r.code != 0 || !strings.Contains(r.stdout, "verdict:     accepted") || !strings.Contains(r.stdout, `"sub": "alice"`) {
+		t.Fatalf("accepted token: %+v", r)
+	}
+
+	// From stdin, with a Bearer prefix pasted along.
+	r = runCLI(t, "Bearer "+good+"\n", "verify", "-config", path, "-")
+	if r.code != 0 {
+		t.Fatalf("token from stdin: %+v", r)
+	}
+
+	expired := goodClaims()
+	expired["exp"] = time.Now().Add(-time.Hour).Unix()
+	r = runCLI(t, "", "verify", "-config", path, "-json", mint(expired))
+	var out map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("json output %q: %v", r.stdout, err)
+	}
+	if r.code != 1 || out["verdict"] != "rejected" || out["reason"] != "token_expired" || out["claims"] != nil {
+		t.Fatalf("expired token: code %d, %v", r.code, out)
+	}
+	if !strings.HasPrefix(out["baseline_fingerprint"].(string), "sha256:") {
+		t.Fatalf("no fingerprint: %v", out)
+	}
+
+	r = runCLI(t, "", "verify", "-config", path, "not.a.token")
+	if r.code != 1 || !strings.Contains(r.stdout, "token_malformed") {
+		t.Fatalf("garbage: %+v", r)
+	}
+}
+
+func TestVerifyUsageErrors(t *testing.T) {
+	path, _ := fixture(t)
+	for _, args := range [][]string{
+		{"verify", "tok"}, // no -config
+		{"verify", "-config", "/nonexistent.yaml", "tok"}, // unreadable baseline
+		{"verify", "-config", path},                       // no token on stdin
+		{"verify", "-config", path, "a", "b"},             // two tokens
+		{"nope"},
+		{},
+	} {
+		if r := runCLI(t, "", args...); r.code != 2 || r.stderr == "" {
+			t.Errorf("%v: code %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+}
+
+func TestLint(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("issuers:\n  - issuer: a\n    jwks_url: http://idp.example.com/jwks\nalgorithms: [RS256, none]\nleeway: 10m\nlewey: 1s\n"), 0o600)
+	r := runCLI(t, "", "lint", bad)
+	if r.code != 1 {
+		t.Fatalf("code %d: %s", r.code, r.stdout)
+	}
+	// A parse error (the unknown key) is reported first; fix it and the
+	// semantic problems show, each with key and line.
+	if !strings.Contains(r.stdout, bad+":6: error: lewey: unknown key") {
+		t.Fatalf("unknown key not reported with its line:\n%s", r.stdout)
+	}
+	os.WriteFile(bad, []byte("issuers:\n  - issuer: a\n    jwks_url: http://idp.example.com/jwks\nalgorithms: [RS256, none]\nleeway: 10m\n"), 0o600)
+	r = runCLI(t, "", "lint", bad)
+	for _, want := range []string{
+		bad + ":4: error: algorithms:",
+		bad + ":5: error: leeway:",
+		bad + ":3: error: issuers[0].jwks_url:",
+		bad + ": error: audiences:",
+		"4 error(s)",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("lint output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("issuers:\n  - issuer: a\n    jwks_url: https://idp.example.com/jwks\naudiences: [x]\nalgorithms: [RS256]\ninsecure_skip_audience: true\n"), 0o600)
+	r = runCLI(t, "", "lint", good)
+	if r.code != 0 || !strings.Contains(r.stdout, "warning: insecure_skip_audience") || !strings.Contains(r.stdout, "0 error(s)") {
+		t.Fatalf("risky but legal baseline: %+v", r)
+	}
+	if r := runCLI(t, "", "lint", filepath.Join(dir, "missing.yaml")); r.code != 2 {
+		t.Fatalf("missing file: %+v", r)
+	}
+}
+
+func TestLintTheSampleBaseline(t *testing.T) {
+	r := runCLI(t, "", "lint", "../../examples/baseline.yaml")
+	if r.code != 0 || !strings.Contains(r.stdout, "0 error(s)") {
+		t.Fatalf("the sample baseline has problems:\n%s", r.stdout)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	path, _ := fixture(t)
+	a := runCLI(t, "", "fingerprint", path)
+	b := runCLI(t, "", "fingerprint", path)
+	if a.code != 0 || a.stdout != b.stdout || !strings.HasPrefix(a.stdout, "sha256:") {
+		t.Fatalf("fingerprint: %+v %+v", a, b)
+	}
+	data, _ := os.ReadFile(path)
+	other := filepath.Join(t.TempDir(), "other.yaml")
+	os.WriteFile(other, []byte(strings.Replace(string(data), "leeway: 30s", "leeway: 45s", 1)), 0o600)
+	if c := runCLI(t, "", "fingerprint", other); c.stdout == a.stdout {
+		t.Fatal("a changed leeway kept the fingerprint")
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("algorithms: [none]\n"), 0o600)
+	if r := runCLI(t, "", "fingerprint", bad); r.code != 1 || !strings.Contains(r.stderr, "algorithms") {
+		t.Fatalf("invalid baseline: %+v", r)
+	}
+}
+
+func TestInspect(t *testing.T) {
+	_, mint := fixture(t)
+	r := runCLI(t, "", "inspect", mint(goodClaims()))
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "UNVERIFIED") || !strings.Contains(r.stdout, `"alg": "EdDSA"`) ||
+		!strings.Contains(r.stdout, `"sub": "alice"`) || !strings.Contains(r.stdout, "signature: 64 bytes (not checked)") {
+		t.Fatalf("inspect: %+v", r)
+	}
+	for _, tok := range []string{"a.b", "!!!.e30.x", "e30.!!!.x"} {
+		if r := runCLI(t, "", "inspect", tok); r.code != 1 {
+			t.Errorf("%q: %+v", tok, r)
+		}
+	}
+	// A payload that is not JSON is shown as text, still labelled.
+	r = runCLI(t, "", "inspect", "e30."+base64.RawURLEncoding.EncodeToString([]byte("plain"))+".x")
+	if r.code != 0 || !strings.Contains(r.stdout, "(not JSON)") {
+		t.Fatalf("non-JSON payload: %+v", r)
+	}
+}
