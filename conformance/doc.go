@@ -1,0 +1,31 @@
+// Package conformance is the token matrix every jwtguard adapter must pass
+// with identical verdicts.
+//
+// Each case sends one request through the adapter under test and names the
+// rule it checks, the RFC section or CVE behind it, the outcome the client
+// must see and the [core.Reason] the verifier must log. The runner builds a
+// fresh [core.Verifier] per case against a test [IdP] with a fixed clock; a
+// [Harness] says how to start the adapter around it and send a request. The
+// reason is read from the verifier's one log line per rejection, so an
+// adapter passes only if it rejects through [core.Verifier.Authenticate] and
+// [core.Verifier.Authorize] and answers with [core.Verifier.Response].
+//
+//	func TestConformance(t *testing.T) {
+//		conformance.Run(t, conformance.HTTPHarness("chi", func(v *core.Verifier, scopes []string, protected http.Handler) http.Handler {
+//			r := chi.NewRouter()
+//			r.Use(chijwt.Middleware(v), chijwt.RequireScopes(v, scopes...))
+//			r.Get(conformance.Path, protected.ServeHTTP)
+//			return r
+//		}))
+//	}
+//
+// Run returns the adapter's verdict [Table]; [Diff] lists every case on
+// which two tables differ, for a parity test across adapters. Transports
+// without an HTTP form (gRPC) build a [Harness] directly, reporting
+// Result.GRPCCode and GRPCMessage.
+//
+// MATRIX.md lists the cases. A test fails when it is stale; rewrite it with
+// go generate ./conformance.
+package conformance
+
+//go:generate go test -run TestMatrix -args -update

@@ -1,0 +1,47 @@
+package conformance_test
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/jwtguard/jwtguard/conformance"
+	"github.com/jwtguard/jwtguard/core"
+)
+
+// guard is a third-party adapter, for any router that mounts http.Handlers.
+func guard(v *core.Verifier, scopes ...string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := v.Authenticate(r.Context(), core.HTTPRequest(r))
+			if err == nil {
+				err = v.Authorize(r.Context(), c, core.RequireScopes(scopes...))
+			}
+			if err != nil {
+				v.Response(err).WriteHTTP(w)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(core.NewContext(r.Context(), c)))
+		})
+	}
+}
+
+// An adapter proves itself against the whole matrix. In its own tests it
+// calls conformance.Run(t, h), which runs each case as a subtest.
+func Example() {
+	h := conformance.HTTPHarness("mux", func(v *core.Verifier, scopes []string, protected http.Handler) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("GET "+conformance.Path, guard(v, scopes...)(protected))
+		return mux
+	})
+	tab, err := conformance.Check(h)
+	fmt.Println("failures:", err)
+	for _, name := range []string{"valid-rs256", "alg-none", "scope-administrator"} {
+		v, _ := tab.Lookup(name)
+		fmt.Println(name, v)
+	}
+	// Output:
+	// failures: <nil>
+	// valid-rs256 accept 200 subject="alice"
+	// alg-none invalid_token alg_not_allowed 401
+	// scope-administrator insufficient_scope insufficient_scope 403
+}

@@ -1,0 +1,220 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jwtguard/jwtguard/core"
+)
+
+// TestCases checks the matrix itself: every case is named once, explained,
+// sourced, grouped, and expects the outcome core's table gives its reason.
+func TestCases(t *testing.T) {
+	if len(cases) < 60 {
+		t.Errorf("%d cases, want at least 60", len(cases))
+	}
+	seen := map[string]bool{}
+	for _, c := range cases {
+		switch {
+		case seen[c.name]:
+			t.Errorf("%s: name used twice", c.name)
+		case c.explanation == "" || c.source == "":
+			t.Errorf("%s: no explanation or source", c.name)
+		case !slices.Contains(groups, c.group):
+			t.Errorf("%s: unknown group %q", c.name, c.group)
+		case (c.token == nil) == (c.request == nil):
+			t.Errorf("%s: needs exactly one of token and request", c.name)
+		case outcomeOf(c.reason) != c.want:
+			t.Errorf("%s: reason %q has outcome %s in core's table, the case wants %s", c.name, c.reason, outcomeOf(c.reason), c.want)
+		}
+		seen[c.name] = true
+	}
+}
+
+func TestSizedTokens(t *testing.T) {
+	idp := NewIdP()
+	defer idp.Close()
+	e := &env{idp: idp, clock: &clock{t: epoch}}
+	for _, n := range []int{6 << 10, core.DefaultMaxTokenBytes, core.DefaultMaxTokenBytes + 1} {
+		if got := len(sized(n)(e)); got != n {
+			t.Errorf("sized(%d) made a token of %d bytes", n, got)
+		}
+	}
+}
+
+// TestStrayFetchRecorded shows the jku and x5u cases would catch a fetch.
+func TestStrayFetchRecorded(t *testing.T) {
+	idp := NewIdP()
+	defer idp.Close()
+	s := idp.newSet()
+	for _, file := range []string{"jku.json", "x5u.pem"} {
+		resp, err := http.Get(s.base + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if got := s.strayRequests(); len(got) != 2 {
+		t.Errorf("stray requests %q, want the jku and x5u fetches", got)
+	}
+}
+
+// goodAdapter is what an adapter should do, written against core alone.
+func goodAdapter(v *core.Verifier, scopes []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := v.Authenticate(r.Context(), core.HTTPRequest(r))
+		if err == nil {
+			err = v.Authorize(r.Context(), c, core.RequireScopes(scopes...))
+		}
+		if err != nil {
+			v.Response(err).WriteHTTP(w)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(core.NewContext(r.Context(), c)))
+	})
+}
+
+// TestBrokenAdaptersFail runs adapters with one mistake each: the matrix
+// must catch every one, on the cases named.
+func TestBrokenAdaptersFail(t *testing.T) {
+	broken := []struct {
+		name  string
+		wrap  func(v *core.Verifier, scopes []string, next http.Handler) http.Handler
+		catch []string
+	}{
+		{"echoes error text", func(v *core.Verifier, scopes []string, next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := v.Authenticate(r.Context(), core.HTTPRequest(r))
+				if err != nil {
+					resp := v.Response(err)
+					w.Header().Set("WWW-Authenticate", resp.WWWAuthenticate)
+					http.Error(w, err.Error(), resp.Status)
+					return
+				}
+				goodAdapter(v, scopes, next).ServeHTTP(w, r.WithContext(core.NewContext(r.Context(), c)))
+			})
+		}, []string{"alg-none", "kid-unknown"}},
+		{"own status table", func(v *core.Verifier, scopes []string, next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := v.Authenticate(r.Context(), core.HTTPRequest(r))
+				if err == nil {
+					err = v.Authorize(r.Context(), c, core.RequireScopes(scopes...))
+				}
+				if err != nil {
+					v.Response(&core.Error{Reason: core.ReasonTokenMalformed}).WriteHTTP(w)
+					return
+				}
+				next.ServeHTTP(w, r.WithContext(core.NewContext(r.Context(), c)))
+			})
+		}, []string{"no-authorization-header", "bearer-without-token", "scope-administrator", "outage-from-start"}},
+		{"ignores scopes", func(v *core.Verifier, _ []string, next http.Handler) http.Handler {
+			return goodAdapter(v, nil, next)
+		}, []string{"scope-administrator", "scope-missing"}},
+		{"extracts the token itself", func(v *core.Verifier, scopes []string, next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := v.Verify(r.Context(), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+				if err != nil {
+					v.Response(err).WriteHTTP(w)
+					return
+				}
+				next.ServeHTTP(w, r.WithContext(core.NewContext(r.Context(), c)))
+			})
+		}, []string{"two-authorization-headers", "bearer-lowercase", "basic-scheme"}},
+		{"drops the claims", func(v *core.Verifier, scopes []string, next http.Handler) http.Handler {
+			return goodAdapter(v, scopes, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				next.ServeHTTP(w, r.WithContext(context.Background()))
+			}))
+		}, []string{"valid-rs256", "scope-granted"}},
+		{"refuses large headers", func(v *core.Verifier, scopes []string, next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if len(r.Header.Get("Authorization")) > 4<<10 {
+					w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
+					return
+				}
+				goodAdapter(v, scopes, next).ServeHTTP(w, r)
+			})
+		}, []string{"valid-6kib", "valid-max-token-bytes", "token-too-large"}},
+	}
+	for _, b := range broken {
+		t.Run(b.name, func(t *testing.T) {
+			_, err := check(HTTPHarness(b.name, b.wrap), func(c *testCase) bool { return slices.Contains(b.catch, c.name) })
+			if err == nil {
+				t.Fatal("the matrix passed a broken adapter")
+			}
+			for _, name := range b.catch {
+				if !strings.Contains(err.Error(), name+": ") {
+					t.Errorf("case %s did not catch it", name)
+				}
+			}
+		})
+	}
+}
+
+// metadataRequest is how a gRPC adapter offers metadata to core.
+type metadataRequest map[string][]string
+
+func (m metadataRequest) Header(name string) []string { return m[strings.ToLower(name)] }
+func (m metadataRequest) Query(string) []string       { return nil }
+func (m metadataRequest) Cookie(string) (string, bool) {
+	return "", false
+}
+
+// grpcShaped answers as a gRPC adapter does, without gRPC: metadata in,
+// a status code and message out. It shows that such a harness fits and that
+// its table compares with an HTTP adapter's.
+func grpcShaped(v *core.Verifier, scopes []string) (func(Request) (Result, error), func()) {
+	return func(r Request) (Result, error) {
+		if len(r.Query) > 0 {
+			return Result{}, errors.ErrUnsupported
+		}
+		ctx := context.Background()
+		c, err := v.Authenticate(ctx, metadataRequest(r.Metadata()))
+		if err == nil {
+			err = v.Authorize(ctx, c, core.RequireScopes(scopes...))
+		}
+		if err != nil {
+			resp := v.Response(err)
+			return Result{GRPCCode: resp.GRPCCode, GRPCMessage: resp.GRPCMessage}, nil
+		}
+		return Result{Subject: c.Subject()}, nil
+	}, func() {}
+}
+
+func TestGRPCShapedHarnessAndDiff(t *testing.T) {
+	grpcTab := Run(t, Harness{Name: "grpc-shaped", Serve: grpcShaped})
+	httpTab := Run(t, HTTPHarness("http", goodAdapter))
+	if d := Diff(httpTab, grpcTab); len(d) > 0 {
+		t.Errorf("tables differ:\n%s", strings.Join(d, "\n"))
+	}
+	if v, _ := grpcTab.Lookup("query-token-enabled"); !v.Skipped {
+		t.Errorf("query-token-enabled over gRPC: %v, want skipped", v)
+	}
+
+	changed := Table{Adapter: "changed", Rows: slices.Clone(httpTab.Rows)}
+	changed.Rows[0].Reason = core.ReasonTokenMalformed
+	changed.Rows = changed.Rows[:len(changed.Rows)-1]
+	d := Diff(httpTab, grpcTab, changed)
+	if len(d) != 2 || !strings.HasPrefix(d[0], httpTab.Rows[0].Case+": ") || !strings.Contains(d[1], "changed: missing") {
+		t.Errorf("Diff = %q, want the changed and the missing case", d)
+	}
+}
+
+func TestBearerParam(t *testing.T) {
+	for _, tc := range []struct{ challenge, want string }{
+		{`Bearer realm="api"`, ""},
+		{`Bearer realm="api", error="invalid_token"`, "invalid_token"},
+		{`Bearer realm="a, \"b\"", error="insufficient_scope", scope="admin"`, "insufficient_scope"},
+		{`bearer error=invalid_request`, "invalid_request"},
+		{`Basic realm="api", error="invalid_token"`, ""},
+	} {
+		if got := bearerParam(tc.challenge, "error"); got != tc.want {
+			t.Errorf("bearerParam(%q) = %q, want %q", tc.challenge, got, tc.want)
+		}
+	}
+}
