@@ -11,11 +11,8 @@
 // [core.Verifier.Authorize] and answers with [core.Verifier.Response].
 //
 //	func TestConformance(t *testing.T) {
-//		conformance.Run(t, conformance.HTTPHarness("chi", func(v *core.Verifier, scopes []string, protected http.Handler) http.Handler {
-//			r := chi.NewRouter()
-//			r.Use(chijwt.Middleware(v), chijwt.RequireScopes(v, scopes...))
-//			r.Get(conformance.Path, protected.ServeHTTP)
-//			return r
+//		conformance.Run(t, conformance.HTTPHarness("net/http", func(v *core.Verifier, scopes []string, protected http.Handler) http.Handler {
+//			return nethttpjwt.Middleware(v)(nethttpjwt.RequireScopes(v, scopes...)(protected))
 //		}))
 //	}
 //

@@ -308,6 +308,7 @@ type env struct {
 	clock *clock
 	set   *keySet
 	v     *core.Verifier
+	saved string // a token a case verified before its request
 }
 
 // runCase builds the case's verifier, sends its request through the
@@ -546,19 +547,35 @@ func (l *rejectionLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
 func (l *rejectionLog) WithGroup(string) slog.Handler            { return l }
 
 func (l *rejectionLog) Handle(_ context.Context, r slog.Record) error {
+	var attrs []slog.Attr
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key != "reason" {
-			return true
+		attrs = append(attrs, a)
+		return true
+	})
+	if reason, ok := findReason(attrs); ok {
+		l.mu.Lock()
+		l.list = append(l.list, reason)
+		l.mu.Unlock()
+	}
+	return nil
+}
+
+// findReason looks for a "reason" attribute holding one of core's reasons,
+// inside groups too.
+func findReason(attrs []slog.Attr) (core.Reason, bool) {
+	for _, a := range attrs {
+		if a.Value.Kind() == slog.KindGroup {
+			if r, ok := findReason(a.Value.Group()); ok {
+				return r, true
+			}
+			continue
 		}
 		reason := core.Reason(a.Value.String())
-		if slices.ContainsFunc(core.Reasons(), func(i core.ReasonInfo) bool { return i.Reason == reason }) {
-			l.mu.Lock()
-			l.list = append(l.list, reason)
-			l.mu.Unlock()
+		if a.Key == "reason" && slices.ContainsFunc(core.Reasons(), func(i core.ReasonInfo) bool { return i.Reason == reason }) {
+			return reason, true
 		}
-		return false
-	})
-	return nil
+	}
+	return "", false
 }
 
 func (l *rejectionLog) reset() {

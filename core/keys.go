@@ -100,6 +100,8 @@ type IssuerStats struct {
 	Fingerprint      string // sorted kids and thumbprints of the current set
 	Age              time.Duration
 	Ready            bool
+	LastError        string // why the last fetch failed; "" after a success
+	RefusedUnknown   uint64 // unknown kids refused without a fetch (cooldown or negative cache)
 }
 
 // staticSource serves a key set fixed at start.

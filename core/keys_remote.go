@@ -2,106 +2,542 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"math/rand/v2"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// remoteSource serves an issuer's JWKS fetched from jwks_url.
-type remoteSource struct {
-	issuer string
-	url    string
-	policy JWKSConfig
-	algs   map[string]bool
-	o      *options
+// Lifecycle constants that are not baseline settings.
+const (
+	// retryBase and retryMaxDelay shape the backoff after failed fetches:
+	// 1s, 2s, 4s ... capped at a minute (and at refresh_interval), so a
+	// service that started during an IdP outage becomes ready within about
+	// a minute of the IdP's return, without hammering it meanwhile.
+	retryBase     = time.Second
+	retryMaxDelay = time.Minute
+	// jitterFraction spreads refreshes by about ±10% so that instances
+	// started together do not fetch in lockstep.
+	jitterFraction = 0.1
+	// maxNegativeKIDs bounds the memory a flood of random kids can take.
+	maxNegativeKIDs = 4096
+)
 
-	set atomic.Pointer[keySet]
+var errClosed = errors.New("verifier closed")
 
-	mu        sync.Mutex
-	lastFetch time.Time
-	fetchOK   uint64
-	fetchFail uint64
-	lastOK    time.Time
+// servedSet is what the hot path reads: one atomic load, no lock.
+type servedSet struct {
+	set  *keySet
+	okAt time.Time // last successful fetch (200 or 304)
 }
 
+// flight is one fetch in progress. Every caller that needs a fresh set while
+// it runs waits on done instead of fetching again.
+type flight struct {
+	trigger FetchTrigger
+	done    chan struct{}
+	err     error // set before done is closed
+}
+
+// fetchResult is what one HTTP exchange produced.
+type fetchResult struct {
+	set         *keySet // nil on 304
+	notModified bool
+	etag        string
+	maxAge      time.Duration
+	hasMaxAge   bool
+}
+
+// remoteSource serves an issuer's JWKS fetched from jwks_url and runs its
+// lifecycle: coalesced and rate-limited fetches on unknown kids, periodic
+// refresh with jitter and backoff, bounded stale-if-error.
+type remoteSource struct {
+	issuer   string
+	url      string
+	policy   JWKSConfig
+	algs     map[string]bool
+	o        *options
+	newTimer func(time.Duration) (<-chan time.Time, func() bool)
+
+	served atomic.Pointer[servedSet]
+
+	ctx       context.Context // parent of every fetch; cancelled by close
+	cancel    context.CancelFunc
+	stop      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup // the refresh loop and any fetch
+
+	mu               sync.Mutex
+	closed           bool
+	inflight         *flight
+	lastUnknownFetch time.Time            // start of the last fetch an unknown kid triggered
+	negative         map[string]time.Time // kids found absent, until when
+	etag             string
+	maxAge           time.Duration
+	hasMaxAge        bool
+	failures         int // consecutive failed fetches
+	fetchOK          uint64
+	fetchFailed      uint64
+	fetchNotModified uint64
+	refusedUnknown   uint64
+	lastErr          string
+}
+
+// newRemoteSource starts the source and waits for its first fetch, which
+// http_timeout bounds. If that fetch fails the source still starts, not
+// ready, and its refresh loop retries with backoff: an IdP outage never
+// stops a service from starting.
 func newRemoteSource(is IssuerConfig, policy JWKSConfig, algs map[string]bool, o *options) (keySource, error) {
-	s := &remoteSource{issuer: is.Issuer, url: is.JWKSURL, policy: policy, algs: algs, o: o}
-	ctx, cancel := context.WithTimeout(context.Background(), policy.HTTPTimeout)
-	defer cancel()
-	_ = s.fetch(ctx)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &remoteSource{
+		issuer: is.Issuer, url: is.JWKSURL, policy: policy, algs: algs, o: o, newTimer: o.newTimer,
+		ctx: ctx, cancel: cancel, stop: make(chan struct{}), negative: make(map[string]time.Time),
+	}
+	if s.newTimer == nil {
+		s.newTimer = func(d time.Duration) (<-chan time.Time, func() bool) {
+			t := time.NewTimer(d)
+			return t.C, t.Stop
+		}
+	}
+	first := s.startFetch(TriggerStartup)
+	s.wg.Add(1)
+	go s.refreshLoop(first)
+	<-first.done
 	return s, nil
 }
 
-func (s *remoteSource) fetch(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.lastFetch = s.o.now()
-	set, err := s.get(ctx)
-	if err != nil {
-		s.fetchFail++
-		return err
-	}
-	s.fetchOK++
-	s.lastOK = s.o.now()
-	s.set.Store(set)
-	return nil
-}
-
-func (s *remoteSource) get(ctx context.Context) (*keySet, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := s.o.httpClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %d", resp.StatusCode)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	keys, err := parseJWKS(data, s.algs, s.o, s.issuer)
-	if err != nil {
-		return nil, err
-	}
-	return newKeySet(keys), nil
-}
-
+// current is the hot path of every verification: one atomic load and a clock
+// read, never a lock or the network.
 func (s *remoteSource) current() (*keySet, error) {
-	set := s.set.Load()
-	if set == nil {
+	sv := s.served.Load()
+	if sv == nil {
 		return nil, newError(ReasonKeysUnavailable, "no key set fetched yet")
+	}
+	// Stale-if-error (RFC 5861 section 4) is bounded: past max_stale the
+	// keys may have been revoked long ago, so verification fails closed.
+	if s.o.now().Sub(sv.okAt) > s.policy.MaxStale {
+		return nil, newError(ReasonKeysUnavailable, "the last good key set is older than max_stale")
+	}
+	return sv.set, nil
+}
+
+// unknownKID handles a kid missing from the current set: the IdP may have
+// rotated. Concurrent callers share one fetch; fetches for unknown kids
+// start at most once per unknown_kid_interval, and outside that budget a
+// caller fails at once instead of queueing on a limiter.
+func (s *remoteSource) unknownKID(ctx context.Context, kid string) (*keySet, error) {
+	now := s.o.now()
+	s.mu.Lock()
+	if sv := s.served.Load(); sv != nil && sv.set.byKID[kid] != nil {
+		// The key arrived between the caller's lookup and now.
+		s.mu.Unlock()
+		return s.current()
+	}
+	if until, ok := s.negative[kid]; ok {
+		if now.Before(until) {
+			s.refusedUnknown++
+			s.mu.Unlock()
+			return nil, newError(ReasonKeyNotFound, "kid was absent from a key set fetched moments ago")
+		}
+		delete(s.negative, kid)
+	}
+	f := s.inflight
+	if f == nil {
+		if s.closed || (!s.lastUnknownFetch.IsZero() && now.Sub(s.lastUnknownFetch) < s.policy.UnknownKIDInterval) {
+			s.refusedUnknown++
+			s.mu.Unlock()
+			return nil, newError(ReasonKeyNotFound, "kid is not in the key set, which was fetched for an unknown kid less than unknown_kid_interval ago")
+		}
+		s.lastUnknownFetch = now
+		f = s.startFetchLocked(TriggerUnknownKID)
+	}
+	s.mu.Unlock()
+
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, &Error{Reason: ReasonKeysUnavailable, Detail: "gave up waiting for the key set fetch", cause: ctx.Err()}
+	}
+	if f.err != nil {
+		// The token may be fine; the keys to check it could not be had.
+		return nil, &Error{Reason: ReasonKeysUnavailable, Detail: "the key set fetch for an unknown kid failed", cause: f.err}
+	}
+	set, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	if set.byKID[kid] == nil {
+		s.rememberAbsent(kid)
 	}
 	return set, nil
 }
 
-func (s *remoteSource) unknownKID(ctx context.Context, kid string) (*keySet, error) {
-	s.mu.Lock()
-	wait := s.o.now().Sub(s.lastFetch) < s.policy.UnknownKIDInterval
-	s.mu.Unlock()
-	if !wait {
-		_ = s.fetch(ctx)
-	}
-	return s.current()
-}
-
-func (s *remoteSource) refresh(ctx context.Context) error { return s.fetch(ctx) }
-func (s *remoteSource) ready() bool                       { return s.set.Load() != nil }
-func (s *remoteSource) close()                            {}
-func (s *remoteSource) stats() IssuerStats {
+// rememberAbsent puts kid in the negative cache for one cooldown. When the
+// cache is full an arbitrary entry makes room: the cooldown alone still
+// bounds the fetches, the cache only spares the lock on repeats.
+func (s *remoteSource) rememberAbsent(kid string) {
+	until := s.o.now().Add(s.policy.UnknownKIDInterval)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := IssuerStats{Issuer: s.issuer, Source: s.url, FetchOK: s.fetchOK, FetchFailed: s.fetchFail, LastSuccess: s.lastOK}
-	if set := s.set.Load(); set != nil {
-		st.Keys, st.KIDs, st.Fingerprint, st.Ready = len(set.all), set.kids(), set.fingerprint, true
-		st.Age = s.o.now().Sub(s.lastOK)
+	if _, ok := s.negative[kid]; !ok && len(s.negative) >= maxNegativeKIDs {
+		for k := range s.negative {
+			delete(s.negative, k)
+			break
+		}
 	}
+	s.negative[kid] = until
+}
+
+// refresh fetches now, for emergency revocation. A fetch already running may
+// have started before the IdP removed the key, so it is waited out and a new
+// one started.
+func (s *remoteSource) refresh(ctx context.Context) error {
+	s.mu.Lock()
+	f := s.inflight
+	s.mu.Unlock()
+	if f != nil {
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	f = s.startFetch(TriggerForced)
+	select {
+	case <-f.done:
+		return f.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *remoteSource) ready() bool {
+	_, err := s.current()
+	return err == nil
+}
+
+// close stops the refresh loop, cancels any fetch and waits for both.
+func (s *remoteSource) close() {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true // no fetch starts after this, so wg.Add cannot race wg.Wait
+		s.mu.Unlock()
+		close(s.stop)
+		s.cancel()
+	})
+	s.wg.Wait()
+}
+
+func (s *remoteSource) stats() IssuerStats {
+	s.mu.Lock()
+	st := IssuerStats{Issuer: s.issuer, Source: s.url, FetchOK: s.fetchOK, FetchFailed: s.fetchFailed,
+		FetchNotModified: s.fetchNotModified, LastError: s.lastErr, RefusedUnknown: s.refusedUnknown}
+	s.mu.Unlock()
+	if sv := s.served.Load(); sv != nil {
+		st.Keys, st.KIDs, st.Fingerprint = len(sv.set.all), sv.set.kids(), sv.set.fingerprint
+		st.LastSuccess, st.Age = sv.okAt, s.o.now().Sub(sv.okAt)
+	}
+	st.Ready = s.ready()
 	return st
+}
+
+// refreshLoop is the source's one long-lived goroutine: it waits for the
+// running fetch, sleeps until the next refresh is due and starts it.
+func (s *remoteSource) refreshLoop(f *flight) {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-f.done:
+		case <-s.stop:
+			return
+		}
+		delay, trigger := s.nextRefresh()
+		c, stopTimer := s.newTimer(delay)
+		select {
+		case <-c:
+		case <-s.stop:
+			stopTimer()
+			return
+		}
+		f = s.startFetch(trigger)
+	}
+}
+
+// nextRefresh is refresh_interval, or the response's max-age clamped between
+// unknown_kid_interval and refresh_interval, or after failures a capped
+// exponential backoff; always with jitter.
+func (s *remoteSource) nextRefresh() (time.Duration, FetchTrigger) {
+	s.mu.Lock()
+	failures, maxAge, hasMaxAge := s.failures, s.maxAge, s.hasMaxAge
+	s.mu.Unlock()
+	if failures > 0 {
+		limit := min(retryMaxDelay, s.policy.RefreshInterval)
+		d := limit
+		if failures <= 30 {
+			d = min(retryBase<<(failures-1), limit)
+		}
+		return jitter(d), TriggerRetry
+	}
+	d := s.policy.RefreshInterval
+	if hasMaxAge {
+		// The IdP says how long its set stays fresh (RFC 9111 section
+		// 5.2.2.1); the clamp keeps a tiny max-age from turning into a
+		// poll and a huge one from delaying key removal.
+		d = min(max(maxAge, s.policy.UnknownKIDInterval), s.policy.RefreshInterval)
+	}
+	return jitter(d), TriggerPeriodic
+}
+
+func jitter(d time.Duration) time.Duration {
+	return d + time.Duration((rand.Float64()*2-1)*jitterFraction*float64(d))
+}
+
+func (s *remoteSource) startFetch(trigger FetchTrigger) *flight {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.startFetchLocked(trigger)
+}
+
+// startFetchLocked joins the running fetch or starts one. The fetch runs on
+// the source's own context, not a caller's, so one caller giving up does not
+// fail the others waiting on it.
+func (s *remoteSource) startFetchLocked(trigger FetchTrigger) *flight {
+	if s.inflight != nil {
+		return s.inflight
+	}
+	f := &flight{trigger: trigger, done: make(chan struct{})}
+	if s.closed {
+		f.err = errClosed
+		close(f.done)
+		return f
+	}
+	s.inflight = f
+	s.wg.Add(1)
+	go s.fetch(f)
+	return f
+}
+
+// fetch runs one fetch, applies its result, logs and notifies, then releases
+// the callers waiting on f.
+func (s *remoteSource) fetch(f *flight) {
+	defer s.wg.Done()
+	start := s.o.now()
+	s.mu.Lock()
+	etag := s.etag
+	s.mu.Unlock()
+	if s.served.Load() == nil {
+		etag = "" // nothing to revalidate
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, s.policy.HTTPTimeout)
+	res, err := s.get(ctx, etag)
+	cancel()
+	now := s.o.now()
+
+	if s.ctx.Err() != nil {
+		// Closing: the fetch was cut short on purpose; nothing to record.
+		s.finish(f, errClosed)
+		return
+	}
+
+	ev := FetchEvent{Issuer: s.issuer, URL: s.url, Trigger: f.trigger, Duration: now.Sub(start)}
+	var change *KeySetChange
+	s.mu.Lock()
+	old := s.served.Load()
+	switch {
+	case err == nil && res.notModified && old == nil:
+		err = errors.New("304 Not Modified without a held key set")
+	case err == nil && res.notModified:
+		// RFC 9110 section 15.4.5: the held set is still the current
+		// representation, so it is as good as freshly fetched.
+		s.fetchNotModified++
+		ev.Result = FetchResultNotModified
+		s.served.Store(&servedSet{set: old.set, okAt: now})
+		if res.etag != "" {
+			s.etag = res.etag
+		}
+	case err == nil:
+		s.fetchOK++
+		ev.Result = FetchResultOK
+		set := res.set
+		if old != nil && old.set.fingerprint == set.fingerprint {
+			set = old.set
+		} else {
+			change = &KeySetChange{Issuer: s.issuer, NewKIDs: set.kids(), Fingerprint: set.fingerprint}
+			if old != nil {
+				change.OldKIDs = old.set.kids()
+			}
+		}
+		s.served.Store(&servedSet{set: set, okAt: now})
+		s.etag = res.etag
+	}
+	if err != nil {
+		s.fetchFailed++
+		s.failures++
+		s.lastErr = err.Error()
+		ev.Result, ev.Err = FetchResultFailed, err
+	} else {
+		s.failures = 0
+		s.lastErr = ""
+		// RFC 9111 section 4.3.4: a 304 updates the stored response's
+		// headers; one without Cache-Control leaves max-age as it was.
+		if res.hasMaxAge || !res.notModified {
+			s.maxAge, s.hasMaxAge = res.maxAge, res.hasMaxAge
+		}
+	}
+	failures := s.failures
+	if sv := s.served.Load(); sv != nil {
+		ev.Keys = len(sv.set.all)
+	}
+	s.mu.Unlock()
+
+	if err != nil {
+		s.logFailure(f.trigger, err, failures, old, now)
+	}
+	if change != nil {
+		s.o.logger.LogAttrs(context.Background(), slog.LevelInfo, "jwks key set changed",
+			slog.String("iss", s.issuer), slog.Any("old_kids", nonNil(change.OldKIDs)), slog.Any("new_kids", change.NewKIDs),
+			slog.String("fingerprint", change.Fingerprint), slog.String("trigger", string(f.trigger)))
+	}
+	s.notify(func(h KeyHooks) { h.FetchDone(ev) })
+	if change != nil {
+		s.notify(func(h KeyHooks) { h.KeySetChanged(*change) })
+	}
+	s.finish(f, err)
+}
+
+// finish releases the waiters. The set is stored before inflight is cleared,
+// so a caller that misses the flight finds the new keys in current().
+func (s *remoteSource) finish(f *flight, err error) {
+	s.mu.Lock()
+	s.inflight = nil
+	s.mu.Unlock()
+	f.err = err
+	close(f.done)
+}
+
+func (s *remoteSource) logFailure(trigger FetchTrigger, err error, failures int, old *servedSet, now time.Time) {
+	level, serving := slog.LevelWarn, "last good key set"
+	attrs := []slog.Attr{slog.String("iss", s.issuer), slog.String("url", s.url), slog.String("trigger", string(trigger)),
+		slog.String("error", err.Error()), slog.Int("consecutive_failures", failures)}
+	if old == nil || now.Sub(old.okAt) > s.policy.MaxStale {
+		// Nothing may be served: every token of this issuer is refused.
+		level, serving = slog.LevelError, "none"
+	}
+	if old != nil {
+		attrs = append(attrs, slog.Time("last_success", old.okAt))
+	}
+	attrs = append(attrs, slog.String("serving", serving))
+	s.o.logger.LogAttrs(context.Background(), level, "jwks fetch failed", attrs...)
+}
+
+// notify calls every hook; a panicking hook must not take the fetch
+// goroutine, and with it the service, down.
+func (s *remoteSource) notify(call func(KeyHooks)) {
+	for _, h := range s.o.hooks {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					s.o.logger.Error("jwtguard key hook panicked", slog.String("iss", s.issuer), slog.Any("panic", r))
+				}
+			}()
+			call(h)
+		}()
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// get performs one conditional GET of the key set. Whatever is not a usable
+// key set is an error, so it can never replace the held set: an empty body,
+// a body that is not JSON, one over maxJWKSBytes, or one that leaves no
+// usable key.
+func (s *remoteSource) get(ctx context.Context, etag string) (fetchResult, error) {
+	var r fetchResult
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
+	if err != nil {
+		return r, err
+	}
+	// RFC 7517 section 8.5 registers application/jwk-set+json; many IdPs
+	// serve application/json.
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	if etag != "" {
+		// RFC 9110 section 13.1.2: revalidate the held set.
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err := s.o.httpClient.Do(req)
+	if err != nil {
+		return r, err
+	}
+	defer resp.Body.Close()
+	// Keys must come from a trustworthy source (RFC 7517 section 9.1): a
+	// redirect may not downgrade an https jwks_url to plain http.
+	if strings.HasPrefix(s.url, "https:") && resp.Request != nil && resp.Request.URL.Scheme != "https" {
+		return r, fmt.Errorf("redirected from https to %s", resp.Request.URL.Scheme)
+	}
+	r.maxAge, r.hasMaxAge = freshness(resp.Header)
+	switch resp.StatusCode {
+	case http.StatusNotModified:
+		if etag == "" {
+			return r, errors.New("304 Not Modified to an unconditional request")
+		}
+		r.notModified, r.etag = true, resp.Header.Get("ETag")
+		return r, nil
+	case http.StatusOK:
+	default:
+		return r, fmt.Errorf("unexpected status %d", resp.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
+	if err != nil {
+		return r, fmt.Errorf("reading the key set: %w", err)
+	}
+	if len(data) == 0 {
+		return r, errors.New("empty response body")
+	}
+	keys, err := parseJWKS(data, s.algs, s.o, s.issuer)
+	if err != nil {
+		return r, err
+	}
+	r.set, r.etag = newKeySet(keys), resp.Header.Get("ETag")
+	return r, nil
+}
+
+// freshness is the remaining freshness lifetime of a response: its max-age
+// (RFC 9111 section 5.2.2.1) less the Age it already has (section 4.2.3).
+// Only the first max-age counts (section 4.2.1). Other directives are
+// ignored: keys are used between fetches whatever no-cache says, and the
+// fetch schedule is all that max-age adjusts.
+func freshness(h http.Header) (time.Duration, bool) {
+	for _, line := range h.Values("Cache-Control") {
+		for _, dir := range strings.Split(line, ",") {
+			name, val, _ := strings.Cut(strings.TrimSpace(dir), "=")
+			if !strings.EqualFold(strings.TrimSpace(name), "max-age") {
+				continue
+			}
+			// Section 5.2: recipients accept the quoted form too.
+			secs, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(val), `"`), 10, 64)
+			if err != nil || secs < 0 {
+				return 0, false
+			}
+			if age, err := strconv.ParseInt(strings.TrimSpace(h.Get("Age")), 10, 64); err == nil && age > 0 {
+				secs = max(secs-age, 0)
+			}
+			// Larger values are clamped to refresh_interval anyway; this
+			// keeps the conversion from overflowing.
+			secs = min(secs, int64(365*24*time.Hour/time.Second))
+			return time.Duration(secs) * time.Second, true
+		}
+	}
+	return 0, false
 }

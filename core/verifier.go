@@ -43,6 +43,11 @@ type options struct {
 	logger     *slog.Logger
 	httpClient *http.Client
 	realm      string
+	// hooks subscribe to key lifecycle events (WithHooks).
+	hooks []KeyHooks
+	// newTimer starts the timers of background key refreshes; nil means
+	// time.NewTimer. Tests drive it from a fake clock.
+	newTimer func(time.Duration) (<-chan time.Time, func() bool)
 }
 
 // WithClock sets the time source used for every time check and the key
