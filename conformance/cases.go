@@ -263,7 +263,7 @@ var cases = []testCase{
 			return s[0] + "." + s[1] + "."
 		},
 		explanation: "an RS256 token with an empty signature segment is refused",
-		source:      "RFC 7515 section 5.2, RFC 8725 section 3.2",
+		source:      "RFC 7515 section 5.2",
 	},
 	{
 		name: "sig-truncated", group: gSignature, want: InvalidToken, reason: core.ReasonSignatureInvalid,
@@ -777,7 +777,7 @@ var cases = []testCase{
 		name: "token-too-large", group: gEncoding, want: InvalidToken, reason: core.ReasonTokenTooLarge,
 		token:       sized(core.DefaultMaxTokenBytes + 1),
 		explanation: "a token over max_token_bytes is refused before any decoding, however valid",
-		source:      "RFC 8725 section 3.1 (limit the work an attacker controls), max_token_bytes",
+		source:      "RFC 9110 section 5.4 (servers bound field sizes), max_token_bytes",
 	},
 	{
 		name: "json-deeply-nested", group: gEncoding, want: Accept,

@@ -35,6 +35,15 @@ var grpcNames = map[int]string{0: "OK", core.GRPCInvalidArgument: "InvalidArgume
 	core.GRPCPermissionDenied: "PermissionDenied", core.GRPCUnavailable: "Unavailable", core.GRPCUnauthenticated: "Unauthenticated"}
 
 func matrix() []byte {
+	// Build the requests once to see which need a URL query.
+	idp := NewIdP()
+	defer idp.Close()
+	query := map[string]bool{}
+	for _, c := range cases {
+		if c.request != nil {
+			query[c.name] = len(c.request(&env{idp: idp, clock: &clock{t: epoch}, set: idp.newSet()}).Query) > 0
+		}
+	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Conformance matrix\n\n")
 	fmt.Fprintf(&b, "<!-- Generated from cases.go by `go generate ./conformance`; do not edit. -->\n\n")
@@ -46,7 +55,8 @@ func matrix() []byte {
 		"(`rsa-1` RSA with alg RS256, `rsa-noalg` the same key without alg, `ec-1` P-256 with alg ES256, " +
 		"`ed-1` Ed25519 without alg, `enc-1` an RSA key with use enc, `oct-1` a symmetric key), " +
 		"the audience `" + audience + "`, the algorithms ES256, EdDSA, PS256 and RS256, and 60s of leeway. " +
-		"Tokens are RS256 under `rsa-1` with typ `at+jwt`, for subject `alice`, valid for an hour from a fixed clock.\n")
+		"Tokens are RS256 under `rsa-1` with typ `at+jwt`, for subject `alice`, valid for an hour from a fixed clock.\n\n" +
+		"Cases marked † send a URL query; a transport without one (gRPC) skips them.\n")
 	for _, g := range groups {
 		fmt.Fprintf(&b, "\n## %s\n\n", g)
 		b.WriteString("| Case | Rule | Source | Verdict | HTTP | gRPC | Reason |\n")
@@ -60,8 +70,12 @@ func matrix() []byte {
 				info := c.reason.Info()
 				status, code, reason = info.HTTPStatus, info.GRPCCode, "`"+string(c.reason)+"`"
 			}
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %d | %s | %s |\n",
-				c.name, cell(c.explanation), cell(c.source), c.want, status, grpcNames[code], reason)
+			mark := ""
+			if query[c.name] {
+				mark = " †"
+			}
+			fmt.Fprintf(&b, "| `%s`%s | %s | %s | %s | %d | %s | %s |\n",
+				c.name, mark, cell(c.explanation), cell(c.source), c.want, status, grpcNames[code], reason)
 		}
 	}
 	return b.Bytes()
