@@ -1365,3 +1365,26 @@ func BenchmarkKeyLookup(b *testing.B) {
 		}
 	})
 }
+
+// An https jwks_url that redirects to plain http is a failed fetch: keys
+// must come over TLS (RFC 7517 section 9.1), whatever a proxy says.
+func TestKeyLifecycleRedirectToHTTPRefused(t *testing.T) {
+	k := lcNewKey(t, "ES256", "k1")
+	plain := newLCIdP(t, k)
+	tlsSrv := httptest.NewTLSServer(http.RedirectHandler(plain.url(), http.StatusFound))
+	t.Cleanup(tlsSrv.Close)
+	clock, logs := newLCClock(), &lcLogs{}
+	cfg := lcConfig(plain, func(c *core.Config) { c.Issuers[0].JWKSURL = tlsSrv.URL + "/jwks" })
+	v, err := core.New(cfg, core.WithClock(clock.Now), core.WithTimers(clock.NewTimer),
+		core.WithHTTPClient(tlsSrv.Client()), core.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	st := v.Stats()[0]
+	if st.Ready || st.FetchFailed != 1 || st.LastError != "redirected from https to http" {
+		t.Fatalf("after a redirect to http: %+v", st)
+	}
+	_, err = v.Verify(context.Background(), plain.token(t, k, clock.Now()))
+	lcWant(t, err, core.ErrKeysUnavailable, core.ReasonKeysUnavailable)
+}
