@@ -26,6 +26,10 @@ type Claims struct {
 	alg, kid string
 	payload  []byte // the decoded payload, never written after verification
 
+	// The issuer and key that verified the token, for the token cache.
+	is  *issuer
+	key *verifyKey
+
 	rawOnce sync.Once
 	raw     map[string]any
 }

@@ -60,6 +60,20 @@ func newKeySet(keys []*verifyKey) *keySet {
 	return s
 }
 
+// serves reports whether a token with header kid would still select key k
+// here. Keys compare by thumbprint and alg, since every fetch builds new
+// key values for the same keys.
+func (s *keySet) serves(kid string, k *verifyKey) bool {
+	var cur *verifyKey
+	switch {
+	case kid != "":
+		cur = s.byKID[kid]
+	case len(s.all) == 1:
+		cur = s.all[0]
+	}
+	return cur != nil && cur.thumb == k.thumb && cur.alg == k.alg
+}
+
 // kids lists the key ids, sorted, for logs.
 func (s *keySet) kids() []string {
 	out := make([]string, 0, len(s.all))

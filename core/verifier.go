@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // Verifier checks access tokens against one baseline. It is safe for
@@ -20,12 +18,13 @@ type Verifier struct {
 	cfg         Config // normalized
 	fingerprint string
 	issuers     map[string]*issuer
-	methods     map[string]jwt.SigningMethod // the allowlist, by exact alg
+	methods     map[string]*sigAlg // the allowlist, by exact alg
 	audiences   []string
 	required    []string
 	types       []string // normalized typ values
 	leeway      float64  // seconds
 	maxBytes    int
+	cache       *tokenCache // nil when cache.max_entries is 0
 	opts        options
 }
 
@@ -75,11 +74,12 @@ func New(cfg Config, opts ...Option) (*Verifier, error) {
 		cfg:         n,
 		fingerprint: cfg.Fingerprint(),
 		issuers:     make(map[string]*issuer, len(n.Issuers)),
-		methods:     make(map[string]jwt.SigningMethod, len(n.Algorithms)),
+		methods:     make(map[string]*sigAlg, len(n.Algorithms)),
 		audiences:   n.Audiences,
 		required:    n.RequiredClaims,
 		leeway:      n.Leeway.Seconds(),
 		maxBytes:    n.MaxTokenBytes,
+		cache:       newTokenCache(n.Cache),
 		opts:        options{now: time.Now, logger: slog.Default(), realm: "api"},
 	}
 	for _, o := range opts {
@@ -93,11 +93,7 @@ func New(cfg Config, opts ...Option) (*Verifier, error) {
 	}
 	algs := make(map[string]bool, len(n.Algorithms))
 	for _, alg := range n.Algorithms {
-		m := jwt.GetSigningMethod(alg)
-		if m == nil {
-			return nil, fmt.Errorf("algorithms: %q has no implementation", alg)
-		}
-		v.methods[alg] = m
+		v.methods[alg] = sigAlgs[alg] // Validate admitted only known names
 		algs[alg] = true
 	}
 	for _, t := range n.TokenTypes {
@@ -185,7 +181,24 @@ func (v *Verifier) verify(ctx context.Context, token string) (c *Claims, err err
 			c, err = nil, newError(ReasonTokenMalformed, "internal failure during verification")
 		}
 	}()
-	return v.check(ctx, token)
+	if v.cache == nil || token == "" || len(token) > v.maxBytes {
+		return v.check(ctx, token, v.opts.now())
+	}
+	now := v.opts.now()
+	if e := v.cache.get(token, now); e != nil {
+		// The signature and the static claims were checked when the entry
+		// was made; the time checks depend on now and are run again.
+		if err := v.checkTimes(e.claims, now); err != nil {
+			err.KID, err.Alg, err.Issuer = e.claims.kid, e.claims.alg, e.claims.issuer
+			return nil, err
+		}
+		return e.claims, nil
+	}
+	c, err = v.check(ctx, token, now)
+	if err == nil {
+		v.cache.add(token, c, now)
+	}
+	return c, err
 }
 
 // tokenHeader holds the JOSE header members that verification reads.
@@ -194,7 +207,7 @@ type tokenHeader struct {
 	hasTyp        bool
 }
 
-func (v *Verifier) check(ctx context.Context, token string) (*Claims, error) {
+func (v *Verifier) check(ctx context.Context, token string, now time.Time) (*Claims, error) {
 	if token == "" {
 		return nil, newError(ReasonTokenMissing, "no token")
 	}
@@ -263,10 +276,11 @@ func (v *Verifier) check(ctx context.Context, token string) (*Claims, error) {
 	}
 	// RFC 7515 section 5.2: the signature covers the ASCII of
 	// header "." payload, exactly as received.
-	if err := method.Verify(token[:d2], sig, key.pub); err != nil {
+	if err := method.verify(token[:d2], sig, key.pub); err != nil {
 		return nil, &Error{Reason: ReasonSignatureInvalid, Detail: "signature does not verify", KID: h.kid, Alg: h.alg, Issuer: c.issuer}
 	}
-	if err := v.checkClaims(c); err != nil {
+	c.is, c.key = is, key
+	if err := v.checkTimes(c, now); err != nil {
 		err.KID, err.Alg, err.Issuer = h.kid, h.alg, c.issuer
 		return nil, err
 	}
@@ -368,7 +382,7 @@ func quoteName(s string) string {
 }
 
 // checkHeader applies the allowlist and typ rules.
-func (v *Verifier) checkHeader(h *tokenHeader) (jwt.SigningMethod, *Error) {
+func (v *Verifier) checkHeader(h *tokenHeader) (*sigAlg, *Error) {
 	// RFC 8725 sections 3.1 and 3.2: the algorithm must be one the verifier
 	// pinned, compared exactly; "none" in any casing is never among them.
 	m := v.methods[h.alg]
@@ -574,13 +588,6 @@ func (v *Verifier) usable(k *verifyKey, h *tokenHeader) (*verifyKey, error) {
 		return nil, newError(ReasonKeyNotFound, "the key's type does not fit the alg")
 	}
 	return k, nil
-}
-
-// checkClaims applies the time, audience and required-claim rules to a
-// token whose signature already verified.
-func (v *Verifier) checkClaims(c *Claims) *Error {
-	now := v.opts.now()
-	return v.checkTimes(c, now)
 }
 
 // checkTimes is also run on every cache hit, against the current clock.

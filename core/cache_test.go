@@ -1,0 +1,213 @@
+package core_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard/core"
+)
+
+// fakeClock is a settable time source for the cache tests.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func cachedVerifier(t *testing.T, cfg core.Config) (*core.Verifier, *fakeClock) {
+	clk := &fakeClock{now: testNow}
+	return newVerifier(t, cfg, core.WithClock(clk.Now)), clk
+}
+
+func TestCacheHitReturnsTheSameClaims(t *testing.T) {
+	v, _ := cachedVerifier(t, baseConfig(t))
+	tok := sign(t, "RS256", "rsa", goodClaims())
+	a, err := v.Verify(bg, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := v.Verify(bg, tok)
+	if err != nil || a != b {
+		t.Fatalf("second verify: %v, same claims %v", err, a == b)
+	}
+	if n := core.CacheLen(v); n != 1 {
+		t.Fatalf("cache holds %d entries, want 1", n)
+	}
+}
+
+// TestCacheRechecksTimes: every hit runs exp and nbf against the current
+// clock, with leeway (RFC 7519 sections 4.1.4, 4.1.5).
+func TestCacheRechecksTimes(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.Cache.MaxTTL = 24 * time.Hour
+	v, clk := cachedVerifier(t, cfg)
+	tok := sign(t, "RS256", "rsa", with(func(c map[string]any) { c["exp"] = testNow.Add(time.Minute).Unix() }))
+	if _, err := v.Verify(bg, tok); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute + 20*time.Second) // past exp, inside the 30s leeway
+	if _, err := v.Verify(bg, tok); err != nil {
+		t.Fatalf("inside leeway: %v", err)
+	}
+	clk.Advance(15 * time.Second)
+	_, err := v.Verify(bg, tok)
+	assertReason(t, err, core.ReasonTokenExpired)
+}
+
+func TestCacheNeverHoldsRejections(t *testing.T) {
+	v, _ := cachedVerifier(t, baseConfig(t))
+	for _, tc := range verifyCases {
+		if tc.want != "" && tc.cfg == nil {
+			_, _ = v.Verify(bg, tc.token(t))
+		}
+	}
+	if n := core.CacheLen(v); n != 0 {
+		t.Fatalf("%d rejected tokens cached", n)
+	}
+}
+
+func TestCacheIsBounded(t *testing.T) {
+	cfg := baseConfig(t)
+	limit := 50
+	cfg.Cache.MaxEntries = &limit
+	v, _ := cachedVerifier(t, cfg)
+	for i := range 400 {
+		if _, err := v.Verify(bg, sign(t, "EdDSA", "ed", with(func(c map[string]any) { c["n"] = i }))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := core.CacheLen(v); n != limit {
+		t.Fatalf("cache holds %d entries, want %d", n, limit)
+	}
+}
+
+func TestCacheOff(t *testing.T) {
+	cfg := baseConfig(t)
+	zero := 0
+	cfg.Cache.MaxEntries = &zero
+	v, _ := cachedVerifier(t, cfg)
+	tok := sign(t, "RS256", "rsa", goodClaims())
+	a, _ := v.Verify(bg, tok)
+	b, _ := v.Verify(bg, tok)
+	if a == b || core.CacheLen(v) != 0 {
+		t.Fatal("max_entries 0 still caches")
+	}
+}
+
+// TestCacheMaxTTL: an entry older than max_ttl is verified afresh, so a
+// long-lived token is re-checked against the key set at least that often.
+func TestCacheMaxTTL(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.Cache.MaxTTL = time.Minute
+	v, clk := cachedVerifier(t, cfg)
+	tok := sign(t, "RS256", "rsa", goodClaims())
+	a, _ := v.Verify(bg, tok)
+	clk.Advance(59 * time.Second)
+	if b, _ := v.Verify(bg, tok); b != a {
+		t.Fatal("entry dropped before max_ttl")
+	}
+	clk.Advance(time.Second)
+	if b, err := v.Verify(bg, tok); err != nil || b == a {
+		t.Fatalf("entry served past max_ttl (err %v)", err)
+	}
+}
+
+// mutableIdP serves whatever JWKS the test last stored.
+func mutableIdP(t *testing.T, jwks string) (*httptest.Server, *atomic.Value) {
+	var published atomic.Value
+	published.Store(jwks)
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, published.Load())
+	}))
+	t.Cleanup(idp.Close)
+	return idp, &published
+}
+
+func remoteConfig(t *testing.T, url string) core.Config {
+	cfg := baseConfig(t)
+	cfg.Issuers[0].PublicKeys = nil
+	cfg.Issuers[0].JWKSURL = url
+	return cfg
+}
+
+// TestCacheDropsRemovedKeys: a token verified by a key the IdP stops
+// publishing is rejected after the refresh, cached or not, and its entry
+// goes.
+func TestCacheDropsRemovedKeys(t *testing.T) {
+	k := getKeys(t)
+	idp, published := mutableIdP(t, jwksJSON(t, jwkEntry{kid: "rsa", key: &k.rsa.PublicKey}, jwkEntry{kid: "ec", key: &k.ec.PublicKey}))
+	v, _ := cachedVerifier(t, remoteConfig(t, idp.URL))
+	tok := sign(t, "RS256", "rsa", goodClaims())
+	if _, err := v.Verify(bg, tok); err != nil {
+		t.Fatal(err)
+	}
+	published.Store(jwksJSON(t, jwkEntry{kid: "ec", key: &k.ec.PublicKey}))
+	if err := v.Refresh(bg); err != nil {
+		t.Fatal(err)
+	}
+	_, err := v.Verify(bg, tok)
+	assertReason(t, err, core.ReasonKeyNotFound)
+	if n := core.CacheLen(v); n != 0 {
+		t.Fatalf("%d entries left for a removed key", n)
+	}
+}
+
+// TestCacheKeyIdentity: when a kid comes to name a different key, tokens
+// of the old key are not served from the cache.
+func TestCacheKeyIdentity(t *testing.T) {
+	k := getKeys(t)
+	idp, published := mutableIdP(t, jwksJSON(t, jwkEntry{kid: "rsa", key: &k.rsa.PublicKey}, jwkEntry{kid: "ec", key: &k.ec.PublicKey}))
+	v, _ := cachedVerifier(t, remoteConfig(t, idp.URL))
+	tok := sign(t, "RS256", "rsa", goodClaims())
+	if _, err := v.Verify(bg, tok); err != nil {
+		t.Fatal(err)
+	}
+	// Same key again under a new fetch: still served from the cache.
+	if err := v.Refresh(bg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(bg, tok); err != nil || core.CacheLen(v) != 1 {
+		t.Fatalf("unchanged key set dropped the entry: %v", err)
+	}
+	published.Store(jwksJSON(t, jwkEntry{kid: "rsa", key: &k.rsa2.PublicKey}, jwkEntry{kid: "ec", key: &k.ec.PublicKey}))
+	if err := v.Refresh(bg); err != nil {
+		t.Fatal(err)
+	}
+	_, err := v.Verify(bg, tok)
+	assertReason(t, err, core.ReasonSignatureInvalid)
+}
+
+// BenchmarkVerifyCached is a cache hit on the token and key of
+// BenchmarkVerify/RS256.
+func BenchmarkVerifyCached(b *testing.B) {
+	b.Run("RS256", func(b *testing.B) {
+		v := newVerifier(b, baseConfig(b))
+		tok := sign(b, "RS256", "rsa", goodClaims())
+		if _, err := v.Verify(bg, tok); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if _, err := v.Verify(bg, tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
