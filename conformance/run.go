@@ -130,6 +130,11 @@ type Harness struct {
 	// and stop, which releases what Serve started. It is called once per
 	// case, never concurrently. A failure to start is returned by send.
 	Serve func(v *core.Verifier, scopes []string) (send func(Request) (Result, error), stop func())
+
+	// baseline adjusts every case's baseline after the case's own changes.
+	// Unexported: an adapter never changes verification; the package's own
+	// tests use it to run the matrix with the token cache off and on.
+	baseline func(*core.Config)
 }
 
 // HTTPHarness is the harness of any adapter that yields an http.Handler
@@ -326,6 +331,9 @@ func runCase(idp *IdP, h Harness, c *testCase) (Verdict, []string, error) {
 	cfg := baseline(e.set.url())
 	if c.config != nil {
 		c.config(&cfg)
+	}
+	if h.baseline != nil {
+		h.baseline(&cfg)
 	}
 	log := &rejectionLog{}
 	v, err := core.New(cfg, core.WithClock(e.clock.now), core.WithLogger(slog.New(log)), core.WithRealm(realm))
