@@ -59,7 +59,7 @@ func (tc *tokenCache) get(token string, now time.Time) *cacheEntry {
 		tc.lru.Remove(token)
 		return nil
 	}
-	set, err := e.claims.is.src.current()
+	set, err := e.claims.is.src.current(now)
 	if err != nil || !set.serves(e.claims.kid, e.claims.key) {
 		// The key left the set (or the set cannot be served): verify
 		// afresh, which gives the verdict an uncached verifier would.
@@ -91,3 +91,19 @@ func (tc *tokenCache) prune(is *issuer, set *keySet) {
 }
 
 func (tc *tokenCache) len() int { return tc.lru.Len() }
+
+// cachePruner drops cache entries as key sets change. Events during New,
+// before every issuer is in place, are ignored: no token was cached yet.
+type cachePruner struct{ v *Verifier }
+
+func (p cachePruner) FetchDone(FetchEvent) {}
+
+func (p cachePruner) KeySetChanged(c KeySetChange) {
+	if !p.v.started.Load() {
+		return
+	}
+	if is := p.v.issuers[c.Issuer]; is != nil {
+		set, _ := is.src.current(p.v.opts.now())
+		p.v.cache.prune(is, set)
+	}
+}

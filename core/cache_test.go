@@ -157,15 +157,19 @@ func TestCacheDropsRemovedKeys(t *testing.T) {
 	if _, err := v.Verify(bg, tok); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := v.Verify(bg, sign(t, "ES256", "ec", goodClaims())); err != nil {
+		t.Fatal(err)
+	}
 	published.Store(jwksJSON(t, jwkEntry{kid: "ec", key: &k.ec.PublicKey}))
 	if err := v.Refresh(bg); err != nil {
 		t.Fatal(err)
 	}
+	// The key set change itself prunes: no request needs to come by.
+	if n := core.CacheLen(v); n != 1 {
+		t.Fatalf("%d entries after the refresh, want only the ec token's", n)
+	}
 	_, err := v.Verify(bg, tok)
 	assertReason(t, err, core.ReasonKeyNotFound)
-	if n := core.CacheLen(v); n != 0 {
-		t.Fatalf("%d entries left for a removed key", n)
-	}
 }
 
 // TestCacheKeyIdentity: when a kid comes to name a different key, tokens
@@ -210,4 +214,32 @@ func BenchmarkVerifyCached(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestIssuersStartTogether: each IdP answers only once both have been
+// asked, so a verifier that fetched one issuer after the other would time
+// out on the first and start not ready.
+func TestIssuersStartTogether(t *testing.T) {
+	k := getKeys(t)
+	var arrived sync.WaitGroup
+	arrived.Add(2)
+	serve := func(jwks string) *httptest.Server {
+		var once sync.Once
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			once.Do(arrived.Done)
+			arrived.Wait()
+			fmt.Fprint(w, jwks)
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	a := serve(jwksJSON(t, jwkEntry{kid: "rsa", key: &k.rsa.PublicKey}))
+	b := serve(jwksJSON(t, jwkEntry{kid: "ec", key: &k.ec.PublicKey}))
+	cfg := remoteConfig(t, a.URL)
+	cfg.Issuers = append(cfg.Issuers, core.IssuerConfig{Issuer: "https://b.example.com/", JWKSURL: b.URL})
+	cfg.JWKS.HTTPTimeout = 3 * time.Second
+	v := newVerifier(t, cfg)
+	if !v.Ready() {
+		t.Fatalf("not ready: %+v", v.Stats())
+	}
 }

@@ -87,9 +87,11 @@ func (s *keySet) kids() []string {
 // keySource is where an issuer's keys come from: a static set, or a remote
 // JWKS with its refresh lifecycle. The checks in Verify only see this.
 type keySource interface {
-	// current returns the key set to use now, without waiting on the
+	// current returns the key set to use at now, without waiting on the
 	// network. It fails with keys_unavailable when no set may be served.
-	current() (*keySet, error)
+	// The caller passes the clock reading it already holds, so the hot
+	// path reads the clock once.
+	current(now time.Time) (*keySet, error)
 	// unknownKID is asked when kid is missing from the current set. A remote
 	// source may fetch (coalesced and rate limited); it returns the set to
 	// retry with.
@@ -124,7 +126,7 @@ type staticSource struct {
 	set    *keySet
 }
 
-func (s *staticSource) current() (*keySet, error) { return s.set, nil }
+func (s *staticSource) current(time.Time) (*keySet, error) { return s.set, nil }
 func (s *staticSource) unknownKID(context.Context, string) (*keySet, error) {
 	return s.set, nil
 }

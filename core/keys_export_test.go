@@ -15,7 +15,7 @@ func WithTimers(newTimer func(time.Duration) (<-chan time.Time, func() bool)) Op
 // BenchmarkKeyLookup.
 func (v *Verifier) LookupKeyForTest(ctx context.Context, iss, kid, alg string) error {
 	h := tokenHeader{alg: alg, kid: kid}
-	_, err := v.findKey(ctx, v.issuers[iss], &h)
+	_, err := v.findKey(ctx, v.issuers[iss], &h, v.opts.now())
 	return err
 }
 

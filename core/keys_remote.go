@@ -115,14 +115,14 @@ func newRemoteSource(is IssuerConfig, policy JWKSConfig, algs map[string]bool, o
 
 // current is the hot path of every verification: one atomic load and a clock
 // read, never a lock or the network.
-func (s *remoteSource) current() (*keySet, error) {
+func (s *remoteSource) current(now time.Time) (*keySet, error) {
 	sv := s.served.Load()
 	if sv == nil {
 		return nil, newError(ReasonKeysUnavailable, "no key set fetched yet")
 	}
 	// Stale-if-error (RFC 5861 section 4) is bounded: past max_stale the
 	// keys may have been revoked long ago, so verification fails closed.
-	if s.o.now().Sub(sv.okAt) > s.policy.MaxStale {
+	if now.Sub(sv.okAt) > s.policy.MaxStale {
 		return nil, newError(ReasonKeysUnavailable, "the last good key set is older than max_stale")
 	}
 	return sv.set, nil
@@ -138,7 +138,7 @@ func (s *remoteSource) unknownKID(ctx context.Context, kid string) (*keySet, err
 	if sv := s.served.Load(); sv != nil && sv.set.byKID[kid] != nil {
 		// The key arrived between the caller's lookup and now.
 		s.mu.Unlock()
-		return s.current()
+		return s.current(now)
 	}
 	if until, ok := s.negative[kid]; ok {
 		if now.Before(until) {
@@ -169,7 +169,7 @@ func (s *remoteSource) unknownKID(ctx context.Context, kid string) (*keySet, err
 		// The token may be fine; the keys to check it could not be had.
 		return nil, &Error{Reason: ReasonKeysUnavailable, Detail: "the key set fetch for an unknown kid failed", cause: f.err}
 	}
-	set, err := s.current()
+	set, err := s.current(s.o.now())
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (s *remoteSource) refresh(ctx context.Context) error {
 }
 
 func (s *remoteSource) ready() bool {
-	_, err := s.current()
+	_, err := s.current(s.o.now())
 	return err == nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -25,6 +27,7 @@ type Verifier struct {
 	leeway      float64  // seconds
 	maxBytes    int
 	cache       *tokenCache // nil when cache.max_entries is 0
+	started     atomic.Bool // v.issuers is complete; read-only from then on
 	opts        options
 }
 
@@ -99,19 +102,37 @@ func New(cfg Config, opts ...Option) (*Verifier, error) {
 	for _, t := range n.TokenTypes {
 		v.types = append(v.types, normalizeType(t))
 	}
-	for _, is := range n.Issuers {
-		var src keySource
-		var err error
-		if is.JWKSURL != "" {
-			src, err = newRemoteSource(is, n.JWKS, algs, &v.opts)
-		} else {
-			src, err = newStaticSource(is, algs, &v.opts)
+	if v.cache != nil {
+		// Entries of keys that left a set are dropped as the set changes,
+		// not when eviction reaches them. Hooks run after the set is stored.
+		v.opts.hooks = append([]KeyHooks{cachePruner{v}}, v.opts.hooks...)
+	}
+	// Issuers start together: each remote one waits for its first fetch,
+	// so New takes one http_timeout at worst, not one per issuer.
+	srcs := make([]keySource, len(n.Issuers))
+	errs := make([]error, len(n.Issuers))
+	var wg sync.WaitGroup
+	for i, is := range n.Issuers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if is.JWKSURL != "" {
+				srcs[i], errs[i] = newRemoteSource(is, n.JWKS, algs, &v.opts)
+			} else {
+				srcs[i], errs[i] = newStaticSource(is, algs, &v.opts)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, is := range n.Issuers {
+		if srcs[i] != nil {
+			v.issuers[is.Issuer] = &issuer{name: is.Issuer, src: srcs[i]}
 		}
-		if err != nil {
-			v.Close()
-			return nil, err
-		}
-		v.issuers[is.Issuer] = &issuer{name: is.Issuer, src: src}
+	}
+	v.started.Store(true) // publishes v.issuers to the hook goroutines
+	if err := errors.Join(errs...); err != nil {
+		v.Close()
+		return nil, err
 	}
 	v.opts.logger.Info("jwtguard verifier started", slog.String("fingerprint", v.fingerprint),
 		slog.Int("issuers", len(v.issuers)), slog.Any("algorithms", n.Algorithms), slog.Any("audiences", n.Audiences))
@@ -268,7 +289,7 @@ func (v *Verifier) check(ctx context.Context, token string, now time.Time) (*Cla
 	if is == nil {
 		return nil, &Error{Reason: ReasonIssuerInvalid, Detail: "issuer is not trusted", KID: h.kid, Alg: h.alg, Issuer: c.issuer}
 	}
-	key, kerr := v.findKey(ctx, is, &h)
+	key, kerr := v.findKey(ctx, is, &h, now)
 	if kerr != nil {
 		e := AsError(kerr)
 		e.KID, e.Alg, e.Issuer = h.kid, h.alg, c.issuer
@@ -536,8 +557,8 @@ func (v *Verifier) parseClaims(c *Claims, data []byte) *Error {
 }
 
 // findKey selects the verification key, only from the issuer's own set.
-func (v *Verifier) findKey(ctx context.Context, is *issuer, h *tokenHeader) (*verifyKey, error) {
-	set, err := is.src.current()
+func (v *Verifier) findKey(ctx context.Context, is *issuer, h *tokenHeader, now time.Time) (*verifyKey, error) {
+	set, err := is.src.current(now)
 	if err != nil {
 		return nil, err
 	}
