@@ -222,6 +222,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (c *Claims, err err
 	return c, err
 }
 
+// maxHeaderMembers bounds the JOSE header; see parseHeader.
+const maxHeaderMembers = 64
+
 // tokenHeader holds the JOSE header members that verification reads.
 type tokenHeader struct {
 	alg, kid, typ string
@@ -350,6 +353,11 @@ func parseHeader(data []byte) (tokenHeader, *Error) {
 		name, ok := jsonString(k)
 		if !ok {
 			return h, newError(ReasonTokenMalformed, "header member name is not a string")
+		}
+		// Real headers have a handful of members; the cap keeps the
+		// duplicate scan below from costing more than a signature check.
+		if len(seen) == maxHeaderMembers {
+			return h, newError(ReasonTokenMalformed, "header has too many members")
 		}
 		// RFC 7515 section 4: duplicate header names must be rejected.
 		for _, s := range seen {

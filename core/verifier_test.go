@@ -117,6 +117,14 @@ var verifyCases = []verifyCase{
 		cfg: func(c *core.Config) { c.MaxTokenBytes = 1 << 20 }, want: core.ReasonTokenMalformed},
 	{name: "duplicate header alg", token: raw(`{"alg":"none","alg":"RS256","kid":"rsa"}`, payloadJSON(nil, "")), want: core.ReasonTokenMalformed},
 	{name: "duplicate header kid via escape", token: raw(`{"alg":"RS256","kid":"rsa","\u006bid":"ec"}`, payloadJSON(nil, "")), want: core.ReasonTokenMalformed},
+	{name: "header with too many members", token: func(tb testing.TB) string {
+		var b strings.Builder
+		b.WriteString(`{"alg":"RS256","kid":"rsa"`)
+		for i := range 200 {
+			fmt.Fprintf(&b, `,"m%d":0`, i)
+		}
+		return rawToken(tb, b.String()+"}", payloadJSON(tb, ""))
+	}, want: core.ReasonTokenMalformed},
 	{name: "duplicate exp", token: raw(`{"alg":"RS256","kid":"rsa"}`, payloadJSON(nil, `"exp":1`)), want: core.ReasonTokenMalformed},
 	{name: "duplicate aud via escape", token: raw(`{"alg":"RS256","kid":"rsa"}`, payloadJSON(nil, `"\u0061ud":"other"`)), want: core.ReasonTokenMalformed},
 
