@@ -1,0 +1,23 @@
+// Command fiber is the example service on fiber:
+//
+//	fiber -config baseline.yaml -addr 127.0.0.1:8080
+//
+// GET /healthz needs no token, GET /whoami answers the verified claims and
+// GET /admin needs the admin scope. Logs are JSON lines on stderr.
+package main
+
+import (
+	"context"
+	"net"
+
+	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/examples/internal/fiberapp"
+	"github.com/jwtguard/jwtguard/examples/internal/service"
+)
+
+func main() {
+	service.Main("fiber", func(ctx context.Context, v *core.Verifier, ln net.Listener) error {
+		app := fiberapp.New(v)
+		return service.Until(ctx, func() error { return app.Listener(ln) }, app.ShutdownWithContext)
+	})
+}

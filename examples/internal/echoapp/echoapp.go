@@ -1,0 +1,39 @@
+// Package echoapp is the example service on echo, behind echojwt.
+package echoapp
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/echojwt"
+)
+
+// New returns the routes: /healthz needs no token, /whoami any valid
+// token, /admin a token granting the admin scope.
+func New(v *core.Verifier) *echo.Echo {
+	auth := echojwt.Middleware(v)
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Use(middleware.Recover())
+	e.GET("/healthz", func(c echo.Context) error {
+		// Not ready while no key set could be fetched: every token would
+		// be answered 503 keys_unavailable.
+		if !v.Ready() {
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "no keys yet"})
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	// Route middleware runs first to last: authenticate, then authorize.
+	e.GET("/whoami", func(c echo.Context) error {
+		claims, _ := echojwt.Claims(c)
+		return c.JSON(http.StatusOK, claims)
+	}, auth)
+	e.GET("/admin", func(c echo.Context) error {
+		claims, _ := echojwt.Claims(c)
+		return c.JSON(http.StatusOK, map[string]any{"admin": true, "sub": claims.Subject()})
+	}, auth, echojwt.RequireScopes(v, "admin"))
+	return e
+}

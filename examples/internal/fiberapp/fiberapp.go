@@ -1,0 +1,41 @@
+// Package fiberapp is the example service on fiber, behind fiberjwt.
+package fiberapp
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/fiberjwt"
+)
+
+// New returns the routes: /healthz needs no token, /whoami any valid
+// token, /admin a token granting the admin scope.
+func New(v *core.Verifier) *fiber.App {
+	auth := fiberjwt.Middleware(v)
+	app := fiber.New(fiber.Config{
+		// fasthttp refuses request headers beyond its read buffer (4 KiB by
+		// default) with 431 before any handler runs; 16 KiB lets tokens of
+		// max_token_bytes (8 KiB) through to the verifier.
+		ReadBufferSize:        16 << 10,
+		DisableStartupMessage: true, // the logs are JSON lines
+	})
+	app.Use(recover.New())
+	app.Get("/healthz", func(c *fiber.Ctx) error {
+		// Not ready while no key set could be fetched: every token would
+		// be answered 503 keys_unavailable.
+		if !v.Ready() {
+			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "no keys yet"})
+		}
+		return c.JSON(fiber.Map{"status": "ok"})
+	})
+	app.Get("/whoami", auth, func(c *fiber.Ctx) error {
+		claims, _ := fiberjwt.Claims(c)
+		return c.JSON(claims)
+	})
+	app.Get("/admin", auth, fiberjwt.RequireScopes(v, "admin"), func(c *fiber.Ctx) error {
+		claims, _ := fiberjwt.Claims(c)
+		return c.JSON(fiber.Map{"admin": true, "sub": claims.Subject()})
+	})
+	return app
+}

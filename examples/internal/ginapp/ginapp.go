@@ -1,0 +1,37 @@
+// Package ginapp is the example service on gin, behind ginjwt.
+package ginapp
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/ginjwt"
+)
+
+// New returns the routes: /healthz needs no token, /whoami any valid
+// token, /admin a token granting the admin scope.
+func New(v *core.Verifier) *gin.Engine {
+	auth := ginjwt.Middleware(v)
+	r := gin.New()
+	r.Use(gin.Recovery())
+	r.GET("/healthz", func(c *gin.Context) {
+		// Not ready while no key set could be fetched: every token would
+		// be answered 503 keys_unavailable.
+		if !v.Ready() {
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "no keys yet"})
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	})
+	r.GET("/whoami", auth, func(c *gin.Context) {
+		claims, _ := ginjwt.Claims(c)
+		c.JSON(http.StatusOK, claims)
+	})
+	r.GET("/admin", auth, ginjwt.RequireScopes(v, "admin"), func(c *gin.Context) {
+		claims, _ := ginjwt.Claims(c)
+		c.JSON(http.StatusOK, gin.H{"admin": true, "sub": claims.Subject()})
+	})
+	return r
+}

@@ -1,0 +1,41 @@
+// Package nethttpapp is the example service on net/http, behind nethttpjwt.
+package nethttpapp
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/nethttpjwt"
+)
+
+// New returns the routes: /healthz needs no token, /whoami any valid
+// token, /admin a token granting the admin scope.
+func New(v *core.Verifier) http.Handler {
+	auth := nethttpjwt.Middleware(v)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		// Not ready while no key set could be fetched: every token would
+		// be answered 503 keys_unavailable.
+		if !v.Ready() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no keys yet"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("GET /whoami", auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := nethttpjwt.Claims(r)
+		writeJSON(w, http.StatusOK, claims)
+	})))
+	mux.Handle("GET /admin", auth(nethttpjwt.RequireScopes(v, "admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := nethttpjwt.Claims(r)
+		writeJSON(w, http.StatusOK, map[string]any{"admin": true, "sub": claims.Subject()})
+	}))))
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,118 @@
+// Package service is what the example services share: the flags, the JSON
+// logger, the baseline and the verifier, the listener, and a clean stop on
+// SIGINT or SIGTERM. Each example's main adds only its framework.
+package service
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jwtguard/jwtguard/core"
+)
+
+// Serve runs a server on ln until ctx is done, then stops it.
+type Serve func(ctx context.Context, v *core.Verifier, ln net.Listener) error
+
+// Main runs serve as the service name and exits with Run's status.
+func Main(name string, serve Serve) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Run(ctx, name, os.Args[1:], os.Stderr, serve)
+	stop()
+	os.Exit(code)
+}
+
+// Run parses -config FILE and -addr HOST:PORT from args, builds the
+// verifier of the baseline file and serves on addr until ctx is done. Logs
+// go to stderr as JSON lines. It returns 2 for bad flags and 1 for any
+// other failure.
+func Run(ctx context.Context, name string, args []string, stderr io.Writer, serve Serve) int {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", "", "baseline `file` (see examples/baseline.yaml)")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen `address`")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *config == "" || fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "usage: %s -config FILE [-addr HOST:PORT]\n", name)
+		return 2
+	}
+	log := Logger(stderr, name)
+	cfg, err := core.LoadBaseline(*config)
+	if err != nil {
+		// One line per problem, each naming its key and line.
+		var problems core.ConfigErrors
+		if !errors.As(err, &problems) {
+			problems = core.ConfigErrors{{Key: "(file)", Msg: err.Error()}}
+		}
+		for _, p := range problems {
+			log.Error("baseline refused", slog.String("file", *config), slog.String("key", p.Key),
+				slog.Int("line", p.Line), slog.String("problem", p.Msg))
+		}
+		return 1
+	}
+	v, err := core.New(cfg, core.WithLogger(log))
+	if err != nil {
+		log.Error("verifier not started", slog.String("error", err.Error()))
+		return 1
+	}
+	defer v.Close()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Error("cannot listen", slog.String("error", err.Error()))
+		return 1
+	}
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.Bool("ready", v.Ready()))
+	if err := serve(ctx, v, ln); err != nil {
+		log.Error("server failed", slog.String("error", err.Error()))
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// Logger writes JSON lines to w, each naming the service. The verifier
+// logs every rejected request through it as one line with a reason key.
+func Logger(w io.Writer, name string) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, nil)).With(slog.String("service", name))
+}
+
+// shutdownTimeout bounds how long requests in flight may finish on stop.
+const shutdownTimeout = 5 * time.Second
+
+// ServeHTTP serves h on ln until ctx is done, then shuts down gracefully.
+func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return Until(ctx, func() error { return srv.Serve(ln) }, func(ctx context.Context) error {
+		return srv.Shutdown(ctx)
+	})
+}
+
+// Until runs serve until ctx is done, then stops it with shutdown, which
+// gets shutdownTimeout. serve's error after a shutdown is not a failure.
+func Until(ctx context.Context, serve func() error, shutdown func(context.Context) error) error {
+	served := make(chan error, 1)
+	go func() { served <- serve() }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err := shutdown(sctx)
+	if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}

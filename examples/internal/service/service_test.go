@@ -1,0 +1,137 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/examples/internal/contract"
+	"github.com/jwtguard/jwtguard/examples/internal/idp"
+	"github.com/jwtguard/jwtguard/examples/internal/nethttpapp"
+	"github.com/jwtguard/jwtguard/examples/internal/service"
+)
+
+// syncBuffer is a bytes.Buffer that the server's goroutines may write to.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var neverServe = func(context.Context, *core.Verifier, net.Listener) error { panic("serve was called") }
+
+func TestRunRefuses(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("issuers:\n  - issuer: https://idp.example\n    jwks_url: http://idp.example/keys\nalgorithms: [HS256]\n"), 0o600)
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		says string
+	}{
+		{"no flags", nil, 2, "usage: svc -config FILE"},
+		{"an unknown flag", []string{"-verbose"}, 2, "flag provided but not defined"},
+		{"a stray argument", []string{"-config", bad, "extra"}, 2, "usage"},
+		{"a missing file", []string{"-config", "/nonexistent.yaml"}, 1, `"msg":"baseline refused"`},
+		{"an unsafe baseline", []string{"-config", bad}, 1, `"key":"algorithms","line":4`},
+		{"every problem", []string{"-config", bad}, 1, `"key":"issuers[0].jwks_url","line":3`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var stderr syncBuffer
+			if code := service.Run(context.Background(), "svc", c.args, &stderr, neverServe); code != c.code {
+				t.Errorf("exit %d, want %d", code, c.code)
+			}
+			if !strings.Contains(stderr.String(), c.says) {
+				t.Errorf("stderr %q does not say %q", stderr.String(), c.says)
+			}
+		})
+	}
+}
+
+// TestRunServes runs a whole service as its main would, with the sample
+// baseline, and stops it as SIGTERM would.
+func TestRunServes(t *testing.T) {
+	srv := httptest.NewUnstartedServer(nil)
+	addr := srv.Listener.Addr().String()
+	p := idp.New("http://"+addr+"/", "orders-api", time.Now)
+	srv.Config.Handler = p.Handler()
+	srv.Start()
+	defer srv.Close()
+	config := filepath.Join(t.TempDir(), "baseline.yaml")
+	os.WriteFile(config, contract.Baseline(t, addr), 0o600)
+
+	ctx, stop := context.WithCancel(context.Background())
+	listening := make(chan string, 1)
+	var stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- service.Run(ctx, "nethttp", []string{"-config", config, "-addr", "127.0.0.1:0"}, &stderr,
+			func(ctx context.Context, v *core.Verifier, ln net.Listener) error {
+				listening <- ln.Addr().String()
+				return service.ServeHTTP(ctx, ln, nethttpapp.New(v))
+			})
+	}()
+	var base string
+	select {
+	case a := <-listening:
+		base = "http://" + a
+	case code := <-done:
+		t.Fatalf("exit %d before serving: %s", code, stderr.String())
+	}
+	for path, want := range map[string]int{"/healthz": 200, "/whoami": 401} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	stop()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d after stop, want 0", code)
+	}
+
+	// Every line is JSON and names the service; the rejection has its reason.
+	var rejected int
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		if m["service"] != "nethttp" {
+			t.Errorf("line without service=nethttp: %q", line)
+		}
+		if m["reason"] != nil {
+			rejected++
+			if m["reason"] != "token_missing" {
+				t.Errorf("reason %v, want token_missing", m["reason"])
+			}
+		}
+	}
+	if rejected != 1 {
+		t.Errorf("%d lines with a reason, want 1:\n%s", rejected, stderr.String())
+	}
+}

@@ -1,0 +1,22 @@
+// Command nethttp is the example service on net/http:
+//
+//	nethttp -config baseline.yaml -addr 127.0.0.1:8080
+//
+// GET /healthz needs no token, GET /whoami answers the verified claims and
+// GET /admin needs the admin scope. Logs are JSON lines on stderr.
+package main
+
+import (
+	"context"
+	"net"
+
+	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/examples/internal/nethttpapp"
+	"github.com/jwtguard/jwtguard/examples/internal/service"
+)
+
+func main() {
+	service.Main("nethttp", func(ctx context.Context, v *core.Verifier, ln net.Listener) error {
+		return service.ServeHTTP(ctx, ln, nethttpapp.New(v))
+	})
+}
