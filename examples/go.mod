@@ -1,6 +1,6 @@
 module github.com/jwtguard/jwtguard/examples
 
-go 1.25.0
+go 1.26.0
 
 // The library and its adapters are built from this tree.
 replace (
@@ -20,8 +20,8 @@ require (
 	github.com/jwtguard/jwtguard/ginjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtguard/jwtguard/grpcjwt v0.0.0-00010101000000-000000000000
 	github.com/labstack/echo/v4 v4.16.0
-	google.golang.org/grpc v1.84.0
-	google.golang.org/protobuf v1.36.11
+	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -62,10 +62,10 @@ require (
 	github.com/valyala/tcplisten v1.0.0 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
-	golang.org/x/crypto v0.54.0 // indirect
-	golang.org/x/net v0.57.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
-	golang.org/x/text v0.40.0 // indirect
+	golang.org/x/crypto v0.57.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect

@@ -17,4 +17,7 @@
 //
 //	protected := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool { return c.Service != "grpc.health.v1.Health" })
 //	grpc.ChainUnaryInterceptor(selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(grpcjwt.AuthFunc(v)), protected))
+//
+// The module requires grpc v1.85, and so Go 1.26 as grpc does; the other
+// jwtguard modules ask for neither.
 package grpcjwt

@@ -117,7 +117,7 @@ func (l *Log) TakeReasons(t testing.TB) []core.Reason {
 // Admin.
 type testCase struct {
 	name  string
-	route string                    // "/healthz", "/whoami" or "/admin"
+	route string                    // "/healthz", "/readyz", "/whoami" or "/admin"
 	auth  func(p *idp.IdP) []string // Authorization values; none for no header
 	want  core.Reason               // "" when the request must succeed
 	scope []string                  // the scopes an insufficient_scope answer names
@@ -134,6 +134,7 @@ func cases() []testCase {
 	cases := []testCase{
 		{name: "healthz without a token", route: "/healthz", body: healthy},
 		{name: "healthz ignores a bad token", route: "/healthz", auth: bearer(func(*idp.IdP) string { return "x.y.z" }), body: healthy},
+		{name: "readyz once the keys are in", route: "/readyz", body: ready},
 		{name: "whoami without a token", route: "/whoami", want: core.ReasonTokenMissing},
 		{name: "whoami with another scheme", route: "/whoami", want: core.ReasonTokenMissing,
 			auth: func(*idp.IdP) []string { return []string{"Basic YWxpY2U6c2VjcmV0"} }},
@@ -196,6 +197,13 @@ func sized(p *idp.IdP, n int) string {
 func healthy(got, _ map[string]any) error {
 	if got["status"] != "ok" {
 		return fmt.Errorf("answer %v, want status ok", got)
+	}
+	return nil
+}
+
+func ready(got, _ map[string]any) error {
+	if got["status"] != "ready" {
+		return fmt.Errorf("answer %v, want status ready", got)
 	}
 	return nil
 }

@@ -21,7 +21,8 @@ import (
 // GRPC runs the contract of the gRPC example against the server that start
 // serves for v, at the target it returns:
 //
-//   - grpc.health.v1.Health/Check: SERVING without a token;
+//   - grpc.health.v1.Health/Check: SERVING without a token (liveness), and
+//     for the service demo.Demo SERVING once the keys are in (readiness);
 //   - demo.Demo/Whoami and WhoamiStream: the verified claims as a Struct;
 //   - demo.Demo/Admin: only with the admin scope, else PermissionDenied;
 //   - every rejection has the code and message of the verifier's response
@@ -35,6 +36,7 @@ func GRPC(t *testing.T, start func(t testing.TB, v *core.Verifier) string) {
 	t.Cleanup(func() { conn.Close() })
 	methods := map[string][]string{
 		"/healthz": {healthCheck},
+		"/readyz":  {readyCheck},
 		"/whoami":  {grpcapp.WhoamiMethod, grpcapp.WhoamiStreamMethod},
 		"/admin":   {grpcapp.AdminMethod},
 	}
@@ -80,20 +82,29 @@ func GRPC(t *testing.T, start func(t testing.TB, v *core.Verifier) string) {
 	}
 }
 
-const healthCheck = "/grpc.health.v1.Health/Check"
+const (
+	healthCheck = "/grpc.health.v1.Health/Check"
+	// readyCheck is Health/Check for the service demo.Demo: readiness.
+	readyCheck = healthCheck + " demo.Demo"
+)
 
 // call calls method and returns its answer as JSON values. Health/Check
-// answers {"status": "ok"} when it is SERVING, as /healthz does.
+// answers {"status": "ok"} when it is SERVING, as /healthz does, and for
+// demo.Demo {"status": "ready"}, as /readyz does.
 func call(ctx context.Context, conn *grpc.ClientConn, method string) (map[string]any, error) {
-	if method == healthCheck {
-		resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if method == healthCheck || method == readyCheck {
+		service, up := "", "ok"
+		if method == readyCheck {
+			service, up = "demo.Demo", "ready"
+		}
+		resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: service})
 		if err != nil {
 			return nil, err
 		}
 		if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 			return map[string]any{"status": resp.GetStatus().String()}, nil
 		}
-		return map[string]any{"status": "ok"}, nil
+		return map[string]any{"status": up}, nil
 	}
 	s, err := grpcapp.Call(ctx, conn, method)
 	if err != nil {

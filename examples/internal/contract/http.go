@@ -24,7 +24,8 @@ func ServeHTTP(t testing.TB, h http.Handler) string {
 // HTTP runs the contract of the HTTP examples against the server that
 // start serves for v, at the base URL it returns:
 //
-//   - GET /healthz: 200 without a token;
+//   - GET /healthz: 200 without a token (liveness);
+//   - GET /readyz: 200 without a token once the keys are in (readiness);
 //   - GET /whoami: 200 and the verified claims as a JSON object;
 //   - GET /admin: 200 only with the admin scope (scope or scp), else 403;
 //   - every rejection is the verifier's RFC 6750 response, exactly, and is

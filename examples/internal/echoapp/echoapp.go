@@ -11,20 +11,24 @@ import (
 	"github.com/jwtguard/jwtguard/echojwt"
 )
 
-// New returns the routes: /healthz needs no token, /whoami any valid
-// token, /admin a token granting the admin scope.
+// New returns the routes: /healthz and /readyz need no token, /whoami any
+// valid token, /admin a token granting the admin scope.
 func New(v *core.Verifier) *echo.Echo {
 	auth := echojwt.Middleware(v)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Use(middleware.Recover())
+	// Liveness: the process answers, whatever the IdP is doing.
 	e.GET("/healthz", func(c echo.Context) error {
-		// Not ready while no key set could be fetched: every token would
-		// be answered 503 keys_unavailable.
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	// Readiness: not ready while no key set could be fetched, since every
+	// token would then be answered 503 keys_unavailable.
+	e.GET("/readyz", func(c echo.Context) error {
 		if !v.Ready() {
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "no keys yet"})
 		}
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
 	// Route middleware runs first to last: authenticate, then authorize.
 	e.GET("/whoami", func(c echo.Context) error {

@@ -9,8 +9,8 @@ import (
 	"github.com/jwtguard/jwtguard/fiberjwt"
 )
 
-// New returns the routes: /healthz needs no token, /whoami any valid
-// token, /admin a token granting the admin scope.
+// New returns the routes: /healthz and /readyz need no token, /whoami any
+// valid token, /admin a token granting the admin scope.
 func New(v *core.Verifier) *fiber.App {
 	auth := fiberjwt.Middleware(v)
 	app := fiber.New(fiber.Config{
@@ -21,13 +21,15 @@ func New(v *core.Verifier) *fiber.App {
 		DisableStartupMessage: true, // the logs are JSON lines
 	})
 	app.Use(recover.New())
-	app.Get("/healthz", func(c *fiber.Ctx) error {
-		// Not ready while no key set could be fetched: every token would
-		// be answered 503 keys_unavailable.
+	// Liveness: the process answers, whatever the IdP is doing.
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	// Readiness: not ready while no key set could be fetched, since every
+	// token would then be answered 503 keys_unavailable.
+	app.Get("/readyz", func(c *fiber.Ctx) error {
 		if !v.Ready() {
 			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "no keys yet"})
 		}
-		return c.JSON(fiber.Map{"status": "ok"})
+		return c.JSON(fiber.Map{"status": "ready"})
 	})
 	app.Get("/whoami", auth, func(c *fiber.Ctx) error {
 		claims, _ := fiberjwt.Claims(c)

@@ -10,20 +10,22 @@ import (
 	"github.com/jwtguard/jwtguard/ginjwt"
 )
 
-// New returns the routes: /healthz needs no token, /whoami any valid
-// token, /admin a token granting the admin scope.
+// New returns the routes: /healthz and /readyz need no token, /whoami any
+// valid token, /admin a token granting the admin scope.
 func New(v *core.Verifier) *gin.Engine {
 	auth := ginjwt.Middleware(v)
 	r := gin.New()
 	r.Use(gin.Recovery())
-	r.GET("/healthz", func(c *gin.Context) {
-		// Not ready while no key set could be fetched: every token would
-		// be answered 503 keys_unavailable.
+	// Liveness: the process answers, whatever the IdP is doing.
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	// Readiness: not ready while no key set could be fetched, since every
+	// token would then be answered 503 keys_unavailable.
+	r.GET("/readyz", func(c *gin.Context) {
 		if !v.Ready() {
 			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "no keys yet"})
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"status": "ok"})
+		c.JSON(http.StatusOK, gin.H{"status": "ready"})
 	})
 	r.GET("/whoami", auth, func(c *gin.Context) {
 		claims, _ := ginjwt.Claims(c)

@@ -49,19 +49,24 @@ func forMethod(method string, i grpc.UnaryServerInterceptor) grpc.UnaryServerInt
 	}
 }
 
-// readiness answers NOT_SERVING to Check while the verifier holds no key
-// set, since every call would then fail with Unavailable. Watch streams the
-// status of the standard server.
+// readiness keeps the server's own health ("") as liveness, SERVING while
+// the process runs, and answers for the service demo.Demo with readiness:
+// NOT_SERVING while the verifier holds no key set, since every call would
+// then fail with Unavailable. Watch streams the standard server's status.
 type readiness struct {
 	*health.Server
 	v *core.Verifier
 }
 
 func (r readiness) Check(ctx context.Context, in *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
-	if !r.v.Ready() {
-		return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_NOT_SERVING}, nil
+	if in.GetService() != demoServiceDesc.ServiceName {
+		return r.Server.Check(ctx, in)
 	}
-	return r.Server.Check(ctx, in)
+	status := healthpb.HealthCheckResponse_SERVING
+	if !r.v.Ready() {
+		status = healthpb.HealthCheckResponse_NOT_SERVING
+	}
+	return &healthpb.HealthCheckResponse{Status: status}, nil
 }
 
 // demoServer is the handler type of demo.Demo, as protoc would generate it.

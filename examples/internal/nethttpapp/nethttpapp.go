@@ -9,19 +9,23 @@ import (
 	"github.com/jwtguard/jwtguard/nethttpjwt"
 )
 
-// New returns the routes: /healthz needs no token, /whoami any valid
-// token, /admin a token granting the admin scope.
+// New returns the routes: /healthz and /readyz need no token, /whoami any
+// valid token, /admin a token granting the admin scope.
 func New(v *core.Verifier) http.Handler {
 	auth := nethttpjwt.Middleware(v)
 	mux := http.NewServeMux()
+	// Liveness: the process answers, whatever the IdP is doing.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		// Not ready while no key set could be fetched: every token would
-		// be answered 503 keys_unavailable.
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	// Readiness: not ready while no key set could be fetched, since every
+	// token would then be answered 503 keys_unavailable.
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !v.Ready() {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no keys yet"})
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /whoami", auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := nethttpjwt.Claims(r)
