@@ -2,7 +2,9 @@ package core_test
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -61,4 +63,51 @@ func trimAll(in []string) []string {
 		out[i] = strings.TrimSpace(s)
 	}
 	return out
+}
+
+// TestReadmeGoBlocksAreCopies: every line of every Go block in the README
+// stands in some Go file of the repository, so the README shows code that
+// compiles (in an Example or an examples/ file) rather than code that once
+// did.
+func TestReadmeGoBlocksAreCopies(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var source strings.Builder
+	err = filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if strings.HasSuffix(path, ".go") {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				source.WriteString(strings.TrimSpace(line) + "\n")
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := "\n" + source.String()
+	blocks := strings.Split(string(data), "```go\n")[1:]
+	if len(blocks) < 6 {
+		t.Fatalf("%d Go blocks in the README, want at least 6", len(blocks))
+	}
+	for _, block := range blocks {
+		block = block[:strings.Index(block, "```")]
+		for _, line := range strings.Split(block, "\n") {
+			line = strings.TrimSpace(line)
+			if line != "" && !strings.Contains(all, "\n"+line+"\n") {
+				t.Errorf("README line not found in any Go file: %s", line)
+			}
+		}
+	}
 }
