@@ -16,12 +16,14 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/jwtguard/jwtguard/core"
@@ -405,4 +407,23 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// NewTestVerifier starts a test IdP and a verifier on its baseline (changed
+// by edit) and fixed clock, logging nowhere; both close when tb ends. It is
+// for an adapter's own tests beyond the matrix.
+func NewTestVerifier(tb testing.TB, edit ...func(*core.Config)) (*core.Verifier, *IdP) {
+	tb.Helper()
+	idp := NewIdP()
+	tb.Cleanup(idp.Close)
+	cfg := idp.Config()
+	for _, e := range edit {
+		e(&cfg)
+	}
+	v, err := core.New(cfg, core.WithClock(idp.Now), core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(v.Close)
+	return v, idp
 }

@@ -3,7 +3,6 @@ package fiberjwt_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,22 +18,6 @@ import (
 	"github.com/jwtguard/jwtguard/fiberjwt"
 	"github.com/jwtguard/jwtguard/nethttpjwt"
 )
-
-func newVerifier(tb testing.TB, edit ...func(*core.Config)) (*core.Verifier, *conformance.IdP) {
-	tb.Helper()
-	idp := conformance.NewIdP()
-	tb.Cleanup(idp.Close)
-	cfg := idp.Config()
-	for _, e := range edit {
-		e(&cfg)
-	}
-	v, err := core.New(cfg, core.WithClock(idp.Now), core.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(v.Close)
-	return v, idp
-}
 
 // endpoint is conformance.Endpoint for fiber: the subject of the claims in
 // the user context, or 500 when there are none.
@@ -82,7 +65,7 @@ func get(t *testing.T, app *fiber.App, method string, authorization ...string) r
 }
 
 func TestErrorHandlerGetsEveryRejection(t *testing.T) {
-	v, idp := newVerifier(t)
+	v, idp := conformance.NewTestVerifier(t)
 	var got []core.Reason
 	onError := fiberjwt.WithErrorHandler(func(c *fiber.Ctx, err *core.Error) error {
 		got = append(got, err.Reason)
@@ -101,7 +84,7 @@ func TestErrorHandlerGetsEveryRejection(t *testing.T) {
 }
 
 func TestNext(t *testing.T) {
-	v, _ := newVerifier(t)
+	v, _ := conformance.NewTestVerifier(t)
 	next := fiberjwt.WithNext(func(c *fiber.Ctx) bool { return c.Method() == fiber.MethodGet })
 	app := newApp(fiberjwt.Middleware(v, next), func(c *fiber.Ctx) error {
 		_, ok := fiberjwt.Claims(c)
@@ -117,7 +100,7 @@ func TestNext(t *testing.T) {
 
 // RequireScopes alone fails closed: without Middleware there are no claims.
 func TestRequireScopesWithoutMiddleware(t *testing.T) {
-	v, idp := newVerifier(t)
+	v, idp := conformance.NewTestVerifier(t)
 	r := get(t, newApp(fiberjwt.RequireScopes(v), endpoint), http.MethodGet, "Bearer "+idp.Token("alice", "admin"))
 	want := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
 	if r.status != want.Status || r.header.Get("WWW-Authenticate") != want.WWWAuthenticate || r.body != string(want.Body) {
@@ -127,7 +110,7 @@ func TestRequireScopesWithoutMiddleware(t *testing.T) {
 
 // The user context a handler ahead set is kept: the claims are added to it.
 func TestClaimsJoinUserContext(t *testing.T) {
-	v, idp := newVerifier(t)
+	v, idp := conformance.NewTestVerifier(t)
 	type key struct{}
 	app := newApp(func(c *fiber.Ctx) error {
 		c.SetUserContext(context.WithValue(c.UserContext(), key{}, "kept"))
@@ -144,7 +127,7 @@ func TestClaimsJoinUserContext(t *testing.T) {
 // fasthttp keeps both fields of a repeated header, as net/http does, so two
 // Authorization headers are refused rather than one of them picked.
 func TestTwoAuthorizationHeaders(t *testing.T) {
-	v, idp := newVerifier(t)
+	v, idp := conformance.NewTestVerifier(t)
 	token := "Bearer " + idp.Token("alice")
 	r := get(t, newApp(fiberjwt.Middleware(v), endpoint), http.MethodGet, token, token)
 	if want := v.Response(&core.Error{Reason: core.ReasonRequestInvalid}); r.status != want.Status || r.body != string(want.Body) {
@@ -155,7 +138,7 @@ func TestTwoAuthorizationHeaders(t *testing.T) {
 // The query and the cookies are read as net/http reads them, malformed
 // ones included, so fiber and nethttpjwt give the same answer.
 func TestRequestReadAsNetHTTP(t *testing.T) {
-	v, idp := newVerifier(t, func(c *core.Config) { c.Sources.Query, c.Sources.Cookie = "access_token", "at" })
+	v, idp := conformance.NewTestVerifier(t, func(c *core.Config) { c.Sources.Query, c.Sources.Cookie = "access_token", "at" })
 	token := idp.Token("alice")
 	app := newApp(fiberjwt.Middleware(v), endpoint)
 	reference := nethttpjwt.Middleware(v)(http.HandlerFunc(conformance.Endpoint))
@@ -185,7 +168,7 @@ func TestRequestReadAsNetHTTP(t *testing.T) {
 // Header names match whatever their case, as in net/http, even when fiber
 // keeps them as sent.
 func TestHeaderNamesAsSent(t *testing.T) {
-	v, idp := newVerifier(t)
+	v, idp := conformance.NewTestVerifier(t)
 	token := "Bearer " + idp.Token("alice")
 	app := fiber.New(fiber.Config{ReadBufferSize: 16 << 10, DisableHeaderNormalizing: true})
 	app.Get("/", fiberjwt.Middleware(v), endpoint)
@@ -214,7 +197,7 @@ func TestHeaderNamesAsSent(t *testing.T) {
 // buffer a 6 KiB token never reaches the middleware. app.Test reports the
 // read error rather than the response, so this goes over loopback.
 func TestDefaultReadBufferRefusesLargeTokens(t *testing.T) {
-	v, idp := newVerifier(t)
+	v, idp := conformance.NewTestVerifier(t)
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Get("/", fiberjwt.Middleware(v), endpoint)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -242,7 +225,7 @@ func TestDefaultReadBufferRefusesLargeTokens(t *testing.T) {
 }
 
 func BenchmarkMiddleware(b *testing.B) {
-	v, idp := newVerifier(b)
+	v, idp := conformance.NewTestVerifier(b)
 	token := idp.Token("alice", "admin")
 	noContent := func(c *fiber.Ctx) error { return c.SendStatus(http.StatusNoContent) }
 	// The handler is driven directly, without a connection, and the

@@ -2,7 +2,6 @@ package ginjwt_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,18 +18,6 @@ import (
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.TestMode)
 	os.Exit(m.Run())
-}
-
-func newVerifier(tb testing.TB) (*core.Verifier, *conformance.IdP) {
-	tb.Helper()
-	idp := conformance.NewIdP()
-	tb.Cleanup(idp.Close)
-	v, err := core.New(idp.Config(), core.WithClock(idp.Now), core.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(v.Close)
-	return v, idp
 }
 
 func get(h http.Handler, method, token string) *httptest.ResponseRecorder {
@@ -60,7 +47,7 @@ func router(handlers ...gin.HandlerFunc) *gin.Engine {
 }
 
 func TestErrorHandlerGetsEveryRejection(t *testing.T) {
-	v, idp := newVerifier(t)
+	v, idp := conformance.NewTestVerifier(t)
 	var got []core.Reason
 	onError := ginjwt.WithErrorHandler(func(c *gin.Context, err *core.Error) {
 		got = append(got, err.Reason)
@@ -79,7 +66,7 @@ func TestErrorHandlerGetsEveryRejection(t *testing.T) {
 }
 
 func TestSkipper(t *testing.T) {
-	v, _ := newVerifier(t)
+	v, _ := conformance.NewTestVerifier(t)
 	h := router(ginjwt.Middleware(v, ginjwt.WithSkipper(func(c *gin.Context) bool { return c.Request.Method == http.MethodGet })), subject)
 	if w := get(h, http.MethodGet, ""); w.Code != http.StatusOK || w.Body.String() != "no claims" {
 		t.Errorf("skipped request: %d %q, want 200 without claims", w.Code, w.Body)
@@ -91,7 +78,7 @@ func TestSkipper(t *testing.T) {
 
 // RequireScopes alone fails closed: without Middleware there are no claims.
 func TestRequireScopesWithoutMiddleware(t *testing.T) {
-	v, idp := newVerifier(t)
+	v, idp := conformance.NewTestVerifier(t)
 	w := get(router(ginjwt.RequireScopes(v), subject), http.MethodGet, idp.Token("alice", "admin"))
 	want := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
 	if w.Code != want.Status || w.Header().Get("WWW-Authenticate") != want.WWWAuthenticate || w.Body.String() != string(want.Body) {
@@ -100,7 +87,7 @@ func TestRequireScopesWithoutMiddleware(t *testing.T) {
 }
 
 func TestClaimsReachHandler(t *testing.T) {
-	v, idp := newVerifier(t)
+	v, idp := conformance.NewTestVerifier(t)
 	h := router(ginjwt.Middleware(v), func(c *gin.Context) {
 		claims, ok := core.FromContext(c.Request.Context())
 		if !ok {
@@ -126,7 +113,7 @@ func noContent(c *gin.Context) { c.Status(http.StatusNoContent) }
 
 // The cost the middleware adds is with minus without minus verify.
 func BenchmarkMiddleware(b *testing.B) {
-	v, idp := newVerifier(b)
+	v, idp := conformance.NewTestVerifier(b)
 	token := idp.Token("alice", "admin")
 	run := func(b *testing.B, h http.Handler) {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)

@@ -3,7 +3,6 @@ package nethttpjwt_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -12,18 +11,6 @@ import (
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/nethttpjwt"
 )
-
-func newVerifier(tb testing.TB) (*core.Verifier, *conformance.IdP) {
-	tb.Helper()
-	idp := conformance.NewIdP()
-	tb.Cleanup(idp.Close)
-	v, err := core.New(idp.Config(), core.WithClock(idp.Now), core.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(v.Close)
-	return v, idp
-}
 
 func get(h http.Handler, token string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -45,7 +32,7 @@ var subject = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 func TestErrorHandlerGetsEveryRejection(t *testing.T) {
-	v, idp := newVerifier(t)
+	v, idp := conformance.NewTestVerifier(t)
 	var got []core.Reason
 	onError := nethttpjwt.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err *core.Error) {
 		got = append(got, err.Reason)
@@ -64,7 +51,7 @@ func TestErrorHandlerGetsEveryRejection(t *testing.T) {
 }
 
 func TestSkipper(t *testing.T) {
-	v, _ := newVerifier(t)
+	v, _ := conformance.NewTestVerifier(t)
 	h := nethttpjwt.Handler(v, subject, nethttpjwt.WithSkipper(func(r *http.Request) bool { return r.Method == http.MethodGet }))
 	if w := get(h, ""); w.Code != http.StatusOK || w.Body.String() != "no claims" {
 		t.Errorf("skipped request: %d %q, want 200 without claims", w.Code, w.Body)
@@ -79,7 +66,7 @@ func TestSkipper(t *testing.T) {
 
 // RequireScopes alone fails closed: without Middleware there are no claims.
 func TestRequireScopesWithoutMiddleware(t *testing.T) {
-	v, idp := newVerifier(t)
+	v, idp := conformance.NewTestVerifier(t)
 	w := get(nethttpjwt.RequireScopes(v)(subject), idp.Token("alice", "admin"))
 	want := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
 	if w.Code != want.Status || w.Header().Get("WWW-Authenticate") != want.WWWAuthenticate {
@@ -88,7 +75,7 @@ func TestRequireScopesWithoutMiddleware(t *testing.T) {
 }
 
 func TestClaimsReachHandler(t *testing.T) {
-	v, idp := newVerifier(t)
+	v, idp := conformance.NewTestVerifier(t)
 	if w := get(nethttpjwt.Handler(v, subject), idp.Token("carol")); w.Code != http.StatusOK || w.Body.String() != "carol" {
 		t.Errorf("%d %q, want 200 carol", w.Code, w.Body)
 	}
@@ -117,12 +104,12 @@ var ok = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write
 // The cost the middleware adds is BenchmarkMiddleware minus
 // BenchmarkWithout minus BenchmarkVerify.
 func BenchmarkWithout(b *testing.B) {
-	_, idp := newVerifier(b)
+	_, idp := conformance.NewTestVerifier(b)
 	benchmarkHandler(b, ok, idp.Token("alice", "admin"))
 }
 
 func BenchmarkVerify(b *testing.B) {
-	v, idp := newVerifier(b)
+	v, idp := conformance.NewTestVerifier(b)
 	token, ctx := idp.Token("alice", "admin"), context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -133,11 +120,11 @@ func BenchmarkVerify(b *testing.B) {
 }
 
 func BenchmarkMiddleware(b *testing.B) {
-	v, idp := newVerifier(b)
+	v, idp := conformance.NewTestVerifier(b)
 	benchmarkHandler(b, nethttpjwt.Middleware(v)(ok), idp.Token("alice", "admin"))
 }
 
 func BenchmarkMiddlewareRequireScopes(b *testing.B) {
-	v, idp := newVerifier(b)
+	v, idp := conformance.NewTestVerifier(b)
 	benchmarkHandler(b, nethttpjwt.Middleware(v)(nethttpjwt.RequireScopes(v, "admin")(ok)), idp.Token("alice", "admin"))
 }
