@@ -446,9 +446,9 @@ func sameResponse(res Result, want core.Response) []string {
 			p = append(p, fmt.Sprintf("WWW-Authenticate %q, want none", got))
 		}
 	}
-	for _, kv := range want.Headers() {
-		if got := res.Header.Values(kv[0]); len(got) != 1 || got[0] != kv[1] {
-			p = append(p, fmt.Sprintf("%s %q, want %q", kv[0], got, kv[1]))
+	for name, values := range want.Headers() {
+		if got := res.Header.Values(name); !slices.Equal(got, values) {
+			p = append(p, fmt.Sprintf("%s %q, want %q", name, got, values))
 		}
 	}
 	if !bytes.Equal(res.Body, want.Body) {

@@ -40,7 +40,7 @@ func TestSizedTokens(t *testing.T) {
 	idp := NewIdP()
 	defer idp.Close()
 	e := &env{idp: idp, clock: &clock{t: epoch}}
-	for _, n := range []int{6 << 10, core.DefaultMaxTokenBytes, core.DefaultMaxTokenBytes + 1} {
+	for _, n := range []int{6 << 10, defaultMaxTokenBytes, defaultMaxTokenBytes + 1} {
 		if got := len(sized(n)(e)); got != n {
 			t.Errorf("sized(%d) made a token of %d bytes", n, got)
 		}

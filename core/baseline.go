@@ -36,15 +36,16 @@ func LoadBaseline(path string) (Config, error) {
 }
 
 // ParseBaseline parses a YAML baseline and validates it. Unknown keys, wrong
-// types and unsafe settings are all reported, each with its key and line, as
-// [ConfigErrors].
+// types and unsafe settings are all reported, each a [*ConfigError] with its
+// key and line (errors.As finds the first; the error's Unwrap() []error
+// lists them all).
 func ParseBaseline(data []byte) (Config, error) {
 	cfg, p, err := parseBaseline(data)
 	if err != nil {
 		return Config{}, err
 	}
-	if err := cfg.Validate(); err != nil {
-		var errs ConfigErrors
+	if err := cfg.validate(); err != nil {
+		var errs configErrors
 		if errors.As(err, &errs) {
 			for _, e := range errs {
 				e.Line = p.lineOf(e.Key)
@@ -55,29 +56,44 @@ func ParseBaseline(data []byte) (Config, error) {
 	return cfg, nil
 }
 
+// Lint is what [LintBaseline] found in a baseline file.
+type Lint struct {
+	// Errors would stop a service from starting.
+	Errors []*ConfigError
+	// Warnings are legal but risky settings.
+	Warnings []Warning
+	// Config is the baseline as parsed, with defaults filled in; valid
+	// only when Errors is empty.
+	Config Config
+}
+
 // LintBaseline parses data and returns every error and every warning, with
 // lines, without stopping at the first class of problem.
-func LintBaseline(data []byte) (problems, warnings []*ConfigError) {
+func LintBaseline(data []byte) Lint {
 	cfg, p, err := parseBaseline(data)
 	if err != nil {
-		var errs ConfigErrors
+		var errs configErrors
 		if errors.As(err, &errs) {
-			return errs, nil
+			return Lint{Errors: errs}
 		}
-		return []*ConfigError{{Key: "(file)", Msg: err.Error()}}, nil
+		return Lint{Errors: []*ConfigError{{Key: "(file)", Msg: err.Error()}}}
 	}
-	if err := cfg.Validate(); err != nil {
-		var errs ConfigErrors
+	var l Lint
+	if err := cfg.validate(); err != nil {
+		var errs configErrors
 		errors.As(err, &errs)
-		problems = errs
+		l.Errors = errs
+	} else {
+		l.Config = cfg.normalize()
 	}
-	warnings = cfg.Warnings()
-	for _, list := range [][]*ConfigError{problems, warnings} {
-		for _, e := range list {
-			e.Line = p.lineOf(e.Key)
-		}
+	l.Warnings = cfg.warnings()
+	for _, e := range l.Errors {
+		e.Line = p.lineOf(e.Key)
 	}
-	return problems, warnings
+	for i := range l.Warnings {
+		l.Warnings[i].Line = p.lineOf(l.Warnings[i].Key)
+	}
+	return l
 }
 
 func parseBaseline(data []byte) (Config, *baselineParser, error) {
@@ -87,16 +103,16 @@ func parseBaseline(data []byte) (Config, *baselineParser, error) {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return cfg, p, ConfigErrors{{Key: "(file)", Msg: "the baseline is empty"}}
+			return cfg, p, configErrors{{Key: "(file)", Msg: "the baseline is empty"}}
 		}
-		return cfg, p, ConfigErrors{{Key: "(file)", Msg: "not valid YAML: " + err.Error()}}
+		return cfg, p, configErrors{{Key: "(file)", Msg: "not valid YAML: " + err.Error()}}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return cfg, p, ConfigErrors{{Key: "(file)", Line: extra.Line, Msg: "holds more than one YAML document"}}
+		return cfg, p, configErrors{{Key: "(file)", Line: extra.Line, Msg: "holds more than one YAML document"}}
 	}
 	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return cfg, p, ConfigErrors{{Key: "(file)", Line: doc.Line, Msg: "the top level must be a mapping of keys"}}
+		return cfg, p, configErrors{{Key: "(file)", Line: doc.Line, Msg: "the top level must be a mapping of keys"}}
 	}
 	p.config(doc.Content[0], &cfg)
 	if len(p.errs) > 0 {
@@ -106,7 +122,7 @@ func parseBaseline(data []byte) (Config, *baselineParser, error) {
 }
 
 type baselineParser struct {
-	errs  ConfigErrors
+	errs  configErrors
 	lines map[string]int
 }
 
@@ -164,37 +180,37 @@ func (p *baselineParser) fields(prefix string, n *yaml.Node, set map[string]func
 
 func (p *baselineParser) config(n *yaml.Node, c *Config) {
 	p.fields("", n, map[string]func(string, *yaml.Node){
-		"issuers":                p.issuers(&c.Issuers),
-		"audiences":              p.strings(&c.Audiences),
-		"algorithms":             p.strings(&c.Algorithms),
-		"leeway":                 p.duration(&c.Leeway),
-		"required_claims":        p.strings(&c.RequiredClaims),
-		"token_types":            p.strings(&c.TokenTypes),
-		"max_token_bytes":        p.int(&c.MaxTokenBytes),
-		"insecure_skip_audience": p.bool(&c.InsecureSkipAudience),
-		"insecure_http_jwks":     p.bool(&c.InsecureHTTPJWKS),
-		"jwks": func(key string, v *yaml.Node) {
+		keyIssuers:              p.issuers(&c.Issuers),
+		keyAudiences:            p.strings(&c.Audiences),
+		keyAlgorithms:           p.strings(&c.Algorithms),
+		keyLeeway:               p.duration(&c.Leeway),
+		keyRequiredClaims:       p.strings(&c.RequiredClaims),
+		keyTokenTypes:           p.strings(&c.TokenTypes),
+		keyMaxTokenBytes:        p.int(&c.MaxTokenBytes),
+		keyInsecureSkipAudience: p.bool(&c.InsecureSkipAudience),
+		keyInsecureHTTPJWKS:     p.bool(&c.InsecureHTTPJWKS),
+		keyJWKS: func(key string, v *yaml.Node) {
 			p.fields(key, v, map[string]func(string, *yaml.Node){
-				"refresh_interval":     p.duration(&c.JWKS.RefreshInterval),
-				"unknown_kid_interval": p.duration(&c.JWKS.UnknownKIDInterval),
-				"max_stale":            p.duration(&c.JWKS.MaxStale),
-				"http_timeout":         p.duration(&c.JWKS.HTTPTimeout),
+				keyRefreshInterval:    p.duration(&c.JWKS.RefreshInterval),
+				keyUnknownKIDInterval: p.duration(&c.JWKS.UnknownKIDInterval),
+				keyMaxStale:           p.duration(&c.JWKS.MaxStale),
+				keyHTTPTimeout:        p.duration(&c.JWKS.HTTPTimeout),
 			})
 		},
-		"cache": func(key string, v *yaml.Node) {
+		keyCache: func(key string, v *yaml.Node) {
 			p.fields(key, v, map[string]func(string, *yaml.Node){
-				"max_entries": func(key string, v *yaml.Node) {
+				keyMaxEntries: func(key string, v *yaml.Node) {
 					var n int
 					p.int(&n)(key, v)
 					c.Cache.MaxEntries = &n
 				},
-				"max_ttl": p.duration(&c.Cache.MaxTTL),
+				keyMaxTTL: p.duration(&c.Cache.MaxTTL),
 			})
 		},
-		"token_sources": func(key string, v *yaml.Node) {
+		keyTokenSources: func(key string, v *yaml.Node) {
 			p.fields(key, v, map[string]func(string, *yaml.Node){
-				"cookie": p.string(&c.Sources.Cookie),
-				"query":  p.string(&c.Sources.Query),
+				keyCookie: p.string(&c.TokenSources.Cookie),
+				keyQuery:  p.string(&c.TokenSources.Query),
 			})
 		},
 	})
@@ -211,10 +227,10 @@ func (p *baselineParser) issuers(dst *[]IssuerConfig) func(string, *yaml.Node) {
 			ikey := fmt.Sprintf("%s[%d]", key, i)
 			p.lines[ikey] = item.Line
 			p.fields(ikey, item, map[string]func(string, *yaml.Node){
-				"issuer":    p.string(&is.Issuer),
-				"jwks_url":  p.string(&is.JWKSURL),
-				"jwks_file": p.string(&is.JWKSFile),
-				"jwks_inline": func(key string, v *yaml.Node) {
+				keyIssuer:   p.string(&is.Issuer),
+				keyJWKSURL:  p.string(&is.JWKSURL),
+				keyJWKSFile: p.string(&is.JWKSFile),
+				keyJWKSInline: func(key string, v *yaml.Node) {
 					// Inline key sets may be written as a JSON string or as YAML.
 					if v.Kind == yaml.ScalarNode {
 						p.string(&is.JWKSInline)(key, v)

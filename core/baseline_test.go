@@ -47,8 +47,8 @@ func TestParseBaseline(t *testing.T) {
 		cfg.JWKS.MaxStale != 12*time.Hour || cfg.JWKS.HTTPTimeout != 3*time.Second || cfg.MaxTokenBytes != 4096 {
 		t.Errorf("durations/sizes %+v", cfg)
 	}
-	if *cfg.Cache.MaxEntries != 500 || cfg.Cache.MaxTTL != time.Minute || cfg.Sources.Cookie != "access_token" {
-		t.Errorf("cache/sources %+v %+v", cfg.Cache, cfg.Sources)
+	if *cfg.Cache.MaxEntries != 500 || cfg.Cache.MaxTTL != time.Minute || cfg.TokenSources.Cookie != "access_token" {
+		t.Errorf("cache/sources %+v %+v", cfg.Cache, cfg.TokenSources)
 	}
 	if strings.Join(cfg.Audiences, ",") != "orders-api,billing-api" || strings.Join(cfg.TokenTypes, ",") != "at+jwt" ||
 		strings.Join(cfg.RequiredClaims, ",") != "sub" {
@@ -102,11 +102,10 @@ func TestBaselineErrors(t *testing.T) {
 				t.Fatalf("want *core.ConfigError, got %T %v", err, err)
 			}
 			var found *core.ConfigError
-			var all core.ConfigErrors
-			errors.As(err, &all)
-			for _, e := range all {
-				if e.Key == tc.key {
-					found = e
+			all, _ := err.(interface{ Unwrap() []error })
+			for _, e := range all.Unwrap() {
+				if ce, ok := e.(*core.ConfigError); ok && ce.Key == tc.key {
+					found = ce
 				}
 			}
 			if found == nil {
@@ -132,12 +131,12 @@ func TestBaselineInsecureOptOuts(t *testing.T) {
 	if err != nil {
 		t.Fatalf("written-out opt-outs must be accepted: %v", err)
 	}
-	problems, warnings := core.LintBaseline([]byte(y))
-	if len(problems) != 0 {
-		t.Fatalf("problems %v", problems)
+	lint := core.LintBaseline([]byte(y))
+	if len(lint.Errors) != 0 {
+		t.Fatalf("problems %v", lint.Errors)
 	}
 	keys := map[string]bool{}
-	for _, w := range warnings {
+	for _, w := range lint.Warnings {
 		keys[w.Key] = true
 	}
 	for _, k := range []string{"insecure_skip_audience", "insecure_http_jwks", "token_types"} {
@@ -157,7 +156,7 @@ func TestBaselineInsecureOptOuts(t *testing.T) {
 
 func TestLintReportsEveryProblem(t *testing.T) {
 	y := "issuers:\n  - issuer: a\n    jwks_url: http://idp/jwks\nalgorithms: [none, HS256]\nleeway: 10m\n"
-	problems, _ := core.LintBaseline([]byte(y))
+	problems := core.LintBaseline([]byte(y)).Errors
 	keys := map[string]int{}
 	for _, p := range problems {
 		keys[p.Key] = p.Line

@@ -21,12 +21,14 @@ import (
 //   - it is younger than min(exp, verified + max_ttl);
 //   - the time checks (exp, nbf, iat with leeway) still pass at the current
 //     clock, evaluated again on every hit;
-//   - the key that verified it is still the one its issuer serves under
+//   - the key that verified it (kept as its thumbprint and alg, never a
+//     pointer into the key store) is still the one its issuer serves under
 //     that kid, and the issuer still has a servable key set (so a removed
 //     key, or a set past max_stale, rejects the cached token as it would an
 //     uncached one).
 //
-// The LRU bounds memory under a flood of distinct tokens.
+// The LRU bounds memory under a flood of distinct tokens; an entry whose
+// key left the set goes on its next hit or at eviction.
 type tokenCache struct {
 	lru    *lru.Cache[string, *cacheEntry]
 	maxTTL time.Duration
@@ -49,8 +51,9 @@ func newTokenCache(c CacheConfig) *tokenCache {
 	return &tokenCache{lru: l, maxTTL: c.MaxTTL}
 }
 
-// get returns the cached verdict for an accepted token, or nil.
-func (tc *tokenCache) get(token string, now time.Time) *cacheEntry {
+// get returns the claims of an accepted token, or nil. The caller checks
+// that the key is still served and runs the time checks.
+func (tc *tokenCache) get(token string, now time.Time) *Claims {
 	e, ok := tc.lru.Get(token)
 	if !ok {
 		return nil
@@ -59,15 +62,10 @@ func (tc *tokenCache) get(token string, now time.Time) *cacheEntry {
 		tc.lru.Remove(token)
 		return nil
 	}
-	set, err := e.claims.is.src.current(now)
-	if err != nil || !set.serves(e.claims.kid, e.claims.key) {
-		// The key left the set (or the set cannot be served): verify
-		// afresh, which gives the verdict an uncached verifier would.
-		tc.lru.Remove(token)
-		return nil
-	}
-	return e
+	return e.claims
 }
+
+func (tc *tokenCache) remove(token string) { tc.lru.Remove(token) }
 
 // add stores a copy of token: the caller's string may live in a request
 // buffer that the server reuses (fasthttp does).
@@ -79,31 +77,4 @@ func (tc *tokenCache) add(token string, c *Claims, now time.Time) {
 	tc.lru.Add(strings.Clone(token), &cacheEntry{claims: c, until: until})
 }
 
-// prune removes the entries of issuer is whose key set no longer serves
-// their key, so their memory goes when the key goes rather than at
-// eviction. It runs on key set changes, never on the request path.
-func (tc *tokenCache) prune(is *issuer, set *keySet) {
-	for _, k := range tc.lru.Keys() {
-		if e, ok := tc.lru.Peek(k); ok && e.claims.is == is && (set == nil || !set.serves(e.claims.kid, e.claims.key)) {
-			tc.lru.Remove(k)
-		}
-	}
-}
-
 func (tc *tokenCache) len() int { return tc.lru.Len() }
-
-// cachePruner drops cache entries as key sets change. Events during New,
-// before every issuer is in place, are ignored: no token was cached yet.
-type cachePruner struct{ v *Verifier }
-
-func (p cachePruner) FetchDone(FetchEvent) {}
-
-func (p cachePruner) KeySetChanged(c KeySetChange) {
-	if !p.v.started.Load() {
-		return
-	}
-	if is := p.v.issuers[c.Issuer]; is != nil {
-		set, _ := is.src.current(p.v.opts.now())
-		p.v.cache.prune(is, set)
-	}
-}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jwtguard/jwtguard/core/internal/jose"
 )
 
 // Claims are the claims of a verified token. The registered claims are
@@ -26,9 +28,8 @@ type Claims struct {
 	alg, kid string
 	payload  []byte // the decoded payload, never written after verification
 
-	// The issuer and key that verified the token, for the token cache.
-	is  *issuer
-	key *verifyKey
+	// The key that verified the token, by value, for the token cache.
+	keyThumbprint, keyAlg string
 
 	rawOnce sync.Once
 	raw     map[string]any
@@ -73,7 +74,7 @@ func (c *Claims) NotBefore() time.Time {
 	return numericDate(c.nbf)
 }
 
-// Algorithm and KeyID say which key verified the token.
+// Algorithm is the alg header of the token.
 func (c *Claims) Algorithm() string { return c.alg }
 
 // KeyID is the kid header of the token, "" when it had none.
@@ -126,7 +127,7 @@ func hasField(list, want string) bool {
 // modify it.
 func (c *Claims) Raw() map[string]any {
 	c.rawOnce.Do(func() {
-		dec := json.NewDecoder(strings.NewReader(bytesString(c.payload)))
+		dec := json.NewDecoder(strings.NewReader(jose.BytesString(c.payload)))
 		dec.UseNumber()
 		if err := dec.Decode(&c.raw); err != nil || c.raw == nil {
 			c.raw = map[string]any{}

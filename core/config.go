@@ -6,96 +6,134 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/jwtguard/jwtguard/core/internal/jose"
 )
 
-// Defaults applied by [Config.Normalize]. They are part of the baseline
-// fingerprint, so changing one changes every service's fingerprint.
+// The baseline's keys, each spelled once: the parser, the checks, lint and
+// the fingerprint all name settings through these.
 const (
-	DefaultMaxTokenBytes      = 8 << 10
-	DefaultRefreshInterval    = 10 * time.Minute
-	DefaultUnknownKIDInterval = 5 * time.Second
-	DefaultMaxStale           = 24 * time.Hour
-	DefaultHTTPTimeout        = 5 * time.Second
-	DefaultCacheMaxEntries    = 10000
-	DefaultCacheMaxTTL        = 5 * time.Minute
-	MaxLeeway                 = 5 * time.Minute
+	keyIssuers              = "issuers"
+	keyIssuer               = "issuer"
+	keyJWKSURL              = "jwks_url"
+	keyJWKSFile             = "jwks_file"
+	keyJWKSInline           = "jwks_inline"
+	keyAudiences            = "audiences"
+	keyAlgorithms           = "algorithms"
+	keyLeeway               = "leeway"
+	keyRequiredClaims       = "required_claims"
+	keyTokenTypes           = "token_types"
+	keyMaxTokenBytes        = "max_token_bytes"
+	keyJWKS                 = "jwks"
+	keyRefreshInterval      = "refresh_interval"
+	keyUnknownKIDInterval   = "unknown_kid_interval"
+	keyMaxStale             = "max_stale"
+	keyHTTPTimeout          = "http_timeout"
+	keyCache                = "cache"
+	keyMaxEntries           = "max_entries"
+	keyMaxTTL               = "max_ttl"
+	keyTokenSources         = "token_sources"
+	keyCookie               = "cookie"
+	keyQuery                = "query"
+	keyInsecureSkipAudience = "insecure_skip_audience"
+	keyInsecureHTTPJWKS     = "insecure_http_jwks"
+)
+
+// sub names a nested key as written in the file: "jwks.max_stale".
+func sub(parent, key string) string { return parent + "." + key }
+
+// Defaults filled in by normalize. They are part of the baseline
+// fingerprint, so changing one changes every service's fingerprint; the
+// README's baseline table states them.
+const (
+	defaultMaxTokenBytes      = 8 << 10
+	defaultRefreshInterval    = 10 * time.Minute
+	defaultUnknownKIDInterval = 5 * time.Second
+	defaultMaxStale           = 24 * time.Hour
+	defaultHTTPTimeout        = 5 * time.Second
+	defaultCacheMaxEntries    = 10000
+	defaultCacheMaxTTL        = 5 * time.Minute
+	maxLeeway                 = 5 * time.Minute
 )
 
 // Config is the baseline: every verification setting a service has. It is
 // what a baseline file parses into, and Go code may build it directly.
 type Config struct {
 	// Issuers are the trusted token issuers, each bound to its own keys.
-	Issuers []IssuerConfig `json:"issuers"`
+	Issuers []IssuerConfig
 	// Audiences the service accepts; a token must name one of them
 	// (RFC 7519 section 4.1.3, RFC 9068 section 4).
-	Audiences []string `json:"audiences"`
+	Audiences []string
 	// Algorithms is the allowlist, compared case-sensitively
 	// (RFC 8725 section 3.1).
-	Algorithms []string `json:"algorithms"`
+	Algorithms []string
 	// Leeway is the clock skew tolerated on exp, nbf and iat (at most 5m).
-	Leeway time.Duration `json:"leeway"`
+	Leeway time.Duration
 	// RequiredClaims must be present in every token, beyond exp.
-	RequiredClaims []string `json:"required_claims"`
+	RequiredClaims []string
 	// TokenTypes, when set, restricts the typ header (RFC 8725 section 3.11,
 	// RFC 9068 section 2.1: "at+jwt").
-	TokenTypes []string `json:"token_types"`
+	TokenTypes []string
 	// MaxTokenBytes caps the token size, checked before any decoding.
-	MaxTokenBytes int `json:"max_token_bytes"`
+	MaxTokenBytes int
 	// JWKS is the remote key set policy.
-	JWKS JWKSConfig `json:"jwks"`
+	JWKS JWKSConfig
 	// Cache is the verified-token cache.
-	Cache CacheConfig `json:"cache"`
-	// Sources lists where a token may come from besides the Authorization
-	// header. Both are off by default (RFC 6750 sections 2.2, 2.3, 5.3).
-	Sources SourcesConfig `json:"token_sources"`
+	Cache CacheConfig
+	// TokenSources lists where a token may come from besides the
+	// Authorization header. Both are off by default (RFC 6750 sections 2.2,
+	// 2.3, 5.3).
+	TokenSources TokenSourcesConfig
 
 	// InsecureSkipAudience accepts tokens for any audience. Only for
 	// services that truly have none; it must be written out.
-	InsecureSkipAudience bool `json:"insecure_skip_audience"`
+	InsecureSkipAudience bool
 	// InsecureHTTPJWKS allows a plain-http jwks_url to a non-loopback host.
-	InsecureHTTPJWKS bool `json:"insecure_http_jwks"`
+	InsecureHTTPJWKS bool
 }
 
 // IssuerConfig binds one issuer to the only keys that may sign its tokens.
 // Exactly one key source is set.
 type IssuerConfig struct {
-	Issuer     string `json:"issuer"`
-	JWKSURL    string `json:"jwks_url,omitempty"`
-	JWKSFile   string `json:"jwks_file,omitempty"`
-	JWKSInline string `json:"jwks_inline,omitempty"`
+	Issuer     string
+	JWKSURL    string
+	JWKSFile   string
+	JWKSInline string
 	// PublicKeys are keys given from Go code, by kid. Not part of a file.
-	PublicKeys map[string]crypto.PublicKey `json:"-"`
+	PublicKeys map[string]crypto.PublicKey
 }
 
 // JWKSConfig is the key lifecycle policy for remote key sets.
 type JWKSConfig struct {
 	// RefreshInterval is the period of background refreshes.
-	RefreshInterval time.Duration `json:"refresh_interval"`
+	RefreshInterval time.Duration
 	// UnknownKIDInterval is the least time between two fetches triggered by
 	// unknown kids; it bounds what random kids can make the IdP serve.
-	UnknownKIDInterval time.Duration `json:"unknown_kid_interval"`
+	UnknownKIDInterval time.Duration
 	// MaxStale is how long the last good key set keeps serving while
 	// fetches fail. Past it, verification fails closed.
-	MaxStale time.Duration `json:"max_stale"`
+	MaxStale time.Duration
 	// HTTPTimeout bounds one fetch.
-	HTTPTimeout time.Duration `json:"http_timeout"`
+	HTTPTimeout time.Duration
 }
 
 // CacheConfig bounds the verified-token cache. MaxEntries 0 turns it off.
 type CacheConfig struct {
-	MaxEntries *int          `json:"max_entries"`
-	MaxTTL     time.Duration `json:"max_ttl"`
+	MaxEntries *int
+	MaxTTL     time.Duration
 }
 
-// SourcesConfig names the optional token sources. Empty means off.
-type SourcesConfig struct {
-	Cookie string `json:"cookie,omitempty"`
-	Query  string `json:"query,omitempty"`
+// TokenSourcesConfig is the token_sources key: the names of a cookie and a
+// query parameter that may carry the token. Empty means off.
+type TokenSourcesConfig struct {
+	Cookie string
+	Query  string
 }
 
 // ConfigError names the baseline key that is wrong.
@@ -112,10 +150,10 @@ func (e *ConfigError) Error() string {
 	return fmt.Sprintf("baseline: %s: %s", e.Key, e.Msg)
 }
 
-// ConfigErrors is every problem found in one baseline.
-type ConfigErrors []*ConfigError
+// configErrors is every problem found in one baseline.
+type configErrors []*ConfigError
 
-func (es ConfigErrors) Error() string {
+func (es configErrors) Error() string {
 	parts := make([]string, len(es))
 	for i, e := range es {
 		parts[i] = e.Error()
@@ -124,7 +162,7 @@ func (es ConfigErrors) Error() string {
 }
 
 // Unwrap lets errors.As find each *ConfigError.
-func (es ConfigErrors) Unwrap() []error {
+func (es configErrors) Unwrap() []error {
 	out := make([]error, len(es))
 	for i, e := range es {
 		out[i] = e
@@ -132,27 +170,44 @@ func (es ConfigErrors) Unwrap() []error {
 	return out
 }
 
-// Normalize returns a copy with defaults filled in and lists sorted, the form
-// that is validated and fingerprinted.
-func (c Config) Normalize() Config {
+// clone is a deep copy: nothing the copy shares can change c.
+func (c Config) clone() Config {
 	n := c
 	n.Issuers = slices.Clone(c.Issuers)
+	for i := range n.Issuers {
+		n.Issuers[i].PublicKeys = maps.Clone(n.Issuers[i].PublicKeys)
+	}
+	n.Audiences = slices.Clone(c.Audiences)
+	n.Algorithms = slices.Clone(c.Algorithms)
+	n.RequiredClaims = slices.Clone(c.RequiredClaims)
+	n.TokenTypes = slices.Clone(c.TokenTypes)
+	if c.Cache.MaxEntries != nil {
+		v := *c.Cache.MaxEntries
+		n.Cache.MaxEntries = &v
+	}
+	return n
+}
+
+// normalize returns a copy with defaults filled in and lists sorted, the
+// form that is validated and fingerprinted.
+func (c Config) normalize() Config {
+	n := c.clone()
 	n.Audiences = sortedUnique(c.Audiences)
 	n.Algorithms = sortedUnique(c.Algorithms)
 	n.RequiredClaims = sortedUnique(c.RequiredClaims)
 	n.TokenTypes = sortedUnique(c.TokenTypes)
 	if n.MaxTokenBytes == 0 {
-		n.MaxTokenBytes = DefaultMaxTokenBytes
+		n.MaxTokenBytes = defaultMaxTokenBytes
 	}
-	defDur(&n.JWKS.RefreshInterval, DefaultRefreshInterval)
-	defDur(&n.JWKS.UnknownKIDInterval, DefaultUnknownKIDInterval)
-	defDur(&n.JWKS.MaxStale, DefaultMaxStale)
-	defDur(&n.JWKS.HTTPTimeout, DefaultHTTPTimeout)
+	defDur(&n.JWKS.RefreshInterval, defaultRefreshInterval)
+	defDur(&n.JWKS.UnknownKIDInterval, defaultUnknownKIDInterval)
+	defDur(&n.JWKS.MaxStale, defaultMaxStale)
+	defDur(&n.JWKS.HTTPTimeout, defaultHTTPTimeout)
 	if n.Cache.MaxEntries == nil {
-		v := DefaultCacheMaxEntries
+		v := defaultCacheMaxEntries
 		n.Cache.MaxEntries = &v
 	}
-	defDur(&n.Cache.MaxTTL, DefaultCacheMaxTTL)
+	defDur(&n.Cache.MaxTTL, defaultCacheMaxTTL)
 	return n
 }
 
@@ -171,28 +226,28 @@ func sortedUnique(in []string) []string {
 	return slices.Compact(out)
 }
 
-// Validate reports every unsafe or impossible setting, each naming its key.
+// validate reports every unsafe or impossible setting, each naming its key.
 // It fails closed: a baseline that would let a forged token through is
 // refused at start, not discovered in production.
-func (c Config) Validate() error {
-	n := c.Normalize()
-	var errs ConfigErrors
+func (c Config) validate() error {
+	n := c.normalize()
+	var errs configErrors
 	add := func(key, format string, args ...any) {
 		errs = append(errs, &ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
 
 	if len(n.Issuers) == 0 {
-		add("issuers", "at least one issuer is required")
+		add(keyIssuers, "at least one issuer is required")
 	}
 	seen := map[string]bool{}
 	anyJWKS := false
 	for i, is := range n.Issuers {
-		key := fmt.Sprintf("issuers[%d]", i)
+		key := fmt.Sprintf("%s[%d]", keyIssuers, i)
 		switch {
 		case is.Issuer == "":
-			add(key+".issuer", "is required")
+			add(sub(key, keyIssuer), "is required")
 		case seen[is.Issuer]:
-			add(key+".issuer", "%q is listed twice", is.Issuer)
+			add(sub(key, keyIssuer), "%q is listed twice", is.Issuer)
 		}
 		seen[is.Issuer] = true
 		sources := 0
@@ -202,14 +257,14 @@ func (c Config) Validate() error {
 			}
 		}
 		if sources != 1 {
-			add(key, "needs exactly one of jwks_url, jwks_file, jwks_inline (found %d)", sources)
+			add(key, "needs exactly one of %s, %s, %s (found %d)", keyJWKSURL, keyJWKSFile, keyJWKSInline, sources)
 		}
 		if is.JWKSURL != "" || is.JWKSFile != "" || is.JWKSInline != "" {
 			anyJWKS = true
 		}
 		if is.JWKSURL != "" {
 			if msg := checkJWKSURL(is.JWKSURL, n.InsecureHTTPJWKS); msg != "" {
-				add(key+".jwks_url", "%s", msg)
+				add(sub(key, keyJWKSURL), "%s", msg)
 			}
 		}
 	}
@@ -217,60 +272,60 @@ func (c Config) Validate() error {
 	// RFC 8725 section 3.1: the verifier pins its algorithms; none is never
 	// among them and an empty list would accept whatever the token says.
 	if len(n.Algorithms) == 0 {
-		add("algorithms", "must list at least one algorithm")
+		add(keyAlgorithms, "must list at least one algorithm")
 	}
 	for _, alg := range n.Algorithms {
 		switch {
 		case strings.EqualFold(alg, "none"):
-			add("algorithms", "%q is never allowed (RFC 8725 section 3.2)", alg)
+			add(keyAlgorithms, "%q is never allowed (RFC 8725 section 3.2)", alg)
 		case strings.HasPrefix(strings.ToUpper(alg), "HS"):
 			// RFC 8725 section 3.1: with a public key set, HMAC lets anyone
 			// holding the public key forge tokens (key confusion).
 			if anyJWKS || len(n.Issuers) > 0 {
-				add("algorithms", "%q (HMAC) cannot be used with a public key set", alg)
+				add(keyAlgorithms, "%q (HMAC) cannot be used with a public key set", alg)
 			}
-		case sigAlgs[alg] == nil:
-			add("algorithms", "%q is not a supported asymmetric algorithm (RS/PS/ES 256/384/512, EdDSA)", alg)
+		case jose.Lookup(alg) == nil:
+			add(keyAlgorithms, "%q is not a supported asymmetric algorithm (RS/PS/ES 256/384/512, EdDSA)", alg)
 		}
 	}
 
 	// RFC 9068 section 4 and RFC 8725 section 3.9: an access token is for a
 	// named audience; without one, a token minted for another service works here.
 	if len(n.Audiences) == 0 && !n.InsecureSkipAudience {
-		add("audiences", "at least one audience is required (or write insecure_skip_audience: true)")
+		add(keyAudiences, "at least one audience is required (or write %s: true)", keyInsecureSkipAudience)
 	}
 	for _, a := range n.Audiences {
 		if a == "" {
-			add("audiences", "an empty audience matches nothing")
+			add(keyAudiences, "an empty audience matches nothing")
 		}
 	}
-	if n.Leeway < 0 || n.Leeway > MaxLeeway {
-		add("leeway", "must be between 0s and %s, got %s", MaxLeeway, n.Leeway)
+	if n.Leeway < 0 || n.Leeway > maxLeeway {
+		add(keyLeeway, "must be between 0s and %s, got %s", maxLeeway, n.Leeway)
 	}
 	if n.MaxTokenBytes < 256 || n.MaxTokenBytes > 1<<20 {
-		add("max_token_bytes", "must be between 256 and 1048576, got %d", n.MaxTokenBytes)
+		add(keyMaxTokenBytes, "must be between 256 and 1048576, got %d", n.MaxTokenBytes)
 	}
 	for _, rc := range n.RequiredClaims {
 		if rc == "" {
-			add("required_claims", "an empty claim name")
+			add(keyRequiredClaims, "an empty claim name")
 		}
 	}
 	if len(n.RequiredClaims) > 64 {
-		add("required_claims", "at most 64 claims")
+		add(keyRequiredClaims, "at most 64 claims")
 	}
 	for name, d := range map[string]time.Duration{
-		"jwks.refresh_interval": n.JWKS.RefreshInterval, "jwks.unknown_kid_interval": n.JWKS.UnknownKIDInterval,
-		"jwks.max_stale": n.JWKS.MaxStale, "jwks.http_timeout": n.JWKS.HTTPTimeout, "cache.max_ttl": n.Cache.MaxTTL,
+		sub(keyJWKS, keyRefreshInterval): n.JWKS.RefreshInterval, sub(keyJWKS, keyUnknownKIDInterval): n.JWKS.UnknownKIDInterval,
+		sub(keyJWKS, keyMaxStale): n.JWKS.MaxStale, sub(keyJWKS, keyHTTPTimeout): n.JWKS.HTTPTimeout, sub(keyCache, keyMaxTTL): n.Cache.MaxTTL,
 	} {
 		if d < 0 {
 			add(name, "must not be negative, got %s", d)
 		}
 	}
 	if n.JWKS.UnknownKIDInterval > n.JWKS.RefreshInterval {
-		add("jwks.unknown_kid_interval", "must not exceed jwks.refresh_interval")
+		add(sub(keyJWKS, keyUnknownKIDInterval), "must not exceed %s", sub(keyJWKS, keyRefreshInterval))
 	}
 	if *n.Cache.MaxEntries < 0 {
-		add("cache.max_entries", "must not be negative")
+		add(sub(keyCache, keyMaxEntries), "must not be negative")
 	}
 	if len(errs) == 0 {
 		return nil
@@ -295,67 +350,88 @@ func checkJWKSURL(raw string, allowHTTP bool) string {
 		if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" || allowHTTP {
 			return ""
 		}
-		return fmt.Sprintf("%q is not https (write insecure_http_jwks: true to allow it)", raw)
+		return fmt.Sprintf("%q is not https (write %s: true to allow it)", raw, keyInsecureHTTPJWKS)
 	}
 	return fmt.Sprintf("%q: scheme must be https", raw)
 }
 
-// Warnings lists settings that are legal but risky, for lint.
-func (c Config) Warnings() []*ConfigError {
-	n := c.Normalize()
-	var w []*ConfigError
+// Warning is a setting that is legal but risky: lint reports it, and the
+// verifier runs with it.
+type Warning struct {
+	Key  string // dotted path, as written in the baseline file
+	Line int    // 1-based line in the file, 0 when unknown
+	Msg  string
+}
+
+func (w Warning) String() string {
+	if w.Line > 0 {
+		return fmt.Sprintf("line %d: %s: %s", w.Line, w.Key, w.Msg)
+	}
+	return w.Key + ": " + w.Msg
+}
+
+// warnings lists settings that are legal but risky, for lint.
+func (c Config) warnings() []Warning {
+	n := c.normalize()
+	var w []Warning
+	add := func(key, msg string) { w = append(w, Warning{Key: key, Msg: msg}) }
 	if n.InsecureSkipAudience {
-		w = append(w, &ConfigError{Key: "insecure_skip_audience", Msg: "tokens for any audience are accepted"})
+		add(keyInsecureSkipAudience, "tokens for any audience are accepted")
 	}
 	if n.InsecureHTTPJWKS {
-		w = append(w, &ConfigError{Key: "insecure_http_jwks", Msg: "keys may be fetched over plain http"})
+		add(keyInsecureHTTPJWKS, "keys may be fetched over plain http")
 	}
 	if n.Leeway > time.Minute {
-		w = append(w, &ConfigError{Key: "leeway", Msg: fmt.Sprintf("%s is generous; 30s to 60s is usual", n.Leeway)})
+		add(keyLeeway, fmt.Sprintf("%s is generous; 30s to 60s is usual", n.Leeway))
 	}
 	if len(n.TokenTypes) == 0 {
-		w = append(w, &ConfigError{Key: "token_types", Msg: `not set: ID tokens and other JWTs are not told apart from access tokens (RFC 9068 uses "at+jwt")`})
+		add(keyTokenTypes, `not set: ID tokens and other JWTs are not told apart from access tokens (RFC 9068 uses "at+jwt")`)
 	}
-	if n.Sources.Query != "" {
-		w = append(w, &ConfigError{Key: "token_sources.query", Msg: "tokens in URLs leak into logs (RFC 6750 section 5.3)"})
+	if n.TokenSources.Query != "" {
+		add(sub(keyTokenSources, keyQuery), "tokens in URLs leak into logs (RFC 6750 section 5.3)")
 	}
 	if n.JWKS.MaxStale > 7*24*time.Hour {
-		w = append(w, &ConfigError{Key: "jwks.max_stale", Msg: "removed keys may keep validating for over a week while the IdP is unreachable"})
+		add(sub(keyJWKS, keyMaxStale), "removed keys may keep validating for over a week while the IdP is unreachable")
 	}
 	for i, is := range n.Issuers {
 		if strings.HasPrefix(is.JWKSURL, "http://") {
-			w = append(w, &ConfigError{Key: fmt.Sprintf("issuers[%d].jwks_url", i), Msg: "plain http"})
+			add(sub(fmt.Sprintf("%s[%d]", keyIssuers, i), keyJWKSURL), "plain http")
 		}
 	}
 	return w
 }
 
 // Fingerprint is a stable hash of the normalized effective baseline: two
-// services print the same fingerprint exactly when they verify alike.
+// services print the same fingerprint exactly when they verify alike. It
+// hashes the settings under their baseline keys (JSON object keys are
+// sorted), so list order and written-out defaults do not change it.
 func (c Config) Fingerprint() string {
-	n := c.Normalize()
-	type issuerFP struct {
-		Issuer, JWKSURL, JWKSFile, InlineSHA256 string
-		PublicKeys                              []string
-	}
-	fp := struct {
-		Config
-		Issuers []issuerFP `json:"issuers"`
-	}{Config: n}
+	n := c.normalize()
+	issuers := make([]map[string]any, 0, len(n.Issuers))
 	for _, is := range n.Issuers {
-		f := issuerFP{Issuer: is.Issuer, JWKSURL: is.JWKSURL, JWKSFile: is.JWKSFile}
+		f := map[string]any{keyIssuer: is.Issuer, keyJWKSURL: is.JWKSURL, keyJWKSFile: is.JWKSFile}
 		if is.JWKSInline != "" {
 			sum := sha256.Sum256([]byte(is.JWKSInline))
-			f.InlineSHA256 = hex.EncodeToString(sum[:])
+			f[keyJWKSInline] = "sha256:" + hex.EncodeToString(sum[:])
 		}
+		var keys []string
 		for kid, k := range is.PublicKeys {
-			f.PublicKeys = append(f.PublicKeys, kid+"="+thumbprintOf(k))
+			keys = append(keys, kid+"="+jose.Thumbprint(k))
 		}
-		slices.Sort(f.PublicKeys)
-		fp.Issuers = append(fp.Issuers, f)
+		slices.Sort(keys)
+		f["public_keys"] = keys
+		issuers = append(issuers, f)
 	}
-	slices.SortFunc(fp.Issuers, func(a, b issuerFP) int { return strings.Compare(a.Issuer, b.Issuer) })
-	b, err := json.Marshal(fp)
+	slices.SortFunc(issuers, func(a, b map[string]any) int { return strings.Compare(a[keyIssuer].(string), b[keyIssuer].(string)) })
+	b, err := json.Marshal(map[string]any{
+		keyIssuers: issuers, keyAudiences: n.Audiences, keyAlgorithms: n.Algorithms, keyLeeway: n.Leeway,
+		keyRequiredClaims: n.RequiredClaims, keyTokenTypes: n.TokenTypes, keyMaxTokenBytes: n.MaxTokenBytes,
+		keyJWKS: map[string]any{keyRefreshInterval: n.JWKS.RefreshInterval, keyUnknownKIDInterval: n.JWKS.UnknownKIDInterval,
+			keyMaxStale: n.JWKS.MaxStale, keyHTTPTimeout: n.JWKS.HTTPTimeout},
+		keyCache:                map[string]any{keyMaxEntries: *n.Cache.MaxEntries, keyMaxTTL: n.Cache.MaxTTL},
+		keyTokenSources:         map[string]any{keyCookie: n.TokenSources.Cookie, keyQuery: n.TokenSources.Query},
+		keyInsecureSkipAudience: n.InsecureSkipAudience, keyInsecureHTTPJWKS: n.InsecureHTTPJWKS,
+	})
 	if err != nil {
 		// Only plain data is marshalled; this cannot fail.
 		panic(err)

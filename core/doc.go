@@ -18,7 +18,7 @@
 //	}
 //	defer v.Close()
 //	claims, err := v.Verify(ctx, token)
-//	if errors.Is(err, core.ErrTokenExpired) {
+//	if errors.Is(err, core.ReasonTokenExpired) {
 //		// ...
 //	}
 //

@@ -37,18 +37,18 @@ const (
 // RFC 6750 section 3.1 error codes. An empty code means the response carries
 // no error attribute (section 3.1: a request without credentials).
 const (
-	BearerInvalidRequest    = "invalid_request"
-	BearerInvalidToken      = "invalid_token"
-	BearerInsufficientScope = "insufficient_scope"
+	bearerInvalidRequest    = "invalid_request"
+	bearerInvalidToken      = "invalid_token"
+	bearerInsufficientScope = "insufficient_scope"
 )
 
 // gRPC status codes, spelled out so that core needs no RPC dependency. The
 // values are those of google.golang.org/grpc/codes.
 const (
-	GRPCInvalidArgument  = 3
-	GRPCPermissionDenied = 7
-	GRPCUnavailable      = 14
-	GRPCUnauthenticated  = 16
+	grpcInvalidArgument  = 3
+	grpcPermissionDenied = 7
+	grpcUnavailable      = 14
+	grpcUnauthenticated  = 16
 )
 
 // ReasonInfo is one row of the reason table.
@@ -56,12 +56,12 @@ type ReasonInfo struct {
 	Reason     Reason
 	BearerCode string // RFC 6750 section 3.1 error code; "" for none
 	HTTPStatus int
-	GRPCCode   int
-	Sentinel   error
+	GRPCCode   int // a google.golang.org/grpc/codes value
 }
 
 // Class sentinels group reasons by the response they produce, so a caller can
-// test errors.Is(err, core.ErrInvalidToken) without listing reasons.
+// test errors.Is(err, core.ErrInvalidToken) without listing reasons. Each
+// Reason matches its class with errors.Is.
 var (
 	ErrNoCredentials     = errors.New("no credentials")
 	ErrInvalidRequest    = errors.New("invalid request")
@@ -70,53 +70,39 @@ var (
 	ErrServerUnavailable = errors.New("verification unavailable")
 )
 
-// Reason sentinels, one per reason, for errors.Is.
-var (
-	ErrTokenMissing      = errors.New("token missing")
-	ErrRequestInvalid    = errors.New("request invalid")
-	ErrTokenMalformed    = errors.New("token malformed")
-	ErrTokenTooLarge     = errors.New("token too large")
-	ErrAlgNotAllowed     = errors.New("algorithm not allowed")
-	ErrKeyNotFound       = errors.New("key not found")
-	ErrSignatureInvalid  = errors.New("signature invalid")
-	ErrTokenExpired      = errors.New("token expired")
-	ErrTokenNotYetValid  = errors.New("token not yet valid")
-	ErrIssuedInFuture    = errors.New("token issued in the future")
-	ErrIssuerInvalid     = errors.New("issuer invalid")
-	ErrAudienceInvalid   = errors.New("audience invalid")
-	ErrClaimMissing      = errors.New("required claim missing")
-	ErrClaimInvalid      = errors.New("claim invalid")
-	ErrTypeInvalid       = errors.New("token type invalid")
-	ErrHeaderInvalid     = errors.New("header invalid")
-	ErrKeysUnavailable   = errors.New("keys unavailable")
-	ErrInsufficientScope = errors.New("insufficient scope")
-)
+// Error makes a Reason usable with errors.Is: errors.Is(err,
+// core.ReasonTokenExpired) holds for every rejection with that reason.
+func (r Reason) Error() string { return string(r) }
+
+// Is reports whether target is the class of r, so that errors.Is(err,
+// core.ErrInvalidToken) holds for every reason of that class.
+func (r Reason) Is(target error) bool { return target == r.class() }
 
 // reasonTable is the one mapping from reason to response. Adapters never
 // decide a status themselves; they ask the error.
 var reasonTable = [...]ReasonInfo{
 	// RFC 6750 section 3.1: a request lacking any authentication information
 	// gets no error code.
-	{ReasonTokenMissing, "", http.StatusUnauthorized, GRPCUnauthenticated, ErrTokenMissing},
-	{ReasonRequestInvalid, BearerInvalidRequest, http.StatusBadRequest, GRPCInvalidArgument, ErrRequestInvalid},
-	{ReasonTokenMalformed, BearerInvalidToken, http.StatusUnauthorized, GRPCUnauthenticated, ErrTokenMalformed},
-	{ReasonTokenTooLarge, BearerInvalidToken, http.StatusUnauthorized, GRPCUnauthenticated, ErrTokenTooLarge},
-	{ReasonAlgNotAllowed, BearerInvalidToken, http.StatusUnauthorized, GRPCUnauthenticated, ErrAlgNotAllowed},
-	{ReasonKeyNotFound, BearerInvalidToken, http.StatusUnauthorized, GRPCUnauthenticated, ErrKeyNotFound},
-	{ReasonSignatureInvalid, BearerInvalidToken, http.StatusUnauthorized, GRPCUnauthenticated, ErrSignatureInvalid},
-	{ReasonTokenExpired, BearerInvalidToken, http.StatusUnauthorized, GRPCUnauthenticated, ErrTokenExpired},
-	{ReasonTokenNotYetValid, BearerInvalidToken, http.StatusUnauthorized, GRPCUnauthenticated, ErrTokenNotYetValid},
-	{ReasonIssuedInFuture, BearerInvalidToken, http.StatusUnauthorized, GRPCUnauthenticated, ErrIssuedInFuture},
-	{ReasonIssuerInvalid, BearerInvalidToken, http.StatusUnauthorized, GRPCUnauthenticated, ErrIssuerInvalid},
-	{ReasonAudienceInvalid, BearerInvalidToken, http.StatusUnauthorized, GRPCUnauthenticated, ErrAudienceInvalid},
-	{ReasonClaimMissing, BearerInvalidToken, http.StatusUnauthorized, GRPCUnauthenticated, ErrClaimMissing},
-	{ReasonClaimInvalid, BearerInvalidToken, http.StatusUnauthorized, GRPCUnauthenticated, ErrClaimInvalid},
-	{ReasonTypeInvalid, BearerInvalidToken, http.StatusUnauthorized, GRPCUnauthenticated, ErrTypeInvalid},
-	{ReasonHeaderInvalid, BearerInvalidToken, http.StatusUnauthorized, GRPCUnauthenticated, ErrHeaderInvalid},
+	{ReasonTokenMissing, "", http.StatusUnauthorized, grpcUnauthenticated},
+	{ReasonRequestInvalid, bearerInvalidRequest, http.StatusBadRequest, grpcInvalidArgument},
+	{ReasonTokenMalformed, bearerInvalidToken, http.StatusUnauthorized, grpcUnauthenticated},
+	{ReasonTokenTooLarge, bearerInvalidToken, http.StatusUnauthorized, grpcUnauthenticated},
+	{ReasonAlgNotAllowed, bearerInvalidToken, http.StatusUnauthorized, grpcUnauthenticated},
+	{ReasonKeyNotFound, bearerInvalidToken, http.StatusUnauthorized, grpcUnauthenticated},
+	{ReasonSignatureInvalid, bearerInvalidToken, http.StatusUnauthorized, grpcUnauthenticated},
+	{ReasonTokenExpired, bearerInvalidToken, http.StatusUnauthorized, grpcUnauthenticated},
+	{ReasonTokenNotYetValid, bearerInvalidToken, http.StatusUnauthorized, grpcUnauthenticated},
+	{ReasonIssuedInFuture, bearerInvalidToken, http.StatusUnauthorized, grpcUnauthenticated},
+	{ReasonIssuerInvalid, bearerInvalidToken, http.StatusUnauthorized, grpcUnauthenticated},
+	{ReasonAudienceInvalid, bearerInvalidToken, http.StatusUnauthorized, grpcUnauthenticated},
+	{ReasonClaimMissing, bearerInvalidToken, http.StatusUnauthorized, grpcUnauthenticated},
+	{ReasonClaimInvalid, bearerInvalidToken, http.StatusUnauthorized, grpcUnauthenticated},
+	{ReasonTypeInvalid, bearerInvalidToken, http.StatusUnauthorized, grpcUnauthenticated},
+	{ReasonHeaderInvalid, bearerInvalidToken, http.StatusUnauthorized, grpcUnauthenticated},
 	// The token may be fine; the service cannot check it. 503 tells clients
 	// not to throw their token away, and the request is still refused.
-	{ReasonKeysUnavailable, "", http.StatusServiceUnavailable, GRPCUnavailable, ErrKeysUnavailable},
-	{ReasonInsufficientScope, BearerInsufficientScope, http.StatusForbidden, GRPCPermissionDenied, ErrInsufficientScope},
+	{ReasonKeysUnavailable, "", http.StatusServiceUnavailable, grpcUnavailable},
+	{ReasonInsufficientScope, bearerInsufficientScope, http.StatusForbidden, grpcPermissionDenied},
 }
 
 // Reasons returns the reason table in a stable order.
@@ -171,6 +157,12 @@ type Error struct {
 
 func newError(r Reason, detail string) *Error { return &Error{Reason: r, Detail: detail} }
 
+// stamp records what could be read from the token, for the log line.
+func (e *Error) stamp(kid, alg, iss string) *Error {
+	e.KID, e.Alg, e.Issuer = kid, alg, iss
+	return e
+}
+
 // Error implements error.
 func (e *Error) Error() string {
 	if e.Detail == "" {
@@ -179,27 +171,18 @@ func (e *Error) Error() string {
 	return "jwtguard: " + string(e.Reason) + ": " + e.Detail
 }
 
-// Unwrap exposes the reason sentinel, the class sentinel and the cause, so
-// errors.Is works on both the specific failure and its class.
+// Unwrap exposes the reason (which matches its class too) and the cause,
+// so errors.Is works on the specific failure, its class and what caused it.
 func (e *Error) Unwrap() []error {
-	errs := []error{e.Reason.Info().Sentinel, e.Reason.class()}
 	if e.cause != nil {
-		errs = append(errs, e.cause)
+		return []error{e.Reason, e.cause}
 	}
-	return errs
+	return []error{e.Reason}
 }
 
-// HTTPStatus is the status an adapter answers with.
-func (e *Error) HTTPStatus() int { return e.Reason.Info().HTTPStatus }
-
-// GRPCCode is the numeric google.golang.org/grpc/codes value.
-func (e *Error) GRPCCode() int { return e.Reason.Info().GRPCCode }
-
-// BearerCode is the RFC 6750 section 3.1 error code, "" for none.
-func (e *Error) BearerCode() string { return e.Reason.Info().BearerCode }
-
-// AsError returns err as *Error. Any other non-nil error becomes a
-// token_malformed rejection, so that an unexpected failure still refuses.
+// AsError returns err as *Error, for adapters whose error handlers take one.
+// Any other non-nil error becomes a token_malformed rejection, so that an
+// unexpected failure still refuses.
 func AsError(err error) *Error {
 	if err == nil {
 		return nil
@@ -226,13 +209,13 @@ type Response struct {
 // failure, never which check failed (that is in the log line).
 var descriptions = map[string]string{
 	"":                      "authentication required",
-	BearerInvalidRequest:    "the request is malformed",
-	BearerInvalidToken:      "the access token is invalid",
-	BearerInsufficientScope: "the access token lacks the required scope",
+	bearerInvalidRequest:    "the request is malformed",
+	bearerInvalidToken:      "the access token is invalid",
+	bearerInsufficientScope: "the access token lacks the required scope",
 }
 
-// ResponseFor builds the RFC 6750 response for err under realm.
-func ResponseFor(err error, realm string) Response {
+// responseFor builds the RFC 6750 response for err under realm.
+func responseFor(err error, realm string) Response {
 	e := AsError(err)
 	info := e.Reason.Info()
 	var b strings.Builder
@@ -285,22 +268,25 @@ func quoteSafe(s string) string {
 	return string(b)
 }
 
-// Headers lists the response headers in the order adapters set them.
-// Cache-Control: no-store keeps a rejection out of shared caches.
-func (r Response) Headers() [][2]string {
-	h := make([][2]string, 0, 3)
+// Headers are the response headers, for adapters whose framework does not
+// take an http.ResponseWriter. Cache-Control: no-store keeps a rejection
+// out of shared caches.
+func (r Response) Headers() http.Header {
+	h := make(http.Header, 3)
 	if r.WWWAuthenticate != "" {
-		h = append(h, [2]string{"WWW-Authenticate", r.WWWAuthenticate})
+		h["Www-Authenticate"] = []string{r.WWWAuthenticate}
 	}
-	return append(h, [2]string{"Content-Type", r.ContentType}, [2]string{"Cache-Control", "no-store"})
+	h["Content-Type"] = []string{r.ContentType}
+	h["Cache-Control"] = []string{"no-store"}
+	return h
 }
 
 // WriteHTTP writes r to w. Adapters built on net/http (nethttpjwt, gin, echo)
 // share it so that their bytes cannot drift.
 func (r Response) WriteHTTP(w http.ResponseWriter) {
 	h := w.Header()
-	for _, kv := range r.Headers() {
-		h.Set(kv[0], kv[1])
+	for k, v := range r.Headers() {
+		h[k] = v
 	}
 	w.WriteHeader(r.Status)
 	_, _ = w.Write(r.Body)

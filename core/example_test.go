@@ -6,10 +6,12 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -88,7 +90,7 @@ func ExampleVerifier_Verify() {
 	_, err = v.Verify(context.Background(), exampleToken(expired))
 	var e *core.Error
 	if errors.As(err, &e) {
-		fmt.Println(e.Reason, errors.Is(err, core.ErrTokenExpired), errors.Is(err, core.ErrInvalidToken))
+		fmt.Println(e.Reason, errors.Is(err, core.ReasonTokenExpired), errors.Is(err, core.ErrInvalidToken))
 	}
 	// Output:
 	// alice [orders:read] <nil>
@@ -110,29 +112,33 @@ leway: 30s
 }
 
 func ExampleLintBaseline() {
-	problems, warnings := core.LintBaseline([]byte(`
+	lint := core.LintBaseline([]byte(`
 issuers:
   - issuer: https://idp.example.com/
     jwks_url: http://idp.example.com/jwks
 audiences: [orders-api]
 algorithms: [RS256, HS256]
 `))
-	for _, p := range problems {
-		fmt.Println("error:", p)
+	for _, e := range lint.Errors {
+		fmt.Println("error:", e)
 	}
-	for _, w := range warnings {
+	for _, w := range lint.Warnings {
 		fmt.Println("warning:", w)
 	}
 	// Output:
 	// error: baseline: line 6: algorithms: "HS256" (HMAC) cannot be used with a public key set
 	// error: baseline: line 4: issuers[0].jwks_url: "http://idp.example.com/jwks" is not https (write insecure_http_jwks: true to allow it)
-	// warning: baseline: token_types: not set: ID tokens and other JWTs are not told apart from access tokens (RFC 9068 uses "at+jwt")
-	// warning: baseline: line 4: issuers[0].jwks_url: plain http
+	// warning: token_types: not set: ID tokens and other JWTs are not told apart from access tokens (RFC 9068 uses "at+jwt")
+	// warning: line 4: issuers[0].jwks_url: plain http
 }
 
 func ExampleLoadBaseline() {
-	path := os.TempDir() + "/jwtguard-example-baseline.yaml"
-	defer os.Remove(path)
+	dir, err := os.MkdirTemp("", "jwtguard-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "baseline.yaml")
 	_ = os.WriteFile(path, []byte(`
 issuers:
   - issuer: https://idp.example.com/
@@ -142,8 +148,8 @@ algorithms: [RS256]
 leeway: 30s
 `), 0o600)
 	cfg, err := core.LoadBaseline(path)
-	fmt.Println(cfg.Leeway, cfg.Normalize().JWKS.RefreshInterval, err)
-	// Output: 30s 10m0s <nil>
+	fmt.Println(cfg.Leeway, cfg.Audiences, err)
+	// Output: 30s [orders-api] <nil>
 }
 
 func ExampleConfig_Fingerprint() {
@@ -161,10 +167,10 @@ func ExampleRequireScopes() {
 
 	fmt.Println(v.Authorize(context.Background(), claims, core.RequireScopes("orders:read")))
 	err := v.Authorize(context.Background(), claims, core.RequireScopes("orders:write"))
-	fmt.Println(core.AsError(err).Reason, v.Response(err).WWWAuthenticate)
+	fmt.Println(errors.Is(err, core.ReasonInsufficientScope), v.Response(err).WWWAuthenticate)
 	// Output:
 	// <nil>
-	// insufficient_scope Bearer realm="api", error="insufficient_scope", scope="orders:write"
+	// true Bearer realm="api", error="insufficient_scope", scope="orders:write"
 }
 
 func ExampleVerifier_Authenticate() {
@@ -178,10 +184,10 @@ func ExampleVerifier_Authenticate() {
 
 	r.Header.Set("Authorization", "Bearer")
 	_, err = v.Authenticate(r.Context(), core.HTTPRequest(r))
-	fmt.Println(core.AsError(err).Reason)
+	fmt.Println(errors.Is(err, core.ReasonRequestInvalid), errors.Is(err, core.ErrInvalidRequest))
 	// Output:
 	// alice <nil>
-	// request_invalid
+	// true true
 }
 
 func ExampleVerifier_Response() {

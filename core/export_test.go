@@ -7,3 +7,7 @@ func CacheLen(v *Verifier) int {
 	}
 	return v.cache.len()
 }
+
+// ExtractForTest runs token extraction alone, for its table test and
+// BenchmarkExtract.
+func (v *Verifier) ExtractForTest(r Request) (string, error) { return v.extractToken(r) }

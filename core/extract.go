@@ -33,7 +33,7 @@ func (h httpRequest) Cookie(name string) (string, bool) {
 	return c.Value, true
 }
 
-// Extract finds the one access token of a request.
+// extractToken finds the one access token of a request.
 //
 // RFC 6750 section 2.1: credentials = "Bearer" 1*SP b64token, the scheme
 // matched case-insensitively (RFC 9110 section 11.1). No Authorization
@@ -41,7 +41,7 @@ func (h httpRequest) Cookie(name string) (string, bool) {
 // without a token, extra parts, or two Authorization headers are malformed
 // (request_invalid). RFC 6750 section 2: a client must not send the token
 // by more than one method, so a token in two sources is request_invalid.
-func (v *Verifier) Extract(r Request) (string, error) {
+func (v *Verifier) extractToken(r Request) (string, error) {
 	var token string
 	found := 0
 	values := r.Header("Authorization")
@@ -58,7 +58,7 @@ func (v *Verifier) Extract(r Request) (string, error) {
 	default:
 		return "", newError(ReasonRequestInvalid, "more than one Authorization header")
 	}
-	if name := v.cfg.Sources.Query; name != "" {
+	if name := v.cfg.TokenSources.Query; name != "" {
 		switch q := r.Query(name); len(q) {
 		case 0:
 		case 1:
@@ -67,7 +67,7 @@ func (v *Verifier) Extract(r Request) (string, error) {
 			return "", newError(ReasonRequestInvalid, "more than one query token")
 		}
 	}
-	if name := v.cfg.Sources.Cookie; name != "" {
+	if name := v.cfg.TokenSources.Cookie; name != "" {
 		if c, ok := r.Cookie(name); ok && c != "" {
 			token, found = c, found+1
 		}
@@ -114,12 +114,13 @@ func (v *Verifier) Authenticate(ctx context.Context, r Request) (*Claims, error)
 	return v.Verify(ctx, token)
 }
 
-// extract is Extract, failing closed if a Request implementation panics.
+// extract is extractToken, failing closed if a Request implementation
+// panics.
 func (v *Verifier) extract(r Request) (token string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			token, err = "", newError(ReasonRequestInvalid, "request could not be read")
 		}
 	}()
-	return v.Extract(r)
+	return v.extractToken(r)
 }

@@ -11,7 +11,7 @@ import (
 type extractCase struct {
 	name    string
 	req     func(r *http.Request)
-	sources core.SourcesConfig
+	sources core.TokenSourcesConfig
 	token   string // wanted token when want is ""
 	want    core.Reason
 }
@@ -36,18 +36,18 @@ var extractCases = []extractCase{
 	}, want: core.ReasonRequestInvalid},
 	{name: "query token while query is off", req: func(r *http.Request) { r.URL.RawQuery = "access_token=abc" }, want: core.ReasonTokenMissing},
 	{name: "cookie token while cookies are off", req: func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "at", Value: "abc"}) }, want: core.ReasonTokenMissing},
-	{name: "query token when on", sources: core.SourcesConfig{Query: "access_token"},
+	{name: "query token when on", sources: core.TokenSourcesConfig{Query: "access_token"},
 		req: func(r *http.Request) { r.URL.RawQuery = "access_token=abc" }, token: "abc"},
-	{name: "two query tokens", sources: core.SourcesConfig{Query: "access_token"},
+	{name: "two query tokens", sources: core.TokenSourcesConfig{Query: "access_token"},
 		req: func(r *http.Request) { r.URL.RawQuery = "access_token=abc&access_token=def" }, want: core.ReasonRequestInvalid},
-	{name: "cookie token when on", sources: core.SourcesConfig{Cookie: "at"},
+	{name: "cookie token when on", sources: core.TokenSourcesConfig{Cookie: "at"},
 		req: func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "at", Value: "abc"}) }, token: "abc"},
-	{name: "header and query", sources: core.SourcesConfig{Query: "access_token"},
+	{name: "header and query", sources: core.TokenSourcesConfig{Query: "access_token"},
 		req: func(r *http.Request) {
 			r.Header.Set("Authorization", "Bearer abc")
 			r.URL.RawQuery = "access_token=abc"
 		}, want: core.ReasonRequestInvalid},
-	{name: "header and cookie", sources: core.SourcesConfig{Cookie: "at"},
+	{name: "header and cookie", sources: core.TokenSourcesConfig{Cookie: "at"},
 		req: func(r *http.Request) {
 			r.Header.Set("Authorization", "Bearer abc")
 			r.AddCookie(&http.Cookie{Name: "at", Value: "abc"})
@@ -62,11 +62,11 @@ func TestExtract(t *testing.T) {
 	for _, tc := range extractCases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := baseConfig(t)
-			cfg.Sources = tc.sources
+			cfg.TokenSources = tc.sources
 			v := newVerifier(t, cfg)
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
 			tc.req(r)
-			tok, err := v.Extract(core.HTTPRequest(r))
+			tok, err := v.ExtractForTest(core.HTTPRequest(r))
 			if tc.want != "" {
 				assertReason(t, err, tc.want)
 				return

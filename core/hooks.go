@@ -1,6 +1,10 @@
 package core
 
-import "time"
+import (
+	"time"
+
+	"github.com/jwtguard/jwtguard/core/internal/jwks"
+)
 
 // KeyHooks receives the key lifecycle events of remote key sets, so that a
 // metrics exporter can count fetches and key set changes without parsing
@@ -18,34 +22,19 @@ type KeyHooks interface {
 	KeySetChanged(KeySetChange)
 }
 
-// FetchTrigger says why a JWKS fetch ran.
-type FetchTrigger string
-
-// The fetch triggers.
-const (
-	TriggerStartup    FetchTrigger = "startup"     // the bounded first fetch in New
-	TriggerPeriodic   FetchTrigger = "periodic"    // refresh_interval, or the response's max-age
-	TriggerRetry      FetchTrigger = "retry"       // backoff after a failed fetch
-	TriggerUnknownKID FetchTrigger = "unknown_kid" // a token named a kid the set lacks
-	TriggerForced     FetchTrigger = "forced"      // Verifier.Refresh
-)
-
-// FetchResult is the outcome of one JWKS fetch.
-type FetchResult string
-
-// The fetch results.
-const (
-	FetchResultOK          FetchResult = "ok"
-	FetchResultNotModified FetchResult = "not_modified" // 304: the held set is current
-	FetchResultFailed      FetchResult = "failed"       // the held set, if any, keeps serving until max_stale
-)
-
-// FetchEvent describes one JWKS fetch.
+// FetchEvent describes one JWKS fetch. Trigger and Result are stable
+// strings, fit for metric labels.
 type FetchEvent struct {
-	Issuer   string
-	URL      string
-	Trigger  FetchTrigger
-	Result   FetchResult
+	Issuer string
+	URL    string
+	// Trigger says why the fetch ran: "startup" (the bounded first fetch
+	// in New), "periodic" (refresh_interval or the response's max-age),
+	// "retry" (backoff after a failure), "unknown_kid" (a token named a kid
+	// the set lacks) or "forced" (Verifier.Refresh).
+	Trigger string
+	// Result is "ok", "not_modified" (a 304: the held set is current) or
+	// "failed" (the held set, if any, keeps serving until max_stale).
+	Result   string
 	Err      error // why a failed fetch failed; nil otherwise
 	Duration time.Duration
 	Keys     int // keys held after the fetch
@@ -65,7 +54,31 @@ type KeySetChange struct {
 func WithHooks(h KeyHooks) Option {
 	return func(o *options) {
 		if h != nil {
-			o.hooks = append(o.hooks, h)
+			o.hooks = append(o.hooks, hookAdapter{h})
 		}
 	}
+}
+
+// hookAdapter hands the key lifecycle's events to a user's hook in core's
+// own types. The event types have the same fields, so they convert.
+type hookAdapter struct{ h KeyHooks }
+
+func (a hookAdapter) FetchDone(e jwks.FetchEvent)       { a.h.FetchDone(FetchEvent(e)) }
+func (a hookAdapter) KeySetChanged(c jwks.KeySetChange) { a.h.KeySetChanged(KeySetChange(c)) }
+
+// IssuerStats describes one issuer's key set, for health pages and metrics.
+type IssuerStats struct {
+	Issuer           string
+	Source           string // "static" or the JWKS URL
+	FetchOK          uint64
+	FetchFailed      uint64
+	FetchNotModified uint64
+	LastSuccess      time.Time // zero for a static set or before the first fetch
+	Keys             int
+	KIDs             []string
+	Fingerprint      string // sorted kids and thumbprints of the current set
+	Age              time.Duration
+	Ready            bool
+	LastError        string // why the last fetch failed; "" after a success
+	RefusedUnknown   uint64 // unknown kids refused without a fetch (cooldown or negative cache)
 }

@@ -95,7 +95,7 @@ func TestKeysUnavailableAtStart(t *testing.T) {
 	}
 	_, err := v.Verify(bg, sign(t, "RS256", "rsa", goodClaims()))
 	assertReason(t, err, core.ReasonKeysUnavailable)
-	if r := v.Response(err); r.Status != http.StatusServiceUnavailable || r.GRPCCode != core.GRPCUnavailable {
+	if r := v.Response(err); r.Status != http.StatusServiceUnavailable || r.GRPCCode != 14 /* codes.Unavailable */ {
 		t.Fatalf("response %d / %d", r.Status, r.GRPCCode)
 	}
 }

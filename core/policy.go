@@ -55,4 +55,4 @@ func (v *Verifier) Authorize(ctx context.Context, c *Claims, policies ...Policy)
 
 // Response is the RFC 6750 response for err under this verifier's realm;
 // adapters send it as is.
-func (v *Verifier) Response(err error) Response { return ResponseFor(err, v.opts.realm) }
+func (v *Verifier) Response(err error) Response { return responseFor(err, v.opts.realm) }

@@ -106,7 +106,8 @@ func TestResponses(t *testing.T) {
 		t.Fatalf("foreign error answered %d", r.Status)
 	}
 	// A realm cannot break out of its quoted-string.
-	if r := core.ResponseFor(&core.Error{Reason: core.ReasonTokenMissing}, "a\"b\r\nc"); r.WWWAuthenticate != `Bearer realm="abc"` {
+	hostile := newVerifier(t, baseConfig(t), core.WithRealm("a\"b\r\nc"))
+	if r := hostile.Response(&core.Error{Reason: core.ReasonTokenMissing}); r.WWWAuthenticate != `Bearer realm="abc"` {
 		t.Fatalf("realm not sanitized: %q", r.WWWAuthenticate)
 	}
 }
@@ -118,7 +119,7 @@ func TestReasonTable(t *testing.T) {
 			t.Errorf("%s listed twice", info.Reason)
 		}
 		seen[info.Reason] = true
-		if info.Sentinel == nil || info.HTTPStatus == 0 || info.GRPCCode == 0 {
+		if info.HTTPStatus == 0 || info.GRPCCode == 0 {
 			t.Errorf("%s: incomplete row %+v", info.Reason, info)
 		}
 		if info.Reason.Info() != info {

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -71,11 +72,10 @@ func TestEveryAlgorithm(t *testing.T) {
 
 func assertReasonIn(t *testing.T, err error, reasons ...core.Reason) {
 	t.Helper()
-	e := core.AsError(err)
 	for _, r := range reasons {
-		if e.Reason == r {
+		if errors.Is(err, r) {
 			return
 		}
 	}
-	t.Fatalf("reason %s, want one of %v", e.Reason, fmt.Sprint(reasons))
+	t.Fatalf("%v, want one of %v", err, fmt.Sprint(reasons))
 }

@@ -2,16 +2,17 @@ package core
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/jwtguard/jwtguard/core/internal/jose"
+	"github.com/jwtguard/jwtguard/core/internal/jwks"
 )
 
 // Verifier checks access tokens against one baseline. It is safe for
@@ -19,21 +20,15 @@ import (
 type Verifier struct {
 	cfg         Config // normalized
 	fingerprint string
-	issuers     map[string]*issuer
-	methods     map[string]*sigAlg // the allowlist, by exact alg
+	issuers     map[string]jwks.Source // read-only after New
+	methods     map[string]*jose.Alg   // the allowlist, by exact alg
 	audiences   []string
 	required    []string
 	types       []string // normalized typ values
 	leeway      float64  // seconds
 	maxBytes    int
 	cache       *tokenCache // nil when cache.max_entries is 0
-	started     atomic.Bool // v.issuers is complete; read-only from then on
 	opts        options
-}
-
-type issuer struct {
-	name string
-	src  keySource
 }
 
 // Option tunes a Verifier beyond the baseline: process concerns (clock,
@@ -46,10 +41,7 @@ type options struct {
 	httpClient *http.Client
 	realm      string
 	// hooks subscribe to key lifecycle events (WithHooks).
-	hooks []KeyHooks
-	// newTimer starts the timers of background key refreshes; nil means
-	// time.NewTimer. Tests drive it from a fake clock.
-	newTimer func(time.Duration) (<-chan time.Time, func() bool)
+	hooks []jwks.Hooks
 }
 
 // WithClock sets the time source used for every time check and the key
@@ -69,15 +61,15 @@ func WithRealm(realm string) Option { return func(o *options) { o.realm = realm 
 // New validates cfg and builds a Verifier. An unsafe baseline is refused
 // here, with every problem named, rather than discovered in production.
 func New(cfg Config, opts ...Option) (*Verifier, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	n := cfg.Normalize()
+	n := cfg.normalize()
 	v := &Verifier{
 		cfg:         n,
 		fingerprint: cfg.Fingerprint(),
-		issuers:     make(map[string]*issuer, len(n.Issuers)),
-		methods:     make(map[string]*sigAlg, len(n.Algorithms)),
+		issuers:     make(map[string]jwks.Source, len(n.Issuers)),
+		methods:     make(map[string]*jose.Alg, len(n.Algorithms)),
 		audiences:   n.Audiences,
 		required:    n.RequiredClaims,
 		leeway:      n.Leeway.Seconds(),
@@ -96,40 +88,26 @@ func New(cfg Config, opts ...Option) (*Verifier, error) {
 	}
 	algs := make(map[string]bool, len(n.Algorithms))
 	for _, alg := range n.Algorithms {
-		v.methods[alg] = sigAlgs[alg] // Validate admitted only known names
+		v.methods[alg] = jose.Lookup(alg) // validate admitted only known names
 		algs[alg] = true
 	}
 	for _, t := range n.TokenTypes {
 		v.types = append(v.types, normalizeType(t))
 	}
-	if v.cache != nil {
-		// Entries of keys that left a set are dropped as the set changes,
-		// not when eviction reaches them. Hooks run after the set is stored.
-		v.opts.hooks = append([]KeyHooks{cachePruner{v}}, v.opts.hooks...)
-	}
 	// Issuers start together: each remote one waits for its first fetch,
 	// so New takes one http_timeout at worst, not one per issuer.
-	srcs := make([]keySource, len(n.Issuers))
+	srcs := make([]jwks.Source, len(n.Issuers))
 	errs := make([]error, len(n.Issuers))
 	var wg sync.WaitGroup
 	for i, is := range n.Issuers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if is.JWKSURL != "" {
-				srcs[i], errs[i] = newRemoteSource(is, n.JWKS, algs, &v.opts)
-			} else {
-				srcs[i], errs[i] = newStaticSource(is, algs, &v.opts)
-			}
-		}()
+		wg.Go(func() { srcs[i], errs[i] = newSource(is, n.JWKS, algs, &v.opts) })
 	}
 	wg.Wait()
 	for i, is := range n.Issuers {
 		if srcs[i] != nil {
-			v.issuers[is.Issuer] = &issuer{name: is.Issuer, src: srcs[i]}
+			v.issuers[is.Issuer] = srcs[i]
 		}
 	}
-	v.started.Store(true) // publishes v.issuers to the hook goroutines
 	if err := errors.Join(errs...); err != nil {
 		v.Close()
 		return nil, err
@@ -139,8 +117,9 @@ func New(cfg Config, opts ...Option) (*Verifier, error) {
 	return v, nil
 }
 
-// Config returns the normalized baseline the verifier runs on.
-func (v *Verifier) Config() Config { return v.cfg }
+// Config returns a copy of the normalized baseline the verifier runs on:
+// changing it changes nothing the verifier accepts.
+func (v *Verifier) Config() Config { return v.cfg.clone() }
 
 // Fingerprint is the baseline fingerprint, logged at start.
 func (v *Verifier) Fingerprint() string { return v.fingerprint }
@@ -148,15 +127,16 @@ func (v *Verifier) Fingerprint() string { return v.fingerprint }
 // Close stops every background goroutine. A closed verifier still answers
 // from the keys it holds.
 func (v *Verifier) Close() {
-	for _, is := range v.issuers {
-		is.src.close()
+	for _, src := range v.issuers {
+		src.Close()
 	}
 }
 
 // Ready reports whether every issuer has a key set to verify with.
 func (v *Verifier) Ready() bool {
-	for _, is := range v.issuers {
-		if !is.src.ready() {
+	now := v.opts.now()
+	for _, src := range v.issuers {
+		if _, err := src.Current(now); err != nil {
 			return false
 		}
 	}
@@ -167,9 +147,9 @@ func (v *Verifier) Ready() bool {
 // the IdP removed stop validating when it returns.
 func (v *Verifier) Refresh(ctx context.Context) error {
 	var errs []error
-	for _, is := range v.issuers {
-		if err := is.src.refresh(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("issuer %q: %w", is.name, err))
+	for _, name := range sortedKeys(v.issuers) {
+		if err := v.issuers[name].Refresh(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("issuer %q: %w", name, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -178,8 +158,9 @@ func (v *Verifier) Refresh(ctx context.Context) error {
 // Stats reports each issuer's key set, sorted by issuer.
 func (v *Verifier) Stats() []IssuerStats {
 	out := make([]IssuerStats, 0, len(v.issuers))
+	now := v.opts.now()
 	for _, name := range sortedKeys(v.issuers) {
-		out = append(out, v.issuers[name].src.stats())
+		out = append(out, stats(v.issuers[name], now))
 	}
 	return out
 }
@@ -202,24 +183,36 @@ func (v *Verifier) verify(ctx context.Context, token string) (c *Claims, err err
 			c, err = nil, newError(ReasonTokenMalformed, "internal failure during verification")
 		}
 	}()
-	if v.cache == nil || token == "" || len(token) > v.maxBytes {
-		return v.check(ctx, token, v.opts.now())
-	}
 	now := v.opts.now()
-	if e := v.cache.get(token, now); e != nil {
-		// The signature and the static claims were checked when the entry
-		// was made; the time checks depend on now and are run again.
-		if err := v.checkTimes(e.claims, now); err != nil {
-			err.KID, err.Alg, err.Issuer = e.claims.kid, e.claims.alg, e.claims.issuer
-			return nil, err
-		}
-		return e.claims, nil
+	if v.cache == nil || token == "" || len(token) > v.maxBytes {
+		return v.checkStamped(ctx, token, now)
 	}
-	c, err = v.check(ctx, token, now)
+	if c := v.cache.get(token, now); c != nil {
+		// The signature and the static claims were checked when the entry
+		// was made; the key must still be served and the time checks depend
+		// on now, so both are run again.
+		if !v.stillServed(c, now) {
+			v.cache.remove(token)
+		} else if err := v.checkTimes(c, now); err != nil {
+			return nil, err.stamp(c.kid, c.alg, c.issuer)
+		} else {
+			return c, nil
+		}
+	}
+	c, err = v.checkStamped(ctx, token, now)
 	if err == nil {
 		v.cache.add(token, c, now)
 	}
 	return c, err
+}
+
+// stillServed reports whether the issuer of c still serves, at now, the key
+// that verified it under the token's kid. A removed or replaced key, or a
+// set past max_stale, sends the token through a full verification, which
+// gives the verdict an uncached verifier would.
+func (v *Verifier) stillServed(c *Claims, now time.Time) bool {
+	set, err := v.issuers[c.issuer].Current(now)
+	return err == nil && set.Serves(c.kid, c.keyThumbprint, c.keyAlg)
 }
 
 // maxHeaderMembers bounds the JOSE header; see parseHeader.
@@ -231,7 +224,21 @@ type tokenHeader struct {
 	hasTyp        bool
 }
 
-func (v *Verifier) check(ctx context.Context, token string, now time.Time) (*Claims, error) {
+// checkStamped is check with what could be read from the token stamped
+// onto its error, in this one place.
+func (v *Verifier) checkStamped(ctx context.Context, token string, now time.Time) (*Claims, error) {
+	var h tokenHeader
+	var iss string
+	c, err := v.check(ctx, token, now, &h, &iss)
+	if err != nil {
+		return nil, err.stamp(h.kid, h.alg, iss)
+	}
+	return c, nil
+}
+
+// check is the pipeline: size, split, decode, header, claims, issuer, key,
+// signature, times and audience. It fills h and iss as it reads them.
+func (v *Verifier) check(ctx context.Context, token string, now time.Time, h *tokenHeader, iss *string) (*Claims, *Error) {
 	if token == "" {
 		return nil, newError(ReasonTokenMissing, "no token")
 	}
@@ -257,152 +264,129 @@ func (v *Verifier) check(ctx context.Context, token string, now time.Time) (*Cla
 		return nil, newError(ReasonTokenMalformed, "empty payload segment")
 	}
 	// One buffer for all three segments: one allocation per token.
-	buf := make([]byte, b64.DecodedLen(len(hSeg))+b64.DecodedLen(len(pSeg))+b64.DecodedLen(len(sSeg)))
-	header, rest, ok := decodeSegment(buf, hSeg)
+	buf := make([]byte, jose.DecodedLen(len(hSeg))+jose.DecodedLen(len(pSeg))+jose.DecodedLen(len(sSeg)))
+	header, rest, ok := jose.DecodeSegment(buf, hSeg)
 	if !ok {
 		return nil, newError(ReasonTokenMalformed, "header is not strict base64url")
 	}
-	payload, rest, ok := decodeSegment(rest, pSeg)
+	payload, rest, ok := jose.DecodeSegment(rest, pSeg)
 	if !ok {
 		return nil, newError(ReasonTokenMalformed, "payload is not strict base64url")
 	}
-	sig, _, ok := decodeSegment(rest, sSeg)
+	sig, _, ok := jose.DecodeSegment(rest, sSeg)
 	if !ok {
 		return nil, newError(ReasonTokenMalformed, "signature is not strict base64url")
 	}
 
-	h, err := parseHeader(header)
-	if err != nil {
+	if err := parseHeader(header, h); err != nil {
 		return nil, err
 	}
-	method, err := v.checkHeader(&h)
+	method, err := v.checkHeader(h)
 	if err != nil {
 		return nil, err
 	}
 	c := &Claims{alg: h.alg, kid: h.kid, payload: payload}
-	if err := v.parseClaims(c, payload); err != nil {
-		err.KID, err.Alg = h.kid, h.alg
+	err = v.parseClaims(c, payload)
+	*iss = c.issuer
+	if err != nil {
 		return nil, err
 	}
 
 	// RFC 8725 section 3.8: the issuer selects the only keys that may sign
 	// its tokens. An unknown issuer is refused before any key lookup, so it
 	// can never trigger a fetch.
-	is := v.issuers[c.issuer]
-	if is == nil {
-		return nil, &Error{Reason: ReasonIssuerInvalid, Detail: "issuer is not trusted", KID: h.kid, Alg: h.alg, Issuer: c.issuer}
+	src := v.issuers[c.issuer]
+	if src == nil {
+		return nil, newError(ReasonIssuerInvalid, "issuer is not trusted")
 	}
-	key, kerr := v.findKey(ctx, is, &h, now)
-	if kerr != nil {
-		e := AsError(kerr)
-		e.KID, e.Alg, e.Issuer = h.kid, h.alg, c.issuer
-		return nil, e
+	key, err := v.findKey(ctx, src, h, method, now)
+	if err != nil {
+		return nil, err
 	}
 	// RFC 7515 section 5.2: the signature covers the ASCII of
 	// header "." payload, exactly as received.
-	if err := method.verify(token[:d2], sig, key.pub); err != nil {
-		return nil, &Error{Reason: ReasonSignatureInvalid, Detail: "signature does not verify", KID: h.kid, Alg: h.alg, Issuer: c.issuer}
+	if method.Verify(token[:d2], sig, key.Pub) != nil {
+		return nil, newError(ReasonSignatureInvalid, "signature does not verify")
 	}
-	c.is, c.key = is, key
+	c.keyThumbprint, c.keyAlg = key.Thumbprint, key.Alg
 	if err := v.checkTimes(c, now); err != nil {
-		err.KID, err.Alg, err.Issuer = h.kid, h.alg, c.issuer
 		return nil, err
 	}
 	return c, nil
 }
 
-var b64 = base64.RawURLEncoding.Strict()
-
-// decodeSegment decodes one segment into the front of buf. Strict decoding
-// refuses padding, whitespace, CR/LF, characters outside the base64url
-// alphabet and non-zero trailing bits (RFC 7515 section 2 and appendix C), so
-// one token has exactly one encoding.
-func decodeSegment(buf []byte, seg string) (out, rest []byte, ok bool) {
-	for i := 0; i < len(seg); i++ {
-		if c := seg[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return nil, nil, false
-		}
-	}
-	n, err := b64.Decode(buf, unsafeBytes(seg))
-	if err != nil {
-		return nil, nil, false
-	}
-	return buf[:n], buf[n:], true
-}
-
-// headerMembers the verifier understands. crit may only name these
-// (RFC 7515 section 4.1.11), and it names none of them.
-func parseHeader(data []byte) (tokenHeader, *Error) {
-	var h tokenHeader
+// parseHeader reads the JOSE header into h. crit may only name extensions
+// the verifier understands (RFC 7515 section 4.1.11), and it understands
+// none.
+func parseHeader(data []byte, h *tokenHeader) *Error {
 	// RFC 7515 section 4: the header is a UTF-8 JSON object.
 	if !utf8.Valid(data) {
-		return h, newError(ReasonTokenMalformed, "header is not UTF-8")
+		return newError(ReasonTokenMalformed, "header is not UTF-8")
 	}
-	it, ok := newObjectIter(data)
+	it, ok := jose.NewObjectIter(data)
 	if !ok {
-		return h, newError(ReasonTokenMalformed, "header is not a JSON object")
+		return newError(ReasonTokenMalformed, "header is not a JSON object")
 	}
 	var names [16]string
 	seen := names[:0]
 	hasAlg := false
 	for {
-		k, val, more := it.next()
+		k, val, more := it.Next()
 		if !more {
 			break
 		}
-		name, ok := jsonString(k)
+		name, ok := jose.String(k)
 		if !ok {
-			return h, newError(ReasonTokenMalformed, "header member name is not a string")
+			return newError(ReasonTokenMalformed, "header member name is not a string")
 		}
 		// Real headers have a handful of members; the cap keeps the
 		// duplicate scan below from costing more than a signature check.
 		if len(seen) == maxHeaderMembers {
-			return h, newError(ReasonTokenMalformed, "header has too many members")
+			return newError(ReasonTokenMalformed, "header has too many members")
 		}
 		// RFC 7515 section 4: duplicate header names must be rejected.
 		for _, s := range seen {
 			if s == name {
-				return h, newError(ReasonTokenMalformed, "duplicate header member "+quoteName(name))
+				return newError(ReasonTokenMalformed, "duplicate header member "+quoteName(name))
 			}
 		}
 		seen = append(seen, name)
 		switch name {
 		case "alg":
 			// RFC 7515 section 4.1.1: a case-sensitive string.
-			if h.alg, ok = jsonString(val); !ok {
-				return h, newError(ReasonHeaderInvalid, "alg is not a string")
+			if h.alg, ok = jose.String(val); !ok {
+				return newError(ReasonHeaderInvalid, "alg is not a string")
 			}
 			hasAlg = true
 		case "kid":
-			if h.kid, ok = jsonString(val); !ok {
-				return h, newError(ReasonHeaderInvalid, "kid is not a string")
+			if h.kid, ok = jose.String(val); !ok {
+				return newError(ReasonHeaderInvalid, "kid is not a string")
 			}
 		case "typ":
-			if h.typ, ok = jsonString(val); !ok {
-				return h, newError(ReasonHeaderInvalid, "typ is not a string")
+			if h.typ, ok = jose.String(val); !ok {
+				return newError(ReasonHeaderInvalid, "typ is not a string")
 			}
 			h.hasTyp = true
 		case "crit":
 			// RFC 7515 section 4.1.11: a recipient that does not understand
 			// an extension listed in crit must reject. No extension is
 			// understood here, and an empty list is itself invalid.
-			return h, newError(ReasonHeaderInvalid, "crit names an unsupported extension")
+			return newError(ReasonHeaderInvalid, "crit names an unsupported extension")
 		case "b64":
 			// RFC 7797 section 3: an unencoded payload changes what is
 			// signed; it is not supported.
 			if string(val) != "true" {
-				return h, newError(ReasonHeaderInvalid, "b64 other than true is not supported")
+				return newError(ReasonHeaderInvalid, "b64 other than true is not supported")
 			}
 		}
 		// jwk, jku, x5u and x5c are read by no code here: keys come only
 		// from the issuer's configured set (RFC 8725 section 3.10).
 	}
 	if !hasAlg {
-		return h, newError(ReasonAlgNotAllowed, "alg is missing")
+		return newError(ReasonAlgNotAllowed, "alg is missing")
 	}
-	return h, nil
+	return nil
 }
-
 func quoteName(s string) string {
 	if len(s) > 32 {
 		s = s[:32]
@@ -411,12 +395,12 @@ func quoteName(s string) string {
 }
 
 // checkHeader applies the allowlist and typ rules.
-func (v *Verifier) checkHeader(h *tokenHeader) (*sigAlg, *Error) {
+func (v *Verifier) checkHeader(h *tokenHeader) (*jose.Alg, *Error) {
 	// RFC 8725 sections 3.1 and 3.2: the algorithm must be one the verifier
 	// pinned, compared exactly; "none" in any casing is never among them.
 	m := v.methods[h.alg]
 	if m == nil {
-		return nil, &Error{Reason: ReasonAlgNotAllowed, Detail: "alg is not in the allowlist", KID: h.kid, Alg: h.alg}
+		return nil, newError(ReasonAlgNotAllowed, "alg is not in the allowlist")
 	}
 	if len(v.types) > 0 {
 		// RFC 7515 section 4.1.9 and RFC 8725 section 3.11: explicit typing
@@ -430,7 +414,7 @@ func (v *Verifier) checkHeader(h *tokenHeader) (*sigAlg, *Error) {
 			}
 		}
 		if !ok {
-			return nil, &Error{Reason: ReasonTypeInvalid, Detail: "typ is not an accepted token type", KID: h.kid, Alg: h.alg}
+			return nil, newError(ReasonTypeInvalid, "typ is not an accepted token type")
 		}
 	}
 	return m, nil
@@ -465,18 +449,18 @@ func (v *Verifier) parseClaims(c *Claims, data []byte) *Error {
 	if !utf8.Valid(data) {
 		return newError(ReasonTokenMalformed, "payload is not UTF-8")
 	}
-	it, ok := newObjectIter(data)
+	it, ok := jose.NewObjectIter(data)
 	if !ok {
 		return newError(ReasonTokenMalformed, "payload is not a JSON object")
 	}
 	var seen uint
 	var present uint64 // bit i: required claim i present
 	for {
-		k, val, more := it.next()
+		k, val, more := it.Next()
 		if !more {
 			break
 		}
-		name, ok := jsonString(k)
+		name, ok := jose.String(k)
 		if !ok {
 			return newError(ReasonTokenMalformed, "claim name is not a string")
 		}
@@ -485,46 +469,46 @@ func (v *Verifier) parseClaims(c *Claims, data []byte) *Error {
 		switch name {
 		case "iss":
 			bit = bitIss
-			c.issuer, ok = jsonString(val)
+			c.issuer, ok = jose.String(val)
 			bad = !ok
 		case "sub":
 			bit = bitSub
-			c.subject, ok = jsonString(val)
+			c.subject, ok = jose.String(val)
 			bad = !ok
 		case "jti":
 			bit = bitJti
-			c.id, ok = jsonString(val)
+			c.id, ok = jose.String(val)
 			bad = !ok
 		case "aud":
 			// RFC 7519 section 4.1.3: a string or an array of strings.
 			bit = bitAud
 			var isArray bool
-			c.aud1, c.audN, isArray, ok = jsonStringOrArray(val)
+			c.aud1, c.audN, isArray, ok = jose.StringOrArray(val)
 			bad = !ok
 			if ok && isArray && c.audN == nil {
 				c.audN = []string{}
 			}
 		case "exp":
 			bit = bitExp
-			c.exp, ok = jsonNumber(val)
+			c.exp, ok = jose.Number(val)
 			bad = !ok
 		case "nbf":
 			bit = bitNbf
-			c.nbf, ok = jsonNumber(val)
+			c.nbf, ok = jose.Number(val)
 			bad, c.hasNbf = !ok, ok
 		case "iat":
 			bit = bitIat
-			c.iat, ok = jsonNumber(val)
+			c.iat, ok = jose.Number(val)
 			bad, c.hasIat = !ok, ok
 		case "scope":
 			bit = bitScope
-			c.scope, ok = jsonString(val)
+			c.scope, ok = jose.String(val)
 			bad, c.hasScope = !ok, ok
 		case "scp":
 			bit = bitScp
 			var one string
 			var isArray bool
-			one, c.scp, isArray, ok = jsonStringOrArray(val)
+			one, c.scp, isArray, ok = jose.StringOrArray(val)
 			if ok && !isArray {
 				c.scp = []string{one}
 			}
@@ -565,42 +549,41 @@ func (v *Verifier) parseClaims(c *Claims, data []byte) *Error {
 }
 
 // findKey selects the verification key, only from the issuer's own set.
-func (v *Verifier) findKey(ctx context.Context, is *issuer, h *tokenHeader, now time.Time) (*verifyKey, error) {
-	set, err := is.src.current(now)
+func (v *Verifier) findKey(ctx context.Context, src jwks.Source, h *tokenHeader, method *jose.Alg, now time.Time) (*jwks.Key, *Error) {
+	set, err := src.Current(now)
 	if err != nil {
-		return nil, err
+		return nil, keyError(err)
 	}
-	k, err := pick(set, h)
-	if err == nil {
-		return v.usable(k, h)
+	k, kerr := pick(set, h)
+	if kerr == nil {
+		return usable(k, h, method)
 	}
 	if h.kid == "" {
-		return nil, err
+		return nil, kerr
 	}
 	// Unknown kid: the IdP may have rotated. The source decides whether a
 	// fetch is allowed now.
-	set, ferr := is.src.unknownKID(ctx, h.kid)
-	if ferr != nil {
-		return nil, ferr
+	if set, err = src.UnknownKID(ctx, h.kid); err != nil {
+		return nil, keyError(err)
 	}
-	if k, err = pick(set, h); err != nil {
-		return nil, err
+	if k, kerr = pick(set, h); kerr != nil {
+		return nil, kerr
 	}
-	return v.usable(k, h)
+	return usable(k, h, method)
 }
 
-func pick(set *keySet, h *tokenHeader) (*verifyKey, error) {
+func pick(set *jwks.Set, h *tokenHeader) (*jwks.Key, *Error) {
 	if h.kid != "" {
-		if k := set.byKID[h.kid]; k != nil {
+		if k := set.ByKID(h.kid); k != nil {
 			return k, nil
 		}
 		return nil, newError(ReasonKeyNotFound, "no key with this kid")
 	}
 	// RFC 7515 section 4.1.4: kid is optional, but with several keys a
 	// token without one cannot select its key unambiguously.
-	switch len(set.all) {
+	switch keys := set.Keys(); len(keys) {
 	case 1:
-		return set.all[0], nil
+		return keys[0], nil
 	case 0:
 		return nil, newError(ReasonKeysUnavailable, "the key set is empty")
 	}
@@ -609,11 +592,11 @@ func pick(set *keySet, h *tokenHeader) (*verifyKey, error) {
 
 // usable applies RFC 7517 section 4.4 (a JWK's alg restricts it) and
 // RFC 7518 section 3.1 (the key type must fit the algorithm).
-func (v *Verifier) usable(k *verifyKey, h *tokenHeader) (*verifyKey, error) {
-	if k.alg != "" && k.alg != h.alg {
+func usable(k *jwks.Key, h *tokenHeader, method *jose.Alg) (*jwks.Key, *Error) {
+	if k.Alg != "" && k.Alg != h.alg {
 		return nil, newError(ReasonAlgNotAllowed, "the key's alg differs from the token's")
 	}
-	if !k.fits(h.alg) {
+	if !method.Fits(k.Pub) {
 		return nil, newError(ReasonKeyNotFound, "the key's type does not fit the alg")
 	}
 	return k, nil

@@ -270,7 +270,7 @@ func TestVerify(t *testing.T) {
 }
 
 // assertReason checks the error's Reason, that errors.Is matches its reason
-// sentinel and its class, and that no other reason sentinel matches.
+// and its class, and that no other reason matches.
 func assertReason(t testing.TB, err error, want core.Reason) {
 	t.Helper()
 	if err == nil {
@@ -284,8 +284,8 @@ func assertReason(t testing.TB, err error, want core.Reason) {
 		t.Fatalf("want reason %s, got %s (%v)", want, e.Reason, err)
 	}
 	for _, info := range core.Reasons() {
-		if got := errors.Is(err, info.Sentinel); got != (info.Reason == want) {
-			t.Errorf("errors.Is(err, sentinel of %s) = %v", info.Reason, got)
+		if got := errors.Is(err, info.Reason); got != (info.Reason == want) {
+			t.Errorf("errors.Is(err, %s) = %v", info.Reason, got)
 		}
 	}
 	classes := map[error]bool{core.ErrNoCredentials: false, core.ErrInvalidRequest: false, core.ErrInvalidToken: false,

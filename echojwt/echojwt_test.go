@@ -85,7 +85,7 @@ func TestRejectionAfterCommit(t *testing.T) {
 	var handled []error
 	e.HTTPErrorHandler = func(err error, c echo.Context) { handled = append(handled, err) }
 	w := get(e, http.MethodGet, "")
-	if w.Code != http.StatusAccepted || w.Body.Len() != 0 || len(handled) != 1 || !errors.Is(handled[0], core.ErrTokenMissing) {
+	if w.Code != http.StatusAccepted || w.Body.Len() != 0 || len(handled) != 1 || !errors.Is(handled[0], core.ReasonTokenMissing) {
 		t.Errorf("%d %q, errors %v; want 202, no body and token_missing handed to echo", w.Code, w.Body, handled)
 	}
 }

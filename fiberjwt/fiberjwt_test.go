@@ -138,7 +138,7 @@ func TestTwoAuthorizationHeaders(t *testing.T) {
 // The query and the cookies are read as net/http reads them, malformed
 // ones included, so fiber and nethttpjwt give the same answer.
 func TestRequestReadAsNetHTTP(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t, func(c *core.Config) { c.Sources.Query, c.Sources.Cookie = "access_token", "at" })
+	v, idp := conformance.NewTestVerifier(t, func(c *core.Config) { c.TokenSources.Query, c.TokenSources.Cookie = "access_token", "at" })
 	token := idp.Token("alice")
 	app := newApp(fiberjwt.Middleware(v), endpoint)
 	reference := nethttpjwt.Middleware(v)(http.HandlerFunc(conformance.Endpoint))

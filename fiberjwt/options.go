@@ -40,8 +40,8 @@ func (c *config) fail(v *core.Verifier, fc *fiber.Ctx, err error) error {
 		return c.onError(fc, core.AsError(err))
 	}
 	resp := v.Response(err)
-	for _, kv := range resp.Headers() {
-		fc.Set(kv[0], kv[1])
+	for name, values := range resp.Headers() {
+		fc.Set(name, values[0])
 	}
 	return fc.Status(resp.Status).Send(resp.Body)
 }

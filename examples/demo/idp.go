@@ -23,15 +23,24 @@ var baselineTemplate string
 // defaultBaseline fills the embedded template with the issuer URL of the
 // IdP and parses it as any service parses its baseline file.
 func defaultBaseline(issuer string) (core.Config, error) {
-	tmpl, err := template.New("baseline").Option("missingkey=error").Parse(baselineTemplate)
+	data, err := renderBaseline(issuer)
 	if err != nil {
 		return core.Config{}, err
 	}
+	return core.ParseBaseline(data)
+}
+
+// renderBaseline is the baseline file the services of the demo load.
+func renderBaseline(issuer string) ([]byte, error) {
+	tmpl, err := template.New("baseline").Option("missingkey=error").Parse(baselineTemplate)
+	if err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	if err := tmpl.Execute(&buf, map[string]string{"Issuer": issuer, "JWKSURL": issuer + idp.JWKSPath}); err != nil {
-		return core.Config{}, err
+		return nil, err
 	}
-	return core.ParseBaseline(buf.Bytes())
+	return buf.Bytes(), nil
 }
 
 // startIdP serves a new IdP on addr ("127.0.0.1:0" for a random port) until

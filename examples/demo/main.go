@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jwtguard/jwtguard/core"
 )
 
 func main() {
@@ -84,11 +85,16 @@ func (pl plan) check() error {
 	if pl.duration <= 0 {
 		return fmt.Errorf("-duration must be positive, got %s", pl.duration)
 	}
-	cfg, err := defaultBaseline("http://127.0.0.1:1/")
+	data, err := renderBaseline("http://127.0.0.1:1/")
 	if err != nil {
 		return err
 	}
-	interval := cfg.Normalize().JWKS.UnknownKIDInterval
+	// Lint reports the effective baseline, defaults filled in.
+	lint := core.LintBaseline(data)
+	if len(lint.Errors) > 0 {
+		return fmt.Errorf("the demo's baseline: %v", lint.Errors[0])
+	}
+	interval := lint.Config.JWKS.UnknownKIDInterval
 	if pl.rotateEvery < 2*interval {
 		return fmt.Errorf("-rotate-every must be at least %s, twice the baseline's jwks.unknown_kid_interval (%s): "+
 			"an unknown kid uses up the fetch budget for that long, and a rotation needs a fetch", 2*interval, interval)

@@ -59,7 +59,7 @@ func TestRotate(t *testing.T) {
 	if err := v.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.Verify(ctx, old); !errors.Is(err, core.ErrKeyNotFound) {
+	if _, err := v.Verify(ctx, old); !errors.Is(err, core.ReasonKeyNotFound) {
 		t.Errorf("token of a removed key: %v, want key_not_found", err)
 	}
 }
@@ -71,8 +71,8 @@ func TestHostileTokens(t *testing.T) {
 		token string
 		want  error
 	}{
-		{"forged", p.Forge(p.KID(), p.Claims("mallory")), core.ErrSignatureInvalid},
-		{"unsigned", idp.Unsigned(p.KID(), p.Claims("mallory")), core.ErrAlgNotAllowed},
+		{"forged", p.Forge(p.KID(), p.Claims("mallory")), core.ReasonSignatureInvalid},
+		{"unsigned", idp.Unsigned(p.KID(), p.Claims("mallory")), core.ReasonAlgNotAllowed},
 	} {
 		if _, err := v.Verify(context.Background(), c.token); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
@@ -100,11 +100,11 @@ func TestTokenEndpoint(t *testing.T) {
 		t.Errorf("sub %q scopes %v, want bob [a admin b read]", c.Subject(), c.Scopes())
 	}
 	_, token = get("ttl=-1h")
-	if _, err := v.Verify(context.Background(), token); !errors.Is(err, core.ErrTokenExpired) {
+	if _, err := v.Verify(context.Background(), token); !errors.Is(err, core.ReasonTokenExpired) {
 		t.Errorf("ttl=-1h: %v, want token_expired", err)
 	}
 	_, token = get("aud=billing-api")
-	if _, err := v.Verify(context.Background(), token); !errors.Is(err, core.ErrAudienceInvalid) {
+	if _, err := v.Verify(context.Background(), token); !errors.Is(err, core.ReasonAudienceInvalid) {
 		t.Errorf("aud=billing-api: %v, want audience_invalid", err)
 	}
 	if code, _ := get("ttl=soon"); code != http.StatusBadRequest {

@@ -51,9 +51,15 @@ func Run(ctx context.Context, name string, args []string, stderr io.Writer, serv
 	cfg, err := core.LoadBaseline(*config)
 	if err != nil {
 		// One line per problem, each naming its key and line.
-		var problems core.ConfigErrors
-		if !errors.As(err, &problems) {
-			problems = core.ConfigErrors{{Key: "(file)", Msg: err.Error()}}
+		problems := []*core.ConfigError{{Key: "(file)", Msg: err.Error()}}
+		if all, ok := err.(interface{ Unwrap() []error }); ok {
+			problems = problems[:0]
+			for _, e := range all.Unwrap() {
+				var p *core.ConfigError
+				if errors.As(e, &p) {
+					problems = append(problems, p)
+				}
+			}
 		}
 		for _, p := range problems {
 			log.Error("baseline refused", slog.String("file", *config), slog.String("key", p.Key),

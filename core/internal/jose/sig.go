@@ -1,4 +1,4 @@
-package core
+package jose
 
 import (
 	"crypto"
@@ -18,15 +18,18 @@ import (
 
 var errBadSignature = errors.New("signature does not verify")
 
-// sigAlg is one allowed JWS algorithm (RFC 7518 section 3.1, RFC 8037).
-type sigAlg struct {
+// Alg is one JWS algorithm (RFC 7518 section 3.1, RFC 8037).
+type Alg struct {
 	name string
 	hash crypto.Hash
 	kind byte // 'R' RSASSA-PKCS1-v1_5, 'P' RSASSA-PSS, 'E' ECDSA, 'O' EdDSA
 	size int  // ECDSA: bytes of r and of s (RFC 7518 section 3.4)
 }
 
-var sigAlgs = map[string]*sigAlg{
+// algs are the supported algorithms: asymmetric only. HMAC is absent on
+// purpose (RFC 8725 section 3.1: with public key sets it invites key
+// confusion), and so is "none" (section 3.2).
+var algs = map[string]*Alg{
 	"RS256": {"RS256", crypto.SHA256, 'R', 0}, "RS384": {"RS384", crypto.SHA384, 'R', 0}, "RS512": {"RS512", crypto.SHA512, 'R', 0},
 	"PS256": {"PS256", crypto.SHA256, 'P', 0}, "PS384": {"PS384", crypto.SHA384, 'P', 0}, "PS512": {"PS512", crypto.SHA512, 'P', 0},
 	"ES256": {"ES256", crypto.SHA256, 'E', 32}, "ES384": {"ES384", crypto.SHA384, 'E', 48}, "ES512": {"ES512", crypto.SHA512, 'E', 66},
@@ -34,7 +37,7 @@ var sigAlgs = map[string]*sigAlg{
 }
 
 // digest hashes the signing input into a stack buffer.
-func (a *sigAlg) digest(input []byte, out *[64]byte) []byte {
+func (a *Alg) digest(input []byte, out *[64]byte) []byte {
 	switch a.hash {
 	case crypto.SHA256:
 		*(*[32]byte)(out[:32]) = sha256.Sum256(input)
@@ -48,10 +51,17 @@ func (a *sigAlg) digest(input []byte, out *[64]byte) []byte {
 	}
 }
 
-// verify checks sig over input with pub, whose type fits a (checked by
-// verifyKey.fits before).
-func (a *sigAlg) verify(input string, sig []byte, pub crypto.PublicKey) error {
-	msg := unsafeBytes(input)
+// Lookup returns the algorithm named exactly alg (RFC 7515 section 4.1.1:
+// a case-sensitive string), or nil when it is not supported.
+func Lookup(alg string) *Alg { return algs[alg] }
+
+// Name is the JWS "alg" value.
+func (a *Alg) Name() string { return a.name }
+
+// Verify checks sig over input with pub. A key of the wrong type fails as
+// a bad signature; callers check Fits first to say why.
+func (a *Alg) Verify(input string, sig []byte, pub crypto.PublicKey) error {
+	msg := UnsafeBytes(input)
 	switch a.kind {
 	case 'O':
 		k, ok := pub.(ed25519.PublicKey)

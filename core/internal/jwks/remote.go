@@ -1,4 +1,4 @@
-package core
+package jwks
 
 import (
 	"context"
@@ -30,41 +30,57 @@ const (
 	maxNegativeKIDs = 4096
 )
 
-var errClosed = errors.New("verifier closed")
+var errClosed = errors.New("key source closed")
 
 // servedSet is what the hot path reads: one atomic load, no lock.
 type servedSet struct {
-	set  *keySet
+	set  *Set
 	okAt time.Time // last successful fetch (200 or 304)
 }
 
 // flight is one fetch in progress. Every caller that needs a fresh set while
 // it runs waits on done instead of fetching again.
 type flight struct {
-	trigger FetchTrigger
+	trigger string
 	done    chan struct{}
 	err     error // set before done is closed
 }
 
 // fetchResult is what one HTTP exchange produced.
 type fetchResult struct {
-	set         *keySet // nil on 304
+	set         *Set // nil on 304
 	notModified bool
 	etag        string
 	maxAge      time.Duration
 	hasMaxAge   bool
 }
 
-// remoteSource serves an issuer's JWKS fetched from jwks_url and runs its
+// Policy is the lifecycle of a remote set, from the baseline's jwks keys.
+type Policy struct {
+	RefreshInterval    time.Duration
+	UnknownKIDInterval time.Duration
+	MaxStale           time.Duration
+	HTTPTimeout        time.Duration
+}
+
+// Env is what a remote set needs from its process: none of it changes a
+// verdict.
+type Env struct {
+	Client *http.Client
+	Logger *slog.Logger
+	Now    func() time.Time
+	Hooks  []Hooks
+}
+
+// Remote serves an issuer's JWKS fetched from jwks_url and runs its
 // lifecycle: coalesced and rate-limited fetches on unknown kids, periodic
 // refresh with jitter and backoff, bounded stale-if-error.
-type remoteSource struct {
-	issuer   string
-	url      string
-	policy   JWKSConfig
-	algs     map[string]bool
-	o        *options
-	newTimer func(time.Duration) (<-chan time.Time, func() bool)
+type Remote struct {
+	issuer string
+	url    string
+	policy Policy
+	algs   map[string]bool
+	env    Env
 
 	served atomic.Pointer[servedSet]
 
@@ -90,61 +106,63 @@ type remoteSource struct {
 	lastErr          string
 }
 
-// newRemoteSource starts the source and waits for its first fetch, which
+// NewRemote starts the source and waits for its first fetch, which
 // http_timeout bounds. If that fetch fails the source still starts, not
 // ready, and its refresh loop retries with backoff: an IdP outage never
 // stops a service from starting.
-func newRemoteSource(is IssuerConfig, policy JWKSConfig, algs map[string]bool, o *options) (keySource, error) {
+func NewRemote(issuer, url string, policy Policy, algs map[string]bool, env Env) *Remote {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &remoteSource{
-		issuer: is.Issuer, url: is.JWKSURL, policy: policy, algs: algs, o: o, newTimer: o.newTimer,
+	s := &Remote{
+		issuer: issuer, url: url, policy: policy, algs: algs, env: env,
 		ctx: ctx, cancel: cancel, stop: make(chan struct{}), negative: make(map[string]time.Time),
-	}
-	if s.newTimer == nil {
-		s.newTimer = func(d time.Duration) (<-chan time.Time, func() bool) {
-			t := time.NewTimer(d)
-			return t.C, t.Stop
-		}
 	}
 	first := s.startFetch(TriggerStartup)
 	s.wg.Add(1)
 	go s.refreshLoop(first)
 	<-first.done
-	return s, nil
+	return s
 }
 
-// current is the hot path of every verification: one atomic load and a clock
-// read, never a lock or the network.
-func (s *remoteSource) current(now time.Time) (*keySet, error) {
+// Errors of the hot path, made once: a refusal costs no allocation.
+var (
+	errNeverFetched = fail(ErrUnavailable, "no key set fetched yet", nil)
+	errTooStale     = fail(ErrUnavailable, "the last good key set is older than max_stale", nil)
+	errAbsent       = fail(ErrNotFound, "kid was absent from a key set fetched moments ago", nil)
+	errCooldown     = fail(ErrNotFound, "kid is not in the key set, which was fetched for an unknown kid less than unknown_kid_interval ago", nil)
+)
+
+// Current is the hot path of every verification: one atomic load and a
+// clock read, never a lock or the network.
+func (s *Remote) Current(now time.Time) (*Set, error) {
 	sv := s.served.Load()
 	if sv == nil {
-		return nil, newError(ReasonKeysUnavailable, "no key set fetched yet")
+		return nil, errNeverFetched
 	}
 	// Stale-if-error (RFC 5861 section 4) is bounded: past max_stale the
 	// keys may have been revoked long ago, so verification fails closed.
 	if now.Sub(sv.okAt) > s.policy.MaxStale {
-		return nil, newError(ReasonKeysUnavailable, "the last good key set is older than max_stale")
+		return nil, errTooStale
 	}
 	return sv.set, nil
 }
 
-// unknownKID handles a kid missing from the current set: the IdP may have
+// UnknownKID handles a kid missing from the current set: the IdP may have
 // rotated. Concurrent callers share one fetch; fetches for unknown kids
 // start at most once per unknown_kid_interval, and outside that budget a
 // caller fails at once instead of queueing on a limiter.
-func (s *remoteSource) unknownKID(ctx context.Context, kid string) (*keySet, error) {
-	now := s.o.now()
+func (s *Remote) UnknownKID(ctx context.Context, kid string) (*Set, error) {
+	now := s.env.Now()
 	s.mu.Lock()
 	if sv := s.served.Load(); sv != nil && sv.set.byKID[kid] != nil {
 		// The key arrived between the caller's lookup and now.
 		s.mu.Unlock()
-		return s.current(now)
+		return s.Current(now)
 	}
 	if until, ok := s.negative[kid]; ok {
 		if now.Before(until) {
 			s.refusedUnknown++
 			s.mu.Unlock()
-			return nil, newError(ReasonKeyNotFound, "kid was absent from a key set fetched moments ago")
+			return nil, errAbsent
 		}
 		delete(s.negative, kid)
 	}
@@ -153,7 +171,7 @@ func (s *remoteSource) unknownKID(ctx context.Context, kid string) (*keySet, err
 		if s.closed || (!s.lastUnknownFetch.IsZero() && now.Sub(s.lastUnknownFetch) < s.policy.UnknownKIDInterval) {
 			s.refusedUnknown++
 			s.mu.Unlock()
-			return nil, newError(ReasonKeyNotFound, "kid is not in the key set, which was fetched for an unknown kid less than unknown_kid_interval ago")
+			return nil, errCooldown
 		}
 		s.lastUnknownFetch = now
 		f = s.startFetchLocked(TriggerUnknownKID)
@@ -163,13 +181,13 @@ func (s *remoteSource) unknownKID(ctx context.Context, kid string) (*keySet, err
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		return nil, &Error{Reason: ReasonKeysUnavailable, Detail: "gave up waiting for the key set fetch", cause: ctx.Err()}
+		return nil, fail(ErrUnavailable, "gave up waiting for the key set fetch", ctx.Err())
 	}
 	if f.err != nil {
 		// The token may be fine; the keys to check it could not be had.
-		return nil, &Error{Reason: ReasonKeysUnavailable, Detail: "the key set fetch for an unknown kid failed", cause: f.err}
+		return nil, fail(ErrUnavailable, "the key set fetch for an unknown kid failed", f.err)
 	}
-	set, err := s.current(s.o.now())
+	set, err := s.Current(s.env.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -182,8 +200,8 @@ func (s *remoteSource) unknownKID(ctx context.Context, kid string) (*keySet, err
 // rememberAbsent puts kid in the negative cache for one cooldown. When the
 // cache is full an arbitrary entry makes room: the cooldown alone still
 // bounds the fetches, the cache only spares the lock on repeats.
-func (s *remoteSource) rememberAbsent(kid string) {
-	until := s.o.now().Add(s.policy.UnknownKIDInterval)
+func (s *Remote) rememberAbsent(kid string) {
+	until := s.env.Now().Add(s.policy.UnknownKIDInterval)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.negative[kid]; !ok && len(s.negative) >= maxNegativeKIDs {
@@ -195,10 +213,10 @@ func (s *remoteSource) rememberAbsent(kid string) {
 	s.negative[kid] = until
 }
 
-// refresh fetches now, for emergency revocation. A fetch already running may
+// Refresh fetches now, for emergency revocation. A fetch already running may
 // have started before the IdP removed the key, so it is waited out and a new
 // one started.
-func (s *remoteSource) refresh(ctx context.Context) error {
+func (s *Remote) Refresh(ctx context.Context) error {
 	s.mu.Lock()
 	f := s.inflight
 	s.mu.Unlock()
@@ -218,13 +236,8 @@ func (s *remoteSource) refresh(ctx context.Context) error {
 	}
 }
 
-func (s *remoteSource) ready() bool {
-	_, err := s.current(s.o.now())
-	return err == nil
-}
-
-// close stops the refresh loop, cancels any fetch and waits for both.
-func (s *remoteSource) close() {
+// Close stops the refresh loop, cancels any fetch and waits for both.
+func (s *Remote) Close() {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true // no fetch starts after this, so wg.Add cannot race wg.Wait
@@ -235,22 +248,24 @@ func (s *remoteSource) close() {
 	s.wg.Wait()
 }
 
-func (s *remoteSource) stats() IssuerStats {
+// Stats reports the source at now.
+func (s *Remote) Stats(now time.Time) Stats {
 	s.mu.Lock()
-	st := IssuerStats{Issuer: s.issuer, Source: s.url, FetchOK: s.fetchOK, FetchFailed: s.fetchFailed,
+	st := Stats{Issuer: s.issuer, Source: s.url, FetchOK: s.fetchOK, FetchFailed: s.fetchFailed,
 		FetchNotModified: s.fetchNotModified, LastError: s.lastErr, RefusedUnknown: s.refusedUnknown}
 	s.mu.Unlock()
 	if sv := s.served.Load(); sv != nil {
-		st.Keys, st.KIDs, st.Fingerprint = len(sv.set.all), sv.set.kids(), sv.set.fingerprint
-		st.LastSuccess, st.Age = sv.okAt, s.o.now().Sub(sv.okAt)
+		st.Keys, st.KIDs, st.Fingerprint = len(sv.set.all), sv.set.KIDs(), sv.set.fingerprint
+		st.LastSuccess, st.Age = sv.okAt, now.Sub(sv.okAt)
 	}
-	st.Ready = s.ready()
+	_, err := s.Current(now)
+	st.Ready = err == nil
 	return st
 }
 
 // refreshLoop is the source's one long-lived goroutine: it waits for the
 // running fetch, sleeps until the next refresh is due and starts it.
-func (s *remoteSource) refreshLoop(f *flight) {
+func (s *Remote) refreshLoop(f *flight) {
 	defer s.wg.Done()
 	for {
 		select {
@@ -259,11 +274,11 @@ func (s *remoteSource) refreshLoop(f *flight) {
 			return
 		}
 		delay, trigger := s.nextRefresh()
-		c, stopTimer := s.newTimer(delay)
+		t := time.NewTimer(delay)
 		select {
-		case <-c:
+		case <-t.C:
 		case <-s.stop:
-			stopTimer()
+			t.Stop()
 			return
 		}
 		f = s.startFetch(trigger)
@@ -273,7 +288,7 @@ func (s *remoteSource) refreshLoop(f *flight) {
 // nextRefresh is refresh_interval, or the response's max-age clamped between
 // unknown_kid_interval and refresh_interval, or after failures a capped
 // exponential backoff; always with jitter.
-func (s *remoteSource) nextRefresh() (time.Duration, FetchTrigger) {
+func (s *Remote) nextRefresh() (time.Duration, string) {
 	s.mu.Lock()
 	failures, maxAge, hasMaxAge := s.failures, s.maxAge, s.hasMaxAge
 	s.mu.Unlock()
@@ -299,7 +314,7 @@ func jitter(d time.Duration) time.Duration {
 	return d + time.Duration((rand.Float64()*2-1)*jitterFraction*float64(d))
 }
 
-func (s *remoteSource) startFetch(trigger FetchTrigger) *flight {
+func (s *Remote) startFetch(trigger string) *flight {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.startFetchLocked(trigger)
@@ -308,7 +323,7 @@ func (s *remoteSource) startFetch(trigger FetchTrigger) *flight {
 // startFetchLocked joins the running fetch or starts one. The fetch runs on
 // the source's own context, not a caller's, so one caller giving up does not
 // fail the others waiting on it.
-func (s *remoteSource) startFetchLocked(trigger FetchTrigger) *flight {
+func (s *Remote) startFetchLocked(trigger string) *flight {
 	if s.inflight != nil {
 		return s.inflight
 	}
@@ -326,9 +341,9 @@ func (s *remoteSource) startFetchLocked(trigger FetchTrigger) *flight {
 
 // fetch runs one fetch, applies its result, logs and notifies, then releases
 // the callers waiting on f.
-func (s *remoteSource) fetch(f *flight) {
+func (s *Remote) fetch(f *flight) {
 	defer s.wg.Done()
-	start := s.o.now()
+	start := s.env.Now()
 	s.mu.Lock()
 	etag := s.etag
 	s.mu.Unlock()
@@ -338,7 +353,7 @@ func (s *remoteSource) fetch(f *flight) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.policy.HTTPTimeout)
 	res, err := s.get(ctx, etag)
 	cancel()
-	now := s.o.now()
+	now := s.env.Now()
 
 	if s.ctx.Err() != nil {
 		// Closing: the fetch was cut short on purpose; nothing to record.
@@ -357,21 +372,21 @@ func (s *remoteSource) fetch(f *flight) {
 		// RFC 9110 section 15.4.5: the held set is still the current
 		// representation, so it is as good as freshly fetched.
 		s.fetchNotModified++
-		ev.Result = FetchResultNotModified
+		ev.Result = ResultNotModified
 		s.served.Store(&servedSet{set: old.set, okAt: now})
 		if res.etag != "" {
 			s.etag = res.etag
 		}
 	case err == nil:
 		s.fetchOK++
-		ev.Result = FetchResultOK
+		ev.Result = ResultOK
 		set := res.set
 		if old != nil && old.set.fingerprint == set.fingerprint {
 			set = old.set
 		} else {
-			change = &KeySetChange{Issuer: s.issuer, NewKIDs: set.kids(), Fingerprint: set.fingerprint}
+			change = &KeySetChange{Issuer: s.issuer, NewKIDs: set.KIDs(), Fingerprint: set.fingerprint}
 			if old != nil {
-				change.OldKIDs = old.set.kids()
+				change.OldKIDs = old.set.KIDs()
 			}
 		}
 		s.served.Store(&servedSet{set: set, okAt: now})
@@ -381,7 +396,7 @@ func (s *remoteSource) fetch(f *flight) {
 		s.fetchFailed++
 		s.failures++
 		s.lastErr = err.Error()
-		ev.Result, ev.Err = FetchResultFailed, err
+		ev.Result, ev.Err = ResultFailed, err
 	} else {
 		s.failures = 0
 		s.lastErr = ""
@@ -401,20 +416,20 @@ func (s *remoteSource) fetch(f *flight) {
 		s.logFailure(f.trigger, err, failures, old, now)
 	}
 	if change != nil {
-		s.o.logger.LogAttrs(context.Background(), slog.LevelInfo, "jwks key set changed",
+		s.env.Logger.LogAttrs(context.Background(), slog.LevelInfo, "jwks key set changed",
 			slog.String("iss", s.issuer), slog.Any("old_kids", nonNil(change.OldKIDs)), slog.Any("new_kids", change.NewKIDs),
-			slog.String("fingerprint", change.Fingerprint), slog.String("trigger", string(f.trigger)))
+			slog.String("fingerprint", change.Fingerprint), slog.String("trigger", f.trigger))
 	}
-	s.notify(func(h KeyHooks) { h.FetchDone(ev) })
+	s.notify(func(h Hooks) { h.FetchDone(ev) })
 	if change != nil {
-		s.notify(func(h KeyHooks) { h.KeySetChanged(*change) })
+		s.notify(func(h Hooks) { h.KeySetChanged(*change) })
 	}
 	s.finish(f, err)
 }
 
 // finish releases the waiters. The set is stored before inflight is cleared,
-// so a caller that misses the flight finds the new keys in current().
-func (s *remoteSource) finish(f *flight, err error) {
+// so a caller that misses the flight finds the new keys in Current.
+func (s *Remote) finish(f *flight, err error) {
 	s.mu.Lock()
 	s.inflight = nil
 	s.mu.Unlock()
@@ -422,9 +437,9 @@ func (s *remoteSource) finish(f *flight, err error) {
 	close(f.done)
 }
 
-func (s *remoteSource) logFailure(trigger FetchTrigger, err error, failures int, old *servedSet, now time.Time) {
+func (s *Remote) logFailure(trigger string, err error, failures int, old *servedSet, now time.Time) {
 	level, serving := slog.LevelWarn, "last good key set"
-	attrs := []slog.Attr{slog.String("iss", s.issuer), slog.String("url", s.url), slog.String("trigger", string(trigger)),
+	attrs := []slog.Attr{slog.String("iss", s.issuer), slog.String("url", s.url), slog.String("trigger", trigger),
 		slog.String("error", err.Error()), slog.Int("consecutive_failures", failures)}
 	if old == nil || now.Sub(old.okAt) > s.policy.MaxStale {
 		// Nothing may be served: every token of this issuer is refused.
@@ -434,17 +449,17 @@ func (s *remoteSource) logFailure(trigger FetchTrigger, err error, failures int,
 		attrs = append(attrs, slog.Time("last_success", old.okAt))
 	}
 	attrs = append(attrs, slog.String("serving", serving))
-	s.o.logger.LogAttrs(context.Background(), level, "jwks fetch failed", attrs...)
+	s.env.Logger.LogAttrs(context.Background(), level, "jwks fetch failed", attrs...)
 }
 
 // notify calls every hook; a panicking hook must not take the fetch
 // goroutine, and with it the service, down.
-func (s *remoteSource) notify(call func(KeyHooks)) {
-	for _, h := range s.o.hooks {
+func (s *Remote) notify(call func(Hooks)) {
+	for _, h := range s.env.Hooks {
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
-					s.o.logger.Error("jwtguard key hook panicked", slog.String("iss", s.issuer), slog.Any("panic", r))
+					s.env.Logger.Error("jwtguard key hook panicked", slog.String("iss", s.issuer), slog.Any("panic", r))
 				}
 			}()
 			call(h)
@@ -463,7 +478,7 @@ func nonNil(s []string) []string {
 // key set is an error, so it can never replace the held set: an empty body,
 // a body that is not JSON, one over maxJWKSBytes, or one that leaves no
 // usable key.
-func (s *remoteSource) get(ctx context.Context, etag string) (fetchResult, error) {
+func (s *Remote) get(ctx context.Context, etag string) (fetchResult, error) {
 	var r fetchResult
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
@@ -476,7 +491,7 @@ func (s *remoteSource) get(ctx context.Context, etag string) (fetchResult, error
 		// RFC 9110 section 13.1.2: revalidate the held set.
 		req.Header.Set("If-None-Match", etag)
 	}
-	resp, err := s.o.httpClient.Do(req)
+	resp, err := s.env.Client.Do(req)
 	if err != nil {
 		return r, err
 	}
@@ -505,11 +520,11 @@ func (s *remoteSource) get(ctx context.Context, etag string) (fetchResult, error
 	if len(data) == 0 {
 		return r, errors.New("empty response body")
 	}
-	keys, err := parseJWKS(data, s.algs, s.o, s.issuer)
+	keys, err := Parse(data, s.algs, s.env.Logger, s.issuer)
 	if err != nil {
 		return r, err
 	}
-	r.set, r.etag = newKeySet(keys), resp.Header.Get("ETag")
+	r.set, r.etag = NewSet(keys), resp.Header.Get("ETag")
 	return r, nil
 }
 

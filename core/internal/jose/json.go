@@ -1,4 +1,4 @@
-package core
+package jose
 
 import (
 	"bytes"
@@ -14,27 +14,27 @@ import (
 // map decoding costs dozens of allocations per token on the hot path.
 // Every walk runs after json.Valid, so it only has to find boundaries.
 
-// objectIter steps through the top-level members of a valid JSON object.
-type objectIter struct {
+// ObjectIter steps through the top-level members of a valid JSON object.
+type ObjectIter struct {
 	data []byte
 	pos  int
 }
 
-// newObjectIter fails unless data is one valid JSON object.
-func newObjectIter(data []byte) (objectIter, bool) {
+// NewObjectIter fails unless data is one valid JSON object.
+func NewObjectIter(data []byte) (ObjectIter, bool) {
 	if !json.Valid(data) {
-		return objectIter{}, false
+		return ObjectIter{}, false
 	}
-	it := objectIter{data: data}
+	it := ObjectIter{data: data}
 	it.skipSpace()
 	if it.pos >= len(data) || data[it.pos] != '{' {
-		return objectIter{}, false
+		return ObjectIter{}, false
 	}
 	it.pos++
 	return it, true
 }
 
-func (it *objectIter) skipSpace() {
+func (it *ObjectIter) skipSpace() {
 	for it.pos < len(it.data) {
 		switch it.data[it.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -45,8 +45,8 @@ func (it *objectIter) skipSpace() {
 	}
 }
 
-// next returns the next member: its raw quoted key and its raw value.
-func (it *objectIter) next() (key, val []byte, ok bool) {
+// Next returns the next member: its raw quoted key and its raw value.
+func (it *ObjectIter) Next() (key, val []byte, ok bool) {
 	it.skipSpace()
 	if it.pos < len(it.data) && it.data[it.pos] == ',' {
 		it.pos++
@@ -111,32 +111,32 @@ func skipValue(data []byte, i int) int {
 	return i
 }
 
-// bytesString views b as a string without copying. Callers only pass
+// BytesString views b as a string without copying. Callers only pass
 // slices of the per-token decode buffer, which is never written again.
-func bytesString(b []byte) string {
+func BytesString(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
 	return unsafe.String(&b[0], len(b))
 }
 
-// unsafeBytes views s as bytes for read-only decoding, without a copy.
-func unsafeBytes(s string) []byte {
+// UnsafeBytes views s as bytes for read-only decoding, without a copy.
+func UnsafeBytes(s string) []byte {
 	if s == "" {
 		return nil
 	}
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
-// jsonString decodes a raw JSON string value. RFC 7519 section 7.3 compares
+// String decodes a raw JSON string value. RFC 7519 section 7.3 compares
 // names and values after unescaping, so "\u0065xp" is exp.
-func jsonString(raw []byte) (string, bool) {
+func String(raw []byte) (string, bool) {
 	if len(raw) < 2 || raw[0] != '"' {
 		return "", false
 	}
 	inner := raw[1 : len(raw)-1]
 	if bytes.IndexByte(inner, '\\') < 0 {
-		return bytesString(inner), true
+		return BytesString(inner), true
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
@@ -145,21 +145,21 @@ func jsonString(raw []byte) (string, bool) {
 	return s, true
 }
 
-// jsonNumber decodes a JSON number; RFC 7519 section 2 NumericDate values
+// Number decodes a JSON number; RFC 7519 section 2 NumericDate values
 // are numbers, so a string ("1700000000") is not one.
-func jsonNumber(raw []byte) (float64, bool) {
+func Number(raw []byte) (float64, bool) {
 	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(bytesString(raw), 64)
+	f, err := strconv.ParseFloat(BytesString(raw), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, false
 	}
 	return f, true
 }
 
-// jsonStrings decodes a string or an array of strings.
-func jsonStringOrArray(raw []byte) (one string, many []string, isArray, ok bool) {
+// StringOrArray decodes a string or an array of strings.
+func StringOrArray(raw []byte) (one string, many []string, isArray, ok bool) {
 	if len(raw) > 0 && raw[0] == '[' {
 		it := arrayIter{data: raw, pos: 1}
 		for {
@@ -167,14 +167,14 @@ func jsonStringOrArray(raw []byte) (one string, many []string, isArray, ok bool)
 			if !more {
 				return "", many, true, true
 			}
-			s, ok := jsonString(v)
+			s, ok := String(v)
 			if !ok {
 				return "", nil, true, false
 			}
 			many = append(many, s)
 		}
 	}
-	one, ok = jsonString(raw)
+	one, ok = String(raw)
 	return one, nil, false, ok
 }
 
@@ -185,7 +185,7 @@ type arrayIter struct {
 }
 
 func (it *arrayIter) next() ([]byte, bool) {
-	o := objectIter{data: it.data, pos: it.pos}
+	o := ObjectIter{data: it.data, pos: it.pos}
 	o.skipSpace()
 	if o.pos < len(o.data) && o.data[o.pos] == ',' {
 		o.pos++
