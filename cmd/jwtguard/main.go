@@ -5,8 +5,8 @@
 //	jwtguard fingerprint baseline.yaml                 print the baseline fingerprint, to compare services
 //	jwtguard inspect TOKEN                             decode header and claims WITHOUT verifying
 //
-// Exit codes: 0 success (for verify: accepted), 1 rejected token or a
-// baseline with problems, 2 usage or I/O errors.
+// Exit codes: 0 success (verify: accepted; lint: no errors), 1 a rejected
+// or undecodable token, or a baseline with problems, 2 usage or I/O errors.
 package main
 
 import (
@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -32,7 +33,18 @@ const usage = `usage:
   jwtguard lint baseline.yaml
   jwtguard fingerprint baseline.yaml
   jwtguard inspect [TOKEN | -]
+exit: 0 accepted / clean, 1 rejected / baseline problems, 2 usage or I/O
 `
+
+// baselineExit is the exit code of a baseline that did not load: 1 when
+// the file was read and has problems, 2 when it could not be read.
+func baselineExit(err error) int {
+	var problem *core.ConfigError
+	if errors.As(err, &problem) {
+		return 1
+	}
+	return 2
+}
 
 func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -101,7 +113,7 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	cfg, err := core.LoadBaseline(*config)
 	if err != nil {
 		fmt.Fprintf(stderr, "jwtguard verify: %v\n", err)
-		return 2
+		return baselineExit(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {
@@ -109,11 +121,16 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	v, err := core.New(cfg, core.WithLogger(logger))
 	if err != nil {
+		// A key file that cannot be read is I/O; anything else the
+		// baseline's own problem.
 		fmt.Fprintf(stderr, "jwtguard verify: %v\n", err)
-		return 2
+		if errors.Is(err, iofs.ErrNotExist) || errors.Is(err, iofs.ErrPermission) {
+			return 2
+		}
+		return 1
 	}
 	defer v.Close()
-	ctx, cancel := context.WithTimeout(ctx, cfg.Normalize().JWKS.HTTPTimeout+time.Second)
+	ctx, cancel := context.WithTimeout(ctx, v.Config().JWKS.HTTPTimeout+time.Second)
 	defer cancel()
 	claims, verr := v.Verify(ctx, token)
 	out := struct {
@@ -158,24 +175,24 @@ func lint(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "jwtguard lint: %v\n", err)
 		return 2
 	}
-	problems, warnings := core.LintBaseline(data)
+	lint := core.LintBaseline(data)
 	// file:line: severity: key: message, as compilers print, so editors
 	// and CI annotations can jump to the line.
-	report := func(severity string, e *core.ConfigError) {
+	report := func(severity, key string, line int, msg string) {
 		where := args[0]
-		if e.Line > 0 {
-			where = fmt.Sprintf("%s:%d", args[0], e.Line)
+		if line > 0 {
+			where = fmt.Sprintf("%s:%d", args[0], line)
 		}
-		fmt.Fprintf(stdout, "%s: %s: %s: %s\n", where, severity, e.Key, e.Msg)
+		fmt.Fprintf(stdout, "%s: %s: %s: %s\n", where, severity, key, msg)
 	}
-	for _, p := range problems {
-		report("error", p)
+	for _, e := range lint.Errors {
+		report("error", e.Key, e.Line, e.Msg)
 	}
-	for _, w := range warnings {
-		report("warning", w)
+	for _, w := range lint.Warnings {
+		report("warning", w.Key, w.Line, w.Msg)
 	}
-	fmt.Fprintf(stdout, "%d error(s), %d warning(s)\n", len(problems), len(warnings))
-	if len(problems) > 0 {
+	fmt.Fprintf(stdout, "%d error(s), %d warning(s)\n", len(lint.Errors), len(lint.Warnings))
+	if len(lint.Errors) > 0 {
 		return 1
 	}
 	return 0
@@ -189,7 +206,7 @@ func fingerprint(args []string, stdout, stderr io.Writer) int {
 	cfg, err := core.LoadBaseline(args[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "jwtguard fingerprint: %v\n", err)
-		return 1
+		return baselineExit(err)
 	}
 	fmt.Fprintln(stdout, cfg.Fingerprint())
 	return 0

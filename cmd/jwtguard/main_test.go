@@ -194,3 +194,49 @@ func TestInspect(t *testing.T) {
 		t.Fatalf("non-JSON payload: %+v", r)
 	}
 }
+
+// TestExitCodes holds every command to the usage text: 0 accepted or clean,
+// 1 rejected or a baseline with problems, 2 usage or I/O.
+func TestExitCodes(t *testing.T) {
+	path, mint := fixture(t)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("algorithms: [none]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.yaml")
+	missingKeys := filepath.Join(dir, "missing-keys.yaml")
+	if err := os.WriteFile(missingKeys, []byte("issuers:\n  - issuer: a\n    jwks_file: "+filepath.Join(dir, "nope.json")+
+		"\naudiences: [x]\nalgorithms: [EdDSA]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	expired := goodClaims()
+	expired["exp"] = time.Now().Add(-time.Hour).Unix()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"verify accepted", []string{"verify", "-config", path, mint(goodClaims())}, 0},
+		{"verify rejected", []string{"verify", "-config", path, mint(expired)}, 1},
+		{"verify with a baseline with problems", []string{"verify", "-config", bad, "x.y.z"}, 1},
+		{"verify with no baseline file", []string{"verify", "-config", missing, "x.y.z"}, 2},
+		{"verify with an unreadable key file", []string{"verify", "-config", missingKeys, "x.y.z"}, 2},
+		{"lint clean", []string{"lint", path}, 0},
+		{"lint with problems", []string{"lint", bad}, 1},
+		{"lint with no file", []string{"lint", missing}, 2},
+		{"fingerprint", []string{"fingerprint", path}, 0},
+		{"fingerprint with problems", []string{"fingerprint", bad}, 1},
+		{"fingerprint with no file", []string{"fingerprint", missing}, 2},
+		{"inspect", []string{"inspect", mint(goodClaims())}, 0},
+		{"inspect not a JWS", []string{"inspect", "abc"}, 1},
+		{"no command", nil, 2},
+		{"help", []string{"help"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := runCLI(t, "", tc.args...); r.code != tc.want {
+				t.Errorf("exit %d, want %d (stderr %q)", r.code, tc.want, r.stderr)
+			}
+		})
+	}
+}
