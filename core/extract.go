@@ -95,8 +95,10 @@ func parseAuthorization(value string) (string, error) {
 	if token == "" {
 		return "", newError(ReasonRequestInvalid, "Bearer without a token")
 	}
-	// Three byte searches instead of ContainsAny: on every request, over a
-	// token of up to max_token_bytes, the set scan cost a microsecond.
+	// Three byte searches instead of ContainsAny: this runs on every
+	// request over a token of up to max_token_bytes, and the vectorized
+	// single-byte search is far cheaper than a set scan
+	// (BenchmarkExtract measures it).
 	if strings.IndexByte(token, ' ') >= 0 || strings.IndexByte(token, '\t') >= 0 || strings.IndexByte(token, ',') >= 0 {
 		return "", newError(ReasonRequestInvalid, "Authorization has extra parts")
 	}
