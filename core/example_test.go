@@ -223,3 +223,36 @@ func ExampleReasons() {
 	// request_invalid 400 invalid_request 3
 	// token_malformed 401 invalid_token 16
 }
+
+// A Reason is itself an error: errors.Is matches a rejection against its
+// reason and against the class of response it gets.
+func ExampleReason() {
+	v := exampleVerifier()
+	defer v.Close()
+	_, err := v.Verify(context.Background(), "not-a-token")
+	fmt.Println(errors.Is(err, core.ReasonTokenMalformed), errors.Is(err, core.ErrInvalidToken))
+	fmt.Println(errors.Is(err, core.ReasonTokenExpired), errors.Is(err, core.ErrServerUnavailable))
+	fmt.Println(core.ReasonTokenMalformed.Info().HTTPStatus, v.Response(err).Status)
+	// Output:
+	// true true
+	// false false
+	// 401 401
+}
+
+func ExampleAsError() {
+	v := exampleVerifier()
+	defer v.Close()
+	_, err := v.Verify(context.Background(), "not-a-token")
+	e := core.AsError(err)
+	fmt.Println(e.Reason, e.Detail)
+	// Output: token_malformed not a compact JWS of three segments
+}
+
+func ExampleVerifier_Config() {
+	v := exampleVerifier()
+	defer v.Close()
+	cfg := v.Config() // a copy, with the defaults filled in
+	cfg.Audiences = nil
+	fmt.Println(v.Config().Audiences, cfg.MaxTokenBytes, cfg.JWKS.UnknownKIDInterval)
+	// Output: [orders-api] 8192 5s
+}

@@ -460,3 +460,32 @@ func TestNewRejectsBadGoConfig(t *testing.T) {
 		t.Fatalf("want a 1024-bit RSA key refused, got %v", err)
 	}
 }
+
+// TestConfigIsACopy: what Config returns is the caller's to change; the
+// verifier keeps verifying by the baseline it was built with.
+func TestConfigIsACopy(t *testing.T) {
+	v := newVerifier(t, baseConfig(t))
+	tok := sign(t, "RS256", "rsa", goodClaims())
+	other := goodClaims()
+	other["aud"] = "someone-else"
+	foreign := sign(t, "RS256", "rsa", other)
+
+	cfg := v.Config()
+	cfg.Audiences[0] = "someone-else"
+	cfg.Algorithms[0] = "PS256"
+	cfg.Algorithms = append(cfg.Algorithms, "RS512")
+	*cfg.Cache.MaxEntries = 1
+	delete(cfg.Issuers[0].PublicKeys, "rsa")
+	cfg.Issuers[0].Issuer = "https://attacker.example"
+
+	if _, err := v.Verify(bg, tok); err != nil {
+		t.Fatalf("editing the returned Config changed verification: %v", err)
+	}
+	_, err := v.Verify(bg, foreign)
+	assertReason(t, err, core.ReasonAudienceInvalid)
+	again := v.Config()
+	if again.Audiences[0] != testAudience || again.Issuers[0].Issuer != testIssuer ||
+		again.Issuers[0].PublicKeys["rsa"] == nil || *again.Cache.MaxEntries == 1 || len(again.Algorithms) != 3 {
+		t.Fatalf("a second Config shows the first one's edits: %+v", again)
+	}
+}
