@@ -5,8 +5,6 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"text/template"
 	"time"
 
@@ -20,41 +18,28 @@ const audience = "orders-api"
 //go:embed baseline.yaml.tmpl
 var baselineTemplate string
 
-// defaultBaseline fills the embedded template with the issuer URL of the
-// IdP and parses it as any service parses its baseline file.
-func defaultBaseline(issuer string) (core.Config, error) {
+// defaultBaseline fills the embedded template with the issuer and key set
+// URLs of the IdP and parses it as any service parses its baseline file.
+func defaultBaseline(issuer, jwksURL string) (core.Config, error) {
 	tmpl, err := template.New("baseline").Option("missingkey=error").Parse(baselineTemplate)
 	if err != nil {
 		return core.Config{}, err
 	}
 	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, map[string]string{"Issuer": issuer, "JWKSURL": issuer + idp.JWKSPath}); err != nil {
+	if err := tmpl.Execute(&buf, map[string]string{"Issuer": issuer, "JWKSURL": jwksURL}); err != nil {
 		return core.Config{}, err
 	}
 	return core.ParseBaseline(buf.Bytes())
 }
 
-// startIdP serves a new IdP on addr ("127.0.0.1:0" for a random port) until
-// stop is called. Its issuer is its own URL, as a real IdP's is.
-func startIdP(addr string, now func() time.Time) (p *idp.IdP, stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, err
-	}
-	p = idp.New("http://"+ln.Addr().String()+"/", audience, now)
-	srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return p, func() { srv.Close() }, nil
-}
-
 // serveIdP is the -idp mode: the IdP alone, without rotation, for running
 // the examples by hand against examples/baseline.yaml.
 func serveIdP(done <-chan struct{}, addr string, out io.Writer) error {
-	p, stop, err := startIdP(addr, time.Now)
+	p, err := idp.Start(addr, audience, time.Now)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer p.Close()
 	base := p.Issuer()
 	fmt.Fprintf(out, `identity provider for the examples (loopback only; it authenticates no one)
   issuer    %s
