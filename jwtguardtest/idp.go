@@ -121,6 +121,9 @@ func NewIdP(opts ...Option) *IdP {
 	if o.ln == nil {
 		p.srv = httptest.NewServer(p.mux)
 	} else {
+		// An address given in advance may be reached by other processes
+		// than the test's; a header read bound keeps one from holding a
+		// connection open forever.
 		p.srv = &httptest.Server{Listener: o.ln, Config: &http.Server{Handler: p.mux, ReadHeaderTimeout: 10 * time.Second}}
 		p.srv.Start()
 	}
@@ -226,7 +229,11 @@ func (p *IdP) publishLocked(k *Key, jwk map[string]any) {
 
 // PublishJWK adds jwk to the key set as it is: a key the IdP cannot sign
 // with, such as a symmetric key published by mistake, or a malformed one.
+// It panics if jwk cannot be written as JSON.
 func (p *IdP) PublishJWK(jwk map[string]any) {
+	if _, err := json.Marshal(jwk); err != nil {
+		panic("jwtguardtest: the JWK is not JSON: " + err.Error())
+	}
 	jwk = maps.Clone(jwk)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -312,11 +319,11 @@ func (p *IdP) serveJWKS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The published maps are never changed, and Remove builds a new slice,
-	// so the snapshot is encoded outside the lock.
+	// so the snapshot is encoded outside the lock. Every JWK was written as
+	// JSON when it was published.
 	data, err := json.Marshal(map[string]any{"keys": keys})
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
+		panic(err)
 	}
 	// RFC 7517 section 8.5.1.
 	w.Header().Set("Content-Type", "application/jwk-set+json")
