@@ -35,13 +35,13 @@ type testCase struct {
 	scopes  []string // the protected route requires these
 	missing []string // the scope attribute of insufficient_scope; scopes when nil
 
-	keys    func(p *IdP) []map[string]any // the JWKS at start; standardKeys when nil
-	config  func(c *core.Config)          // changes to the baseline
-	before  func(e *env)                  // before the verifier starts
-	started func(e *env) error            // after it started, before the request
-	token   func(e *env) string           // sent as "Authorization: Bearer <token>"
-	request func(e *env) Request          // instead of token
-	check   func(e *env) []string         // extra problems, after the response
+	keys    func(e *env)          // publishes the JWKS at start beside rsa-1; standardKeys when nil
+	config  func(c *core.Config)  // changes to the baseline
+	before  func(e *env)          // before the verifier starts
+	started func(e *env) error    // after it started, before the request
+	token   func(e *env) string   // sent as "Authorization: Bearer <token>"
+	request func(e *env) Request  // instead of token
+	check   func(e *env) []string // extra problems, after the response
 }
 
 // defaultMaxTokenBytes is the max_token_bytes a baseline that leaves it out
@@ -66,30 +66,31 @@ var groups = []string{gValid, gAlg, gSignature, gKeys, gClaims, gEncoding, gTran
 func (e *env) now() int64 { return e.clock.now().Unix() }
 
 // edit returns a token built from the default header and claims after f
-// changed them, signed with the key of its kid.
+// changed them, signed by the IdP with the key of its kid (see
+// jwtguardtest.TokenBuilder.Sign).
 func edit(f func(e *env, h, c map[string]any)) func(*env) string {
 	return func(e *env) string {
-		h, c := defaultHeader(), defaultClaims(e.clock.now())
-		f(e, h, c)
-		return e.idp.sign(h, c)
+		return e.token().Edit(func(h, c map[string]any) { f(e, h, c) }).Sign()
 	}
 }
 
 // good is the default token: RS256 by rsa-1, typ at+jwt, valid an hour.
-func good(e *env) string { return edit(func(*env, map[string]any, map[string]any) {})(e) }
+func good(e *env) string { return e.token().Sign() }
 
 // rawPayload signs the default header over payload bytes built by f from
 // the default claims' JSON.
 func rawPayload(f func(e *env, claims []byte) []byte) func(*env) string {
 	return func(e *env) string {
-		return forge(js(defaultHeader()), f(e, js(defaultClaims(e.clock.now()))), "RS256", e.idp.rsa)
+		h, c := e.defaults()
+		return e.keys.rsa.JWS(js(h), f(e, js(c)))
 	}
 }
 
 // rawHeader signs header bytes over the default claims with rsa-1.
 func rawHeader(header string) func(*env) string {
 	return func(e *env) string {
-		return forge([]byte(header), js(defaultClaims(e.clock.now())), "RS256", e.idp.rsa)
+		_, c := e.defaults()
+		return e.keys.rsa.JWS([]byte(header), js(c))
 	}
 }
 
@@ -104,9 +105,8 @@ func segments(tok string) []string { return strings.Split(tok, ".") }
 // sized is a valid token of exactly n bytes: an unregistered claim and a
 // header member carry the padding.
 func sized(n int) func(*env) string {
-	return func(e *env) string {
+	return edit(func(_ *env, h, c map[string]any) {
 		b64len := func(m int) int { return (m*4 + 2) / 3 }
-		h, c := defaultHeader(), defaultClaims(e.clock.now())
 		h["x"], c["pad"] = "", ""
 		sig := b64len(256) // RS256 with a 2048-bit key
 		hl, cl := len(js(h)), len(js(c))
@@ -114,12 +114,12 @@ func sized(n int) func(*env) string {
 			for cp := 0; cp < n; cp++ {
 				if b64len(hl+hp)+1+b64len(cl+cp)+1+sig == n {
 					h["x"], c["pad"] = strings.Repeat("h", hp), strings.Repeat("p", cp)
-					return e.idp.sign(h, c)
+					return
 				}
 			}
 		}
 		panic("no padding gives a token of this size")
-	}
+	})
 }
 
 func withTypes(c *core.Config)    { c.TokenTypes = []string{"at+jwt"} }
@@ -194,25 +194,21 @@ var cases = []testCase{
 	},
 	{
 		name: "alg-none-with-signature", group: gAlg, want: InvalidToken, reason: core.ReasonAlgNotAllowed,
-		token: func(e *env) string {
-			h := defaultHeader()
-			h["alg"] = "none"
-			return forge(js(h), js(defaultClaims(e.clock.now())), "RS256", e.idp.rsa)
-		},
+		// The kit signs under rsa-1's own RS256 when the header's alg is
+		// not one it signs.
+		token:       func(e *env) string { return e.token().Alg("none").Sign() },
 		explanation: `alg "none" is refused even when a real signature is attached`,
 		source:      "RFC 8725 section 3.2",
 	},
 	{
 		name: "alg-hs256-public-key-as-secret", group: gAlg, want: InvalidToken, reason: core.ReasonAlgNotAllowed,
 		token: func(e *env) string {
-			der, err := x509.MarshalPKIXPublicKey(&e.idp.rsa.PublicKey)
+			der, err := x509.MarshalPKIXPublicKey(e.keys.rsa.Public())
 			if err != nil {
 				panic(err)
 			}
 			secret := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-			h := defaultHeader()
-			h["alg"] = "HS256"
-			return forge(js(h), js(defaultClaims(e.clock.now())), "HS256", secret)
+			return hmacToken(e.token().Alg("HS256").Unsigned(), secret)
 		},
 		explanation: "HS256 keyed with the issuer's RSA public key (key confusion) is refused: HMAC is outside the allowlist",
 		source:      "RFC 8725 section 3.1, CVE-2015-9235, CVE-2016-10555",
@@ -252,10 +248,9 @@ var cases = []testCase{
 	{
 		name: "sig-tampered-payload", group: gSignature, want: InvalidToken, reason: core.ReasonSignatureInvalid,
 		token: func(e *env) string {
-			s := segments(good(e))
-			c := defaultClaims(e.clock.now())
-			c["sub"] = "mallory"
-			return s[0] + "." + b64(js(c)) + "." + s[2]
+			b := e.token()
+			s := segments(b.Sign())
+			return s[0] + "." + segments(b.Claim("sub", "mallory").Unsigned())[1] + "." + s[2]
 		},
 		explanation: "a payload changed after signing is refused: the signature covers header and payload as received",
 		source:      "RFC 7515 section 5.2",
@@ -281,20 +276,14 @@ var cases = []testCase{
 	},
 	{
 		name: "sig-other-key-under-published-kid", group: gSignature, want: InvalidToken, reason: core.ReasonSignatureInvalid,
-		token: func(e *env) string {
-			h := defaultHeader()
-			h["alg"], h["kid"] = "ES256", "ec-1"
-			return forge(js(h), js(defaultClaims(e.clock.now())), "ES256", e.idp.rogue)
-		},
+		token:       func(e *env) string { return e.token().SignedBy(e.keys.rogue).KID("ec-1").Sign() },
 		explanation: "a token signed by an unpublished key under a published kid is refused: the kid selects a key, it proves nothing",
 		source:      "RFC 7515 section 4.1.4, RFC 8725 section 3.10",
 	},
 	{
 		name: "sig-ecdsa-zero", group: gSignature, want: InvalidToken, reason: core.ReasonSignatureInvalid,
 		token: func(e *env) string {
-			h := defaultHeader()
-			h["alg"], h["kid"] = "ES256", "ec-1"
-			return b64(js(h)) + "." + b64(js(defaultClaims(e.clock.now()))) + "." + b64(make([]byte, 64))
+			return e.token().Alg("ES256").KID("ec-1").Unsigned() + b64(make([]byte, 64))
 		},
 		explanation: "an ES256 signature with r = s = 0 is refused (psychic signatures)",
 		source:      "CVE-2022-21449, SEC 1 v2 section 4.1.4",
@@ -302,11 +291,9 @@ var cases = []testCase{
 	{
 		name: "sig-ecdsa-asn1", group: gSignature, want: InvalidToken, reason: core.ReasonSignatureInvalid,
 		token: func(e *env) string {
-			h := defaultHeader()
-			h["alg"], h["kid"] = "ES256", "ec-1"
-			input := b64(js(h)) + "." + b64(js(defaultClaims(e.clock.now())))
+			input := strings.TrimSuffix(e.token().Alg("ES256").KID("ec-1").Unsigned(), ".")
 			digest := sha256.Sum256([]byte(input))
-			der, err := ecdsa.SignASN1(rand.Reader, e.idp.ec, digest[:])
+			der, err := ecdsa.SignASN1(rand.Reader, e.keys.ec.Signer().(*ecdsa.PrivateKey), digest[:])
 			if err != nil {
 				panic(err)
 			}
@@ -332,9 +319,8 @@ var cases = []testCase{
 	{
 		name: "kid-embedded-jwk", group: gKeys, want: InvalidToken, reason: core.ReasonSignatureInvalid,
 		token: func(e *env) string {
-			h := defaultHeader()
-			h["alg"], h["kid"], h["jwk"] = "ES256", "ec-1", ecJWK("ec-1", "ES256", &e.idp.rogue.PublicKey)
-			return forge(js(h), js(defaultClaims(e.clock.now())), "ES256", e.idp.rogue)
+			jwk := e.keys.rogue.WithKID("ec-1").JWK()
+			return e.token().SignedBy(e.keys.rogue).KID("ec-1").Header("jwk", jwk).Sign()
 		},
 		explanation: "a public key embedded in the header (jwk) is never used to verify the token that carries it",
 		source:      "RFC 8725 section 3.10, CVE-2018-0114",
@@ -342,9 +328,7 @@ var cases = []testCase{
 	{
 		name: "kid-jku-never-fetched", group: gKeys, want: InvalidToken, reason: core.ReasonKeyNotFound,
 		token: func(e *env) string {
-			h := defaultHeader()
-			h["alg"], h["kid"], h["jku"] = "ES256", "rogue", e.set.base+"jku.json"
-			return forge(js(h), js(defaultClaims(e.clock.now())), "ES256", e.idp.rogue)
+			return e.token().SignedBy(e.keys.rogue).Header("jku", e.url("jku.json")).Sign()
 		},
 		explanation: "a jku URL in the header is never fetched (the test's server proves it): keys come only from the issuer's configured set",
 		source:      "RFC 8725 section 3.10, RFC 7515 section 4.1.2",
@@ -352,9 +336,7 @@ var cases = []testCase{
 	{
 		name: "kid-x5u-never-fetched", group: gKeys, want: InvalidToken, reason: core.ReasonKeyNotFound,
 		token: func(e *env) string {
-			h := defaultHeader()
-			h["alg"], h["kid"], h["x5u"] = "ES256", "rogue", e.set.base+"x5u.pem"
-			return forge(js(h), js(defaultClaims(e.clock.now())), "ES256", e.idp.rogue)
+			return e.token().SignedBy(e.keys.rogue).Header("x5u", e.url("x5u.pem")).Sign()
 		},
 		explanation: "an x5u URL in the header is never fetched (the test's server proves it)",
 		source:      "RFC 8725 section 3.10, RFC 7515 section 4.1.5",
@@ -362,9 +344,8 @@ var cases = []testCase{
 	{
 		name: "kid-x5c-ignored", group: gKeys, want: InvalidToken, reason: core.ReasonSignatureInvalid,
 		token: func(e *env) string {
-			h := defaultHeader()
-			h["alg"], h["kid"], h["x5c"] = "ES256", "ec-1", []string{base64.StdEncoding.EncodeToString(e.idp.cert)}
-			return forge(js(h), js(defaultClaims(e.clock.now())), "ES256", e.idp.rogue)
+			x5c := []string{base64.StdEncoding.EncodeToString(e.keys.cert)}
+			return e.token().SignedBy(e.keys.rogue).KID("ec-1").Header("x5c", x5c).Sign()
 		},
 		explanation: "a certificate chain in the header (x5c) is never trusted to verify the token",
 		source:      "RFC 8725 section 3.10, RFC 7515 section 4.1.6",
@@ -395,11 +376,7 @@ var cases = []testCase{
 	},
 	{
 		name: "kid-key-of-another-type", group: gKeys, want: InvalidToken, reason: core.ReasonKeyNotFound,
-		token: func(e *env) string {
-			h := defaultHeader()
-			h["alg"], h["kid"] = "ES256", "ed-1"
-			return forge(js(h), js(defaultClaims(e.clock.now())), "ES256", e.idp.ec)
-		},
+		token:       func(e *env) string { return e.token().SignedBy(e.keys.ec).KID("ed-1").Sign() },
 		explanation: "ES256 under a kid naming an Ed25519 key is refused: each algorithm takes one key type",
 		source:      "RFC 7518 section 3.1, RFC 8725 section 3.1",
 	},
@@ -412,17 +389,16 @@ var cases = []testCase{
 	{
 		name: "kid-oct-key-published", group: gKeys, want: InvalidToken, reason: core.ReasonAlgNotAllowed,
 		token: func(e *env) string {
-			h := defaultHeader()
-			h["alg"], h["kid"] = "HS256", "oct-1"
-			return forge(js(h), js(defaultClaims(e.clock.now())), "HS256", e.idp.oct)
+			return hmacToken(e.token().Alg("HS256").KID("oct-1").Unsigned(), e.keys.oct)
 		},
 		explanation: "HS256 with a symmetric key the IdP wrongly published in its JWKS is refused",
 		source:      "RFC 8725 section 3.1",
 	},
 	{
 		name: "kid-rsa-key-too-short", group: gKeys, want: InvalidToken, reason: core.ReasonKeyNotFound,
-		keys: func(p *IdP) []map[string]any {
-			return append(p.standardKeys(), rsaJWK("rsa-weak", "RS256", &p.weak.PublicKey))
+		keys: func(e *env) {
+			standardKeys(e)
+			e.idp.Publish(e.keys.weak)
 		},
 		token:       edit(func(_ *env, h, _ map[string]any) { h["kid"] = "rsa-weak" }),
 		explanation: "a published RSA key of 1024 bits is never used: RS256 needs 2048 bits or more",
@@ -436,7 +412,7 @@ var cases = []testCase{
 	},
 	{
 		name: "kid-missing-single-key", group: gKeys, want: Accept,
-		keys:        func(p *IdP) []map[string]any { return []map[string]any{rsaJWK("rsa-1", "RS256", &p.rsa.PublicKey)} },
+		keys:        func(*env) {}, // rsa-1 alone
 		token:       edit(func(_ *env, h, _ map[string]any) { delete(h, "kid") }),
 		explanation: "without a kid, the issuer's only key is used",
 		source:      "RFC 7515 section 4.1.4",
@@ -697,9 +673,8 @@ var cases = []testCase{
 			// Signatures are deterministic under RS256: vary jti until the
 			// standard alphabet differs from the URL-safe one.
 			for i := 0; ; i++ {
-				c := defaultClaims(e.clock.now())
-				c["jti"] = "id-" + string(rune('a'+i%26)) + strings.Repeat("x", i/26)
-				s := segments(e.idp.sign(defaultHeader(), c))
+				jti := "id-" + string(rune('a'+i%26)) + strings.Repeat("x", i/26)
+				s := segments(e.token().Claim("jti", jti).Sign())
 				sig, _ := base64.RawURLEncoding.DecodeString(s[2])
 				if std := base64.RawStdEncoding.EncodeToString(sig); std != s[2] {
 					return s[0] + "." + s[1] + "." + std
@@ -953,7 +928,7 @@ var cases = []testCase{
 	{
 		name: "rotation-key-published-after-start", group: gRotation, want: Accept,
 		started: func(e *env) error {
-			e.set.publish(ecJWK("ec-2", "ES256", &e.idp.ec2.PublicKey))
+			e.idp.Publish(e.keys.ec2)
 			// Past the least interval between fetches for unknown kids.
 			e.clock.advance(2 * e.v.Config().JWKS.UnknownKIDInterval)
 			return nil
@@ -965,7 +940,7 @@ var cases = []testCase{
 	{
 		name: "rotation-key-removed", group: gRotation, want: InvalidToken, reason: core.ReasonKeyNotFound,
 		started: func(e *env) error {
-			e.set.remove("ec-1")
+			e.idp.Remove("ec-1")
 			e.clock.advance(2 * e.v.Config().JWKS.UnknownKIDInterval)
 			return e.v.Refresh(context.Background())
 		},
@@ -980,7 +955,7 @@ var cases = []testCase{
 			if _, err := e.v.Verify(context.Background(), e.saved); err != nil {
 				return err
 			}
-			e.set.remove("rsa-1")
+			e.idp.Remove("rsa-1")
 			e.clock.advance(2 * e.v.Config().JWKS.UnknownKIDInterval)
 			return e.v.Refresh(context.Background())
 		},
@@ -991,7 +966,7 @@ var cases = []testCase{
 	{
 		name: "outage-keys-cached", group: gRotation, want: Accept,
 		started: func(e *env) error {
-			e.set.setDown(true)
+			e.idp.Fail(http.StatusServiceUnavailable)
 			e.clock.advance(30 * time.Minute)
 			return nil
 		},
@@ -1002,7 +977,7 @@ var cases = []testCase{
 	{
 		name: "outage-past-max-stale", group: gRotation, want: Unavailable, reason: core.ReasonKeysUnavailable,
 		started: func(e *env) error {
-			e.set.setDown(true)
+			e.idp.Fail(http.StatusServiceUnavailable)
 			e.clock.advance(e.v.Config().JWKS.MaxStale + time.Minute)
 			return nil
 		},
@@ -1012,7 +987,7 @@ var cases = []testCase{
 	},
 	{
 		name: "outage-from-start", group: gRotation, want: Unavailable, reason: core.ReasonKeysUnavailable,
-		before:      func(e *env) { e.set.setDown(true) },
+		before:      func(e *env) { e.idp.Fail(http.StatusServiceUnavailable) },
 		token:       good,
 		explanation: "with no key set ever fetched, the service answers 503: it cannot judge the token, and the client should keep it",
 		source:      "RFC 9110 section 15.6.4",
@@ -1023,12 +998,7 @@ var cases = []testCase{
 func saved(e *env) string { return e.saved }
 
 func noneToken(alg string) func(*env) string {
-	return func(e *env) string {
-		h := defaultHeader()
-		h["alg"] = alg
-		delete(h, "kid")
-		return b64(js(h)) + "." + b64(js(defaultClaims(e.clock.now()))) + "."
-	}
+	return func(e *env) string { return e.token().Alg(alg).DeleteHeader("kid").Unsigned() }
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

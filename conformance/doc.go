@@ -4,11 +4,12 @@
 // Each case sends one request through the adapter under test and names the
 // rule it checks, the RFC section or CVE behind it, the outcome the client
 // must see and the [core.Reason] the verifier must log. The runner builds a
-// fresh [core.Verifier] per case against a test [IdP] with a fixed clock; a
-// [Harness] says how to start the adapter around it and send a request. The
-// reason is read from the verifier's one log line per rejection, so an
-// adapter passes only if it rejects through [core.Verifier.Authenticate] and
-// [core.Verifier.Authorize] and answers with [core.Verifier.Response].
+// fresh [core.Verifier] per case against a [jwtguardtest.IdP] of its own,
+// with a fixed clock; a [Harness] says how to start the adapter around it
+// and send a request. The reason is read from the verifier's one log line
+// per rejection, so an adapter passes only if it rejects through
+// [core.Verifier.Authenticate] and [core.Verifier.Authorize] and answers
+// with [core.Verifier.Response].
 //
 //	func TestConformance(t *testing.T) {
 //		conformance.Run(t, conformance.HTTPHarness("net/http", func(v *core.Verifier, scopes []string, protected http.Handler) http.Handler {

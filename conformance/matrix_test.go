@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-
 )
 
 var update = flag.Bool("update", false, "rewrite MATRIX.md from the cases")
@@ -36,12 +35,12 @@ var grpcNames = map[int]string{0: "OK", 3: "InvalidArgument", 7: "PermissionDeni
 
 func matrix() []byte {
 	// Build the requests once to see which need a URL query.
-	idp := NewIdP()
-	defer idp.Close()
+	e := newEnv(matrixKeys(), nil)
+	defer e.idp.Close()
 	query := map[string]bool{}
 	for _, c := range cases {
 		if c.request != nil {
-			query[c.name] = len(c.request(&env{idp: idp, clock: &clock{t: epoch}, set: idp.newSet()}).Query) > 0
+			query[c.name] = len(c.request(e).Query) > 0
 		}
 	}
 	var b bytes.Buffer

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
 // Outcome is the verdict a client sees: RFC 6750 section 3.1 names all but
@@ -255,13 +256,12 @@ func Diff(tables ...Table) []string {
 // (source)".
 func Run(t *testing.T, h Harness) Table {
 	t.Helper()
-	idp := NewIdP()
-	defer idp.Close()
+	keys := matrixKeys()
 	tab := Table{Adapter: h.Name}
 	for i := range cases {
 		c := &cases[i]
 		t.Run(c.name, func(t *testing.T) {
-			v, problems, err := runCase(idp, h, c)
+			v, problems, err := runCase(keys, h, c)
 			tab.Rows = append(tab.Rows, Row{c.name, v})
 			switch {
 			case errors.Is(err, errors.ErrUnsupported):
@@ -283,8 +283,7 @@ func Check(h Harness) (Table, error) { return check(h, nil) }
 
 // check runs the cases that only selects (all when nil).
 func check(h Harness, only func(*testCase) bool) (Table, error) {
-	idp := NewIdP()
-	defer idp.Close()
+	keys := matrixKeys()
 	tab := Table{Adapter: h.Name}
 	var errs []error
 	for i := range cases {
@@ -292,7 +291,7 @@ func check(h Harness, only func(*testCase) bool) (Table, error) {
 		if only != nil && !only(c) {
 			continue
 		}
-		v, problems, err := runCase(idp, h, c)
+		v, problems, err := runCase(keys, h, c)
 		tab.Rows = append(tab.Rows, Row{c.name, v})
 		switch {
 		case errors.Is(err, errors.ErrUnsupported):
@@ -306,29 +305,27 @@ func check(h Harness, only func(*testCase) bool) (Table, error) {
 	return tab, errors.Join(errs...)
 }
 
-// env is what a case works with: the IdP, its own key set and clock, and
-// the verifier once it has started.
+// env is what a case works with: its own IdP (its own key set) and clock,
+// the matrix's keys, and the verifier once it has started.
 type env struct {
-	idp   *IdP
-	clock *clock
-	set   *keySet
-	v     *core.Verifier
-	saved string // a token a case verified before its request
+	idp    *jwtguardtest.IdP
+	keys   *keyring
+	clock  *clock
+	strays *strays
+	v      *core.Verifier
+	saved  string // a token a case verified before its request
 }
 
 // runCase builds the case's verifier, sends its request through the
 // adapter and judges the answer. err reports what kept the case from
 // running (errors.ErrUnsupported: the transport cannot carry it).
-func runCase(idp *IdP, h Harness, c *testCase) (Verdict, []string, error) {
-	keys := idp.standardKeys()
-	if c.keys != nil {
-		keys = c.keys(idp)
-	}
-	e := &env{idp: idp, clock: &clock{t: epoch}, set: idp.newSet(keys...)}
+func runCase(keys *keyring, h Harness, c *testCase) (Verdict, []string, error) {
+	e := newEnv(keys, c.keys)
+	defer e.idp.Close()
 	if c.before != nil {
 		c.before(e)
 	}
-	cfg := baseline(e.set.url())
+	cfg := e.idp.Config()
 	if c.config != nil {
 		c.config(&cfg)
 	}
@@ -356,7 +353,7 @@ func runCase(idp *IdP, h Harness, c *testCase) (Verdict, []string, error) {
 		return Verdict{Skipped: errors.Is(err, errors.ErrUnsupported)}, nil, err
 	}
 	got, problems := c.judge(v, res, log.reasons())
-	for _, p := range e.set.strayRequests() {
+	for _, p := range e.strays.requests() {
 		problems = append(problems, fmt.Sprintf("the verifier fetched %s, a URL the token named", p))
 	}
 	if c.check != nil {

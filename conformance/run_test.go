@@ -37,9 +37,8 @@ func TestCases(t *testing.T) {
 }
 
 func TestSizedTokens(t *testing.T) {
-	idp := NewIdP()
-	defer idp.Close()
-	e := &env{idp: idp, clock: &clock{t: epoch}}
+	e := newEnv(matrixKeys(), nil)
+	defer e.idp.Close()
 	for _, n := range []int{6 << 10, defaultMaxTokenBytes, defaultMaxTokenBytes + 1} {
 		if got := len(sized(n)(e)); got != n {
 			t.Errorf("sized(%d) made a token of %d bytes", n, got)
@@ -49,18 +48,17 @@ func TestSizedTokens(t *testing.T) {
 
 // TestStrayFetchRecorded shows the jku and x5u cases would catch a fetch.
 func TestStrayFetchRecorded(t *testing.T) {
-	idp := NewIdP()
-	defer idp.Close()
-	s := idp.newSet()
+	e := newEnv(matrixKeys(), nil)
+	defer e.idp.Close()
 	for _, file := range []string{"jku.json", "x5u.pem"} {
-		resp, err := http.Get(s.base + file)
+		resp, err := http.Get(e.url(file))
 		if err != nil {
 			t.Fatal(err)
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	if got := s.strayRequests(); len(got) != 2 {
+	if got := e.strays.requests(); len(got) != 2 {
 		t.Errorf("stray requests %q, want the jku and x5u fetches", got)
 	}
 }

@@ -10,9 +10,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/jwtguard/jwtguard/conformance"
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/echojwt"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
 func get(h http.Handler, method, token string) *httptest.ResponseRecorder {
@@ -41,7 +41,7 @@ func server(h echo.HandlerFunc, mw ...echo.MiddlewareFunc) *echo.Echo {
 }
 
 func TestErrorHandlerGetsEveryRejection(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	var got []core.Reason
 	onError := echojwt.WithErrorHandler(func(c echo.Context, err *core.Error) error {
 		got = append(got, err.Reason)
@@ -62,7 +62,7 @@ func TestErrorHandlerGetsEveryRejection(t *testing.T) {
 // The default response commits echo's Response and returns nil, so echo's
 // HTTPErrorHandler sees no error and writes nothing more.
 func TestRejectionCommitsResponse(t *testing.T) {
-	v, _ := conformance.NewTestVerifier(t)
+	v, _ := jwtguardtest.NewTestVerifier(t)
 	e := server(subject, echojwt.Middleware(v))
 	var handled []error
 	e.HTTPErrorHandler = func(err error, c echo.Context) { handled = append(handled, err) }
@@ -77,7 +77,7 @@ func TestRejectionCommitsResponse(t *testing.T) {
 // cannot be written; it goes to echo's error handler and the handler never
 // runs.
 func TestRejectionAfterCommit(t *testing.T) {
-	v, _ := conformance.NewTestVerifier(t)
+	v, _ := jwtguardtest.NewTestVerifier(t)
 	early := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error { c.Response().WriteHeader(http.StatusAccepted); return next(c) }
 	}
@@ -91,7 +91,7 @@ func TestRejectionAfterCommit(t *testing.T) {
 }
 
 func TestSkipper(t *testing.T) {
-	v, _ := conformance.NewTestVerifier(t)
+	v, _ := jwtguardtest.NewTestVerifier(t)
 	h := server(subject, echojwt.Middleware(v, echojwt.WithSkipper(func(c echo.Context) bool { return c.Request().Method == http.MethodGet })))
 	if w := get(h, http.MethodGet, ""); w.Code != http.StatusOK || w.Body.String() != "no claims" {
 		t.Errorf("skipped request: %d %q, want 200 without claims", w.Code, w.Body)
@@ -103,7 +103,7 @@ func TestSkipper(t *testing.T) {
 
 // RequireScopes alone fails closed: without Middleware there are no claims.
 func TestRequireScopesWithoutMiddleware(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	w := get(server(subject, echojwt.RequireScopes(v)), http.MethodGet, idp.Token("alice", "admin"))
 	want := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
 	if w.Code != want.Status || w.Header().Get("WWW-Authenticate") != want.WWWAuthenticate || w.Body.String() != string(want.Body) {
@@ -112,7 +112,7 @@ func TestRequireScopesWithoutMiddleware(t *testing.T) {
 }
 
 func TestClaimsReachHandler(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	h := server(func(c echo.Context) error {
 		claims, ok := core.FromContext(c.Request().Context())
 		if !ok {
@@ -137,7 +137,7 @@ func noContent(c echo.Context) error { return c.NoContent(http.StatusNoContent) 
 
 // The cost the middleware adds is with minus without minus verify.
 func BenchmarkMiddleware(b *testing.B) {
-	v, idp := conformance.NewTestVerifier(b)
+	v, idp := jwtguardtest.NewTestVerifier(b)
 	token := idp.Token("alice", "admin")
 	run := func(b *testing.B, h http.Handler) {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)

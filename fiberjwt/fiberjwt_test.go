@@ -16,6 +16,7 @@ import (
 	"github.com/jwtguard/jwtguard/conformance"
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/fiberjwt"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
 	"github.com/jwtguard/jwtguard/nethttpjwt"
 )
 
@@ -65,7 +66,7 @@ func get(t *testing.T, app *fiber.App, method string, authorization ...string) r
 }
 
 func TestErrorHandlerGetsEveryRejection(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	var got []core.Reason
 	onError := fiberjwt.WithErrorHandler(func(c *fiber.Ctx, err *core.Error) error {
 		got = append(got, err.Reason)
@@ -84,7 +85,7 @@ func TestErrorHandlerGetsEveryRejection(t *testing.T) {
 }
 
 func TestNext(t *testing.T) {
-	v, _ := conformance.NewTestVerifier(t)
+	v, _ := jwtguardtest.NewTestVerifier(t)
 	next := fiberjwt.WithNext(func(c *fiber.Ctx) bool { return c.Method() == fiber.MethodGet })
 	app := newApp(fiberjwt.Middleware(v, next), func(c *fiber.Ctx) error {
 		_, ok := fiberjwt.Claims(c)
@@ -100,7 +101,7 @@ func TestNext(t *testing.T) {
 
 // RequireScopes alone fails closed: without Middleware there are no claims.
 func TestRequireScopesWithoutMiddleware(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	r := get(t, newApp(fiberjwt.RequireScopes(v), endpoint), http.MethodGet, "Bearer "+idp.Token("alice", "admin"))
 	want := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
 	if r.status != want.Status || r.header.Get("WWW-Authenticate") != want.WWWAuthenticate || r.body != string(want.Body) {
@@ -110,7 +111,7 @@ func TestRequireScopesWithoutMiddleware(t *testing.T) {
 
 // The user context a handler ahead set is kept: the claims are added to it.
 func TestClaimsJoinUserContext(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	type key struct{}
 	app := newApp(func(c *fiber.Ctx) error {
 		c.SetUserContext(context.WithValue(c.UserContext(), key{}, "kept"))
@@ -127,7 +128,7 @@ func TestClaimsJoinUserContext(t *testing.T) {
 // fasthttp keeps both fields of a repeated header, as net/http does, so two
 // Authorization headers are refused rather than one of them picked.
 func TestTwoAuthorizationHeaders(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	token := "Bearer " + idp.Token("alice")
 	r := get(t, newApp(fiberjwt.Middleware(v), endpoint), http.MethodGet, token, token)
 	if want := v.Response(&core.Error{Reason: core.ReasonRequestInvalid}); r.status != want.Status || r.body != string(want.Body) {
@@ -138,7 +139,7 @@ func TestTwoAuthorizationHeaders(t *testing.T) {
 // The query and the cookies are read as net/http reads them, malformed
 // ones included, so fiber and nethttpjwt give the same answer.
 func TestRequestReadAsNetHTTP(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t, func(c *core.Config) { c.TokenSources.Query, c.TokenSources.Cookie = "access_token", "at" })
+	v, idp := jwtguardtest.NewTestVerifier(t, func(c *core.Config) { c.TokenSources.Query, c.TokenSources.Cookie = "access_token", "at" })
 	token := idp.Token("alice")
 	app := newApp(fiberjwt.Middleware(v), endpoint)
 	reference := nethttpjwt.Middleware(v)(http.HandlerFunc(conformance.Endpoint))
@@ -168,7 +169,7 @@ func TestRequestReadAsNetHTTP(t *testing.T) {
 // Header names match whatever their case, as in net/http, even when fiber
 // keeps them as sent.
 func TestHeaderNamesAsSent(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	token := "Bearer " + idp.Token("alice")
 	app := fiber.New(fiber.Config{ReadBufferSize: 16 << 10, DisableHeaderNormalizing: true})
 	app.Get("/", fiberjwt.Middleware(v), endpoint)
@@ -197,7 +198,7 @@ func TestHeaderNamesAsSent(t *testing.T) {
 // buffer a 6 KiB token never reaches the middleware. app.Test reports the
 // read error rather than the response, so this goes over loopback.
 func TestDefaultReadBufferRefusesLargeTokens(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Get("/", fiberjwt.Middleware(v), endpoint)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -225,7 +226,7 @@ func TestDefaultReadBufferRefusesLargeTokens(t *testing.T) {
 }
 
 func BenchmarkMiddleware(b *testing.B) {
-	v, idp := conformance.NewTestVerifier(b)
+	v, idp := jwtguardtest.NewTestVerifier(b)
 	token := idp.Token("alice", "admin")
 	noContent := func(c *fiber.Ctx) error { return c.SendStatus(http.StatusNoContent) }
 	// The handler is driven directly, without a connection, and the

@@ -9,15 +9,15 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/jwtguard/jwtguard/conformance"
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/ginjwt"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
 func Example() {
 	// A test identity provider: its JWKS is served by httptest and its
 	// clock is fixed.
-	idp := conformance.NewIdP()
+	idp := jwtguardtest.NewIdP()
 	defer idp.Close()
 	v, err := core.New(idp.Config(), core.WithClock(idp.Now))
 	if err != nil {

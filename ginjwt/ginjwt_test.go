@@ -10,9 +10,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/jwtguard/jwtguard/conformance"
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/ginjwt"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
 func TestMain(m *testing.M) {
@@ -47,7 +47,7 @@ func router(handlers ...gin.HandlerFunc) *gin.Engine {
 }
 
 func TestErrorHandlerGetsEveryRejection(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	var got []core.Reason
 	onError := ginjwt.WithErrorHandler(func(c *gin.Context, err *core.Error) {
 		got = append(got, err.Reason)
@@ -66,7 +66,7 @@ func TestErrorHandlerGetsEveryRejection(t *testing.T) {
 }
 
 func TestSkipper(t *testing.T) {
-	v, _ := conformance.NewTestVerifier(t)
+	v, _ := jwtguardtest.NewTestVerifier(t)
 	h := router(ginjwt.Middleware(v, ginjwt.WithSkipper(func(c *gin.Context) bool { return c.Request.Method == http.MethodGet })), subject)
 	if w := get(h, http.MethodGet, ""); w.Code != http.StatusOK || w.Body.String() != "no claims" {
 		t.Errorf("skipped request: %d %q, want 200 without claims", w.Code, w.Body)
@@ -78,7 +78,7 @@ func TestSkipper(t *testing.T) {
 
 // RequireScopes alone fails closed: without Middleware there are no claims.
 func TestRequireScopesWithoutMiddleware(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	w := get(router(ginjwt.RequireScopes(v), subject), http.MethodGet, idp.Token("alice", "admin"))
 	want := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
 	if w.Code != want.Status || w.Header().Get("WWW-Authenticate") != want.WWWAuthenticate || w.Body.String() != string(want.Body) {
@@ -87,7 +87,7 @@ func TestRequireScopesWithoutMiddleware(t *testing.T) {
 }
 
 func TestClaimsReachHandler(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	h := router(ginjwt.Middleware(v), func(c *gin.Context) {
 		claims, ok := core.FromContext(c.Request.Context())
 		if !ok {
@@ -113,7 +113,7 @@ func noContent(c *gin.Context) { c.Status(http.StatusNoContent) }
 
 // The cost the middleware adds is with minus without minus verify.
 func BenchmarkMiddleware(b *testing.B) {
-	v, idp := conformance.NewTestVerifier(b)
+	v, idp := jwtguardtest.NewTestVerifier(b)
 	token := idp.Token("alice", "admin")
 	run := func(b *testing.B, h http.Handler) {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)

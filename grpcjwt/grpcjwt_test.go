@@ -14,6 +14,7 @@ import (
 	"github.com/jwtguard/jwtguard/conformance"
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/grpcjwt"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
 func withToken(token string) context.Context {
@@ -42,7 +43,7 @@ func result(conn *grpc.ClientConn, stream bool, r conformance.Request) (conforma
 }
 
 func TestErrorHandlerGetsEveryRejection(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	var got []core.Reason
 	onError := grpcjwt.WithErrorHandler(func(ctx context.Context, err *core.Error) error {
 		got = append(got, err.Reason)
@@ -65,7 +66,7 @@ func TestErrorHandlerGetsEveryRejection(t *testing.T) {
 
 // An error handler that returns nil does not let the call through.
 func TestErrorHandlerFailsClosed(t *testing.T) {
-	v, _ := conformance.NewTestVerifier(t)
+	v, _ := jwtguardtest.NewTestVerifier(t)
 	conn, stop := serve(interceptors(v, admin, grpcjwt.WithErrorHandler(func(context.Context, *core.Error) error { return nil }))...)
 	defer stop()
 	want := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
@@ -80,7 +81,7 @@ func TestErrorHandlerFailsClosed(t *testing.T) {
 // Exempt methods run without a token and without claims, past the
 // RequireScopes interceptors too; the others still need both.
 func TestExempt(t *testing.T) {
-	v, _ := conformance.NewTestVerifier(t)
+	v, _ := jwtguardtest.NewTestVerifier(t)
 	for _, exempt := range []string{"grpc.health.v1.Health", "/grpc.health.v1.Health/Check"} {
 		conn, stop := serve(interceptors(v, admin, grpcjwt.WithExempt(exempt))...)
 		_, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
@@ -95,7 +96,7 @@ func TestExempt(t *testing.T) {
 }
 
 func TestClaimsReachHandler(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	conn, stop := serve(interceptors(v, admin)...)
 	defer stop()
 	for _, stream := range []bool{false, true} {
@@ -108,7 +109,7 @@ func TestClaimsReachHandler(t *testing.T) {
 // AuthFunc is what go-grpc-middleware's auth interceptors call: the context
 // it returns carries the claims, its error is the call's status.
 func TestAuthFunc(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	var authFunc func(context.Context) (context.Context, error) = grpcjwt.AuthFunc(v)
 	incoming := func(md metadata.MD) context.Context { return metadata.NewIncomingContext(context.Background(), md) }
 	ctx, err := authFunc(incoming(metadata.Pairs("authorization", "Bearer "+idp.Token("dave"))))
@@ -129,7 +130,7 @@ func TestAuthFunc(t *testing.T) {
 // The cost the interceptor adds is with minus without minus verify; the
 // calls cross bufconn, a real HTTP/2 transport.
 func BenchmarkMiddleware(b *testing.B) {
-	v, idp := conformance.NewTestVerifier(b)
+	v, idp := jwtguardtest.NewTestVerifier(b)
 	token := idp.Token("alice", "admin")
 	run := func(b *testing.B, opts ...grpc.ServerOption) {
 		conn, stop := serve(opts...)
@@ -168,7 +169,7 @@ func BenchmarkMiddleware(b *testing.B) {
 // transport's noise: a call context as grpc-go builds it, and an empty
 // handler.
 func BenchmarkInterceptor(b *testing.B) {
-	v, idp := conformance.NewTestVerifier(b)
+	v, idp := jwtguardtest.NewTestVerifier(b)
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+idp.Token("alice", "admin")))
 	info := &grpc.UnaryServerInfo{FullMethod: unaryMethod}
 	handler := func(ctx context.Context, req any) (any, error) { return req, nil }

@@ -7,15 +7,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"github.com/jwtguard/jwtguard/conformance"
 	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
 	"github.com/jwtguard/jwtguard/nethttpjwt"
 )
 
 func Example() {
 	// A test identity provider: its JWKS is served by httptest and its
 	// clock is fixed.
-	idp := conformance.NewIdP()
+	idp := jwtguardtest.NewIdP()
 	defer idp.Close()
 	v, err := core.New(idp.Config(), core.WithClock(idp.Now))
 	if err != nil {

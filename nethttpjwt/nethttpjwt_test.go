@@ -7,8 +7,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/jwtguard/jwtguard/conformance"
 	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
 	"github.com/jwtguard/jwtguard/nethttpjwt"
 )
 
@@ -32,7 +32,7 @@ var subject = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 func TestErrorHandlerGetsEveryRejection(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	var got []core.Reason
 	onError := nethttpjwt.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err *core.Error) {
 		got = append(got, err.Reason)
@@ -51,7 +51,7 @@ func TestErrorHandlerGetsEveryRejection(t *testing.T) {
 }
 
 func TestSkipper(t *testing.T) {
-	v, _ := conformance.NewTestVerifier(t)
+	v, _ := jwtguardtest.NewTestVerifier(t)
 	h := nethttpjwt.Handler(v, subject, nethttpjwt.WithSkipper(func(r *http.Request) bool { return r.Method == http.MethodGet }))
 	if w := get(h, ""); w.Code != http.StatusOK || w.Body.String() != "no claims" {
 		t.Errorf("skipped request: %d %q, want 200 without claims", w.Code, w.Body)
@@ -66,7 +66,7 @@ func TestSkipper(t *testing.T) {
 
 // RequireScopes alone fails closed: without Middleware there are no claims.
 func TestRequireScopesWithoutMiddleware(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	w := get(nethttpjwt.RequireScopes(v)(subject), idp.Token("alice", "admin"))
 	want := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
 	if w.Code != want.Status || w.Header().Get("WWW-Authenticate") != want.WWWAuthenticate {
@@ -75,7 +75,7 @@ func TestRequireScopesWithoutMiddleware(t *testing.T) {
 }
 
 func TestClaimsReachHandler(t *testing.T) {
-	v, idp := conformance.NewTestVerifier(t)
+	v, idp := jwtguardtest.NewTestVerifier(t)
 	if w := get(nethttpjwt.Handler(v, subject), idp.Token("carol")); w.Code != http.StatusOK || w.Body.String() != "carol" {
 		t.Errorf("%d %q, want 200 carol", w.Code, w.Body)
 	}
@@ -104,12 +104,12 @@ var ok = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write
 // The cost the middleware adds is BenchmarkMiddleware minus
 // BenchmarkWithout minus BenchmarkVerify.
 func BenchmarkWithout(b *testing.B) {
-	_, idp := conformance.NewTestVerifier(b)
+	_, idp := jwtguardtest.NewTestVerifier(b)
 	benchmarkHandler(b, ok, idp.Token("alice", "admin"))
 }
 
 func BenchmarkVerify(b *testing.B) {
-	v, idp := conformance.NewTestVerifier(b)
+	v, idp := jwtguardtest.NewTestVerifier(b)
 	token, ctx := idp.Token("alice", "admin"), context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -120,11 +120,11 @@ func BenchmarkVerify(b *testing.B) {
 }
 
 func BenchmarkMiddleware(b *testing.B) {
-	v, idp := conformance.NewTestVerifier(b)
+	v, idp := jwtguardtest.NewTestVerifier(b)
 	benchmarkHandler(b, nethttpjwt.Middleware(v)(ok), idp.Token("alice", "admin"))
 }
 
 func BenchmarkMiddlewareRequireScopes(b *testing.B) {
-	v, idp := conformance.NewTestVerifier(b)
+	v, idp := jwtguardtest.NewTestVerifier(b)
 	benchmarkHandler(b, nethttpjwt.Middleware(v)(nethttpjwt.RequireScopes(v, "admin")(ok)), idp.Token("alice", "admin"))
 }

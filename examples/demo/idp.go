@@ -5,8 +5,6 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"text/template"
 	"time"
 
@@ -20,10 +18,10 @@ const audience = "orders-api"
 //go:embed baseline.yaml.tmpl
 var baselineTemplate string
 
-// defaultBaseline fills the embedded template with the issuer URL of the
-// IdP and parses it as any service parses its baseline file.
-func defaultBaseline(issuer string) (core.Config, error) {
-	data, err := renderBaseline(issuer)
+// defaultBaseline fills the embedded template with the issuer and key set
+// URLs of the IdP and parses it as any service parses its baseline file.
+func defaultBaseline(issuer, jwksURL string) (core.Config, error) {
+	data, err := renderBaseline(issuer, jwksURL)
 	if err != nil {
 		return core.Config{}, err
 	}
@@ -31,39 +29,26 @@ func defaultBaseline(issuer string) (core.Config, error) {
 }
 
 // renderBaseline is the baseline file the services of the demo load.
-func renderBaseline(issuer string) ([]byte, error) {
+func renderBaseline(issuer, jwksURL string) ([]byte, error) {
 	tmpl, err := template.New("baseline").Option("missingkey=error").Parse(baselineTemplate)
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, map[string]string{"Issuer": issuer, "JWKSURL": issuer + idp.JWKSPath}); err != nil {
+	if err := tmpl.Execute(&buf, map[string]string{"Issuer": issuer, "JWKSURL": jwksURL}); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
 }
 
-// startIdP serves a new IdP on addr ("127.0.0.1:0" for a random port) until
-// stop is called. Its issuer is its own URL, as a real IdP's is.
-func startIdP(addr string, now func() time.Time) (p *idp.IdP, stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, err
-	}
-	p = idp.New("http://"+ln.Addr().String()+"/", audience, now)
-	srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return p, func() { srv.Close() }, nil
-}
-
 // serveIdP is the -idp mode: the IdP alone, without rotation, for running
 // the examples by hand against examples/baseline.yaml.
 func serveIdP(done <-chan struct{}, addr string, out io.Writer) error {
-	p, stop, err := startIdP(addr, time.Now)
+	p, err := idp.Start(addr, audience, time.Now)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer p.Close()
 	base := p.Issuer()
 	fmt.Fprintf(out, `identity provider for the examples (loopback only; it authenticates no one)
   issuer    %s

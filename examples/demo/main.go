@@ -28,7 +28,9 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
 	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/examples/internal/idp"
 )
 
 func main() {
@@ -85,7 +87,7 @@ func (pl plan) check() error {
 	if pl.duration <= 0 {
 		return fmt.Errorf("-duration must be positive, got %s", pl.duration)
 	}
-	data, err := renderBaseline("http://127.0.0.1:1/")
+	data, err := renderBaseline("http://127.0.0.1:1/", "http://127.0.0.1:1/.well-known/jwks.json")
 	if err != nil {
 		return err
 	}
@@ -106,12 +108,12 @@ func (pl plan) check() error {
 // and returns the tally. With live set, the table is redrawn in place
 // every second; otherwise one progress line is written per second.
 func run(ctx context.Context, pl plan, clk clock, out io.Writer, live bool) (*tally, error) {
-	p, stopIdP, err := startIdP("127.0.0.1:0", clk.Now)
+	p, err := idp.Start("127.0.0.1:0", audience, clk.Now)
 	if err != nil {
 		return nil, err
 	}
-	defer stopIdP()
-	cfg, err := defaultBaseline(p.Issuer())
+	defer p.Close()
+	cfg, err := defaultBaseline(p.Issuer(), p.JWKSURL())
 	if err != nil {
 		return nil, err
 	}

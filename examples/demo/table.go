@@ -120,7 +120,7 @@ func (t *tally) draw(w io.Writer, pl plan) {
 		return func(i int) string { return fmt.Sprint(f(t.counts[i])) }
 	}
 	fmt.Fprintf(w, "%s of %s · signing key %s · rotations %d (every %s) · requests to each adapter %d\n\n",
-		t.elapsed.Truncate(100*time.Millisecond), pl.duration, t.last.kid, t.rotations, pl.rotateEvery, t.requests)
+		t.elapsed.Truncate(100*time.Millisecond), pl.duration, shortKID(t.last.kid), t.rotations, pl.rotateEvery, t.requests)
 	row("", func(i int) string { return t.adapters[i].name })
 	row("accepted", num(func(c counts) int { return c.accepted }))
 	// Reasons in the order of core's table, then anything else seen.
@@ -186,6 +186,15 @@ func byReason(counts map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", r, counts[r]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// shortKID is the start of a kid, enough to see it change: the kids are
+// RFC 7638 thumbprints, 43 characters that would wrap the line.
+func shortKID(kid string) string {
+	if len(kid) <= 12 {
+		return kid
+	}
+	return kid[:12] + "…"
 }
 
 // screen redraws a block of text in place on a terminal.

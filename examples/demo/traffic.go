@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/examples/internal/idp"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
 // kind is one sort of request the generator sends.
@@ -17,43 +18,39 @@ type kind struct {
 	// probe marks an unknown kid: it makes a verifier fetch the key set,
 	// which uses up the unknown-kid budget for unknown_kid_interval.
 	probe bool
-	token func(p *idp.IdP, now time.Time) string // now is the generator's clock
+	token func(p *idp.IdP) string
 }
 
 var (
 	valid = kind{name: "valid", route: "/whoami", accept: true,
-		token: func(p *idp.IdP, _ time.Time) string { return p.Token("alice", "read") }}
+		token: func(p *idp.IdP) string { return p.Token("alice", "read") }}
 	validAdmin = kind{name: "valid, scope admin", route: "/admin", accept: true,
-		token: func(p *idp.IdP, _ time.Time) string { return p.Token("bob", "read", "admin") }}
+		token: func(p *idp.IdP) string { return p.Token("bob", "read", "admin") }}
 	validSCP = kind{name: "valid, scp [admin]", route: "/admin", accept: true,
-		token: func(p *idp.IdP, _ time.Time) string {
-			c := p.Claims("carol")
-			c["scp"] = []string{"admin"}
-			return p.Sign(c)
-		}}
+		token: func(p *idp.IdP) string { return p.NewToken("carol").Claim("scp", []string{"admin"}).Sign() }}
 	noScope = kind{name: "valid, lacks admin", route: "/admin",
-		token: func(p *idp.IdP, _ time.Time) string { return p.Token("alice", "read") }}
+		token: func(p *idp.IdP) string { return p.Token("alice", "read") }}
 	expired = kind{name: "expired", route: "/whoami",
-		token: func(p *idp.IdP, now time.Time) string {
-			c := p.Claims("alice", "read")
-			c["exp"] = now.Add(-time.Hour).Unix()
-			return p.Sign(c)
+		token: func(p *idp.IdP) string {
+			return p.NewToken("alice").Scopes("read").ExpiresIn(-time.Hour).Sign()
 		}}
 	wrongAudience = kind{name: "wrong audience", route: "/whoami",
-		token: func(p *idp.IdP, _ time.Time) string {
-			c := p.Claims("alice", "read")
-			c["aud"] = "billing-api"
-			return p.Sign(c)
+		token: func(p *idp.IdP) string {
+			return p.NewToken("alice").Scopes("read").Audience("billing-api").Sign()
 		}}
 	algNone = kind{name: "alg none", route: "/whoami",
-		token: func(p *idp.IdP, _ time.Time) string { return idp.Unsigned(p.KID(), p.Claims("mallory", "admin")) }}
+		token: func(p *idp.IdP) string { return p.NewToken("mallory").Scopes("admin").Alg("none").Unsigned() }}
 	forged = kind{name: "forged signature", route: "/admin",
-		token: func(p *idp.IdP, _ time.Time) string { return p.Forge(p.KID(), p.Claims("mallory", "admin")) }}
+		token: func(p *idp.IdP) string { return forge(p, p.SigningKey().KID()) }}
 	unknownKID = kind{name: "unknown kid", route: "/admin", probe: true,
-		token: func(p *idp.IdP, _ time.Time) string {
-			return p.Forge("probe-"+rand.Text()[:8], p.Claims("mallory", "admin"))
-		}}
+		token: func(p *idp.IdP) string { return forge(p, "probe-"+rand.Text()[:8]) }}
 )
+
+// forge returns what an attacker can make: an admin token that names kid
+// but is signed by a key the IdP never published.
+func forge(p *idp.IdP, kid string) string {
+	return p.NewToken("mallory").Scopes("admin").SignedBy(jwtguardtest.NewKey("ES256")).KID(kid).Sign()
+}
 
 // cycle is the order of the rounds: mostly valid tokens, with every
 // hostile kind among them.
@@ -121,14 +118,14 @@ func generate(ctx context.Context, pl plan, clk clock, p *idp.IdP, adapters []*a
 			// The new key is published and signs from this round on; the
 			// key it replaces stays published for one more period, then
 			// goes.
-			p.Rotate(1)
+			p.RotateKeeping(1)
 			r.rotated, rotatedAt = true, now
 		}
-		r.kind, r.kid = cycle[round%len(cycle)], p.KID()
+		r.kind, r.kid = cycle[round%len(cycle)], p.SigningKey().KID()
 		if r.kind.probe && now.Sub(rotatedAt) >= pl.probeWindow {
 			r.kind = valid
 		}
-		token := r.kind.token(p, now)
+		token := r.kind.token(p)
 		var wg sync.WaitGroup
 		for i, a := range adapters {
 			wg.Go(func() { r.verdicts[i] = a.verdict(ctx, r.kind.route, token) })

@@ -13,7 +13,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -25,6 +24,7 @@ import (
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/examples/internal/idp"
 	"github.com/jwtguard/jwtguard/examples/internal/service"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
 // sampleIdPAddr is where examples/baseline.yaml expects the identity
@@ -42,14 +42,13 @@ type Env struct {
 // examples/baseline.yaml pointed at it. Both stop when the test ends.
 func NewEnv(t testing.TB) *Env {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	addr := srv.Listener.Addr().String()
-	p := idp.New("http://"+addr+"/", "orders-api", time.Now)
-	srv.Config.Handler = p.Handler()
-	srv.Start()
-	t.Cleanup(srv.Close)
+	p, err := idp.Start("127.0.0.1:0", "orders-api", time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
 
-	cfg, err := core.ParseBaseline(Baseline(t, addr))
+	cfg, err := core.ParseBaseline(Baseline(t, strings.TrimPrefix(p.URL(), "http://")))
 	if err != nil {
 		t.Fatalf("examples/baseline.yaml: %v", err)
 	}
@@ -152,7 +151,7 @@ func cases() []testCase {
 		{name: "admin with scope admin", route: "/admin", body: admin,
 			auth: bearer(func(p *idp.IdP) string { return p.Token("bob", "read", "admin") })},
 		{name: "admin with scp [admin]", route: "/admin", body: admin,
-			auth: bearer(func(p *idp.IdP) string { c := p.Claims("carol"); c["scp"] = []string{"admin"}; return p.Sign(c) })},
+			auth: bearer(func(p *idp.IdP) string { return p.NewToken("carol").Claim("scp", []string{"admin"}).Sign() })},
 	}
 	for _, h := range hostile {
 		cases = append(cases, testCase{name: "whoami " + h.name, route: "/whoami", want: h.reason, auth: bearer(h.token)})
@@ -167,30 +166,27 @@ var hostile = []struct {
 	reason core.Reason
 	token  func(p *idp.IdP) string
 }{
-	{"expired", core.ReasonTokenExpired, func(p *idp.IdP) string {
-		c := p.Claims("alice")
-		c["exp"] = time.Now().Add(-time.Hour).Unix()
-		return p.Sign(c)
-	}},
+	{"expired", core.ReasonTokenExpired, func(p *idp.IdP) string { return p.NewToken("alice").ExpiresIn(-time.Hour).Sign() }},
 	{"for another audience", core.ReasonAudienceInvalid, func(p *idp.IdP) string {
-		c := p.Claims("alice")
-		c["aud"] = "billing-api"
-		return p.Sign(c)
+		return p.NewToken("alice").Audience("billing-api").Sign()
 	}},
-	{"alg none", core.ReasonAlgNotAllowed, func(p *idp.IdP) string { return idp.Unsigned(p.KID(), p.Claims("alice")) }},
-	{"forged signature", core.ReasonSignatureInvalid, func(p *idp.IdP) string { return p.Forge(p.KID(), p.Claims("alice")) }},
-	{"unknown kid", core.ReasonKeyNotFound, func(p *idp.IdP) string { return p.Forge("attacker-1", p.Claims("alice")) }},
+	{"alg none", core.ReasonAlgNotAllowed, func(p *idp.IdP) string { return p.NewToken("alice").Alg("none").Unsigned() }},
+	{"forged signature", core.ReasonSignatureInvalid, func(p *idp.IdP) string {
+		return p.NewToken("alice").SignedBy(jwtguardtest.NewKey("ES256")).KID(p.SigningKey().KID()).Sign()
+	}},
+	{"unknown kid", core.ReasonKeyNotFound, func(p *idp.IdP) string {
+		return p.NewToken("alice").SignedBy(jwtguardtest.NewKey("ES256")).KID("attacker-1").Sign()
+	}},
 	{"not a JWT", core.ReasonTokenMalformed, func(*idp.IdP) string { return "not-a-jwt" }},
 	{"over max_token_bytes", core.ReasonTokenTooLarge, func(p *idp.IdP) string { return sized(p, 8<<10+100) }},
 }
 
 // sized returns a valid token of about n bytes: a padding claim fills it.
 func sized(p *idp.IdP, n int) string {
-	c := p.Claims("alice")
-	short := len(p.Sign(c))
+	t := p.NewToken("alice")
+	short := len(t.Sign())
 	// Base64url turns 3 bytes into 4; the claim's name and quotes cost 14.
-	c["padding"] = strings.Repeat("x", max(0, (n-short)*3/4-14))
-	return p.Sign(c)
+	return t.Claim("padding", strings.Repeat("x", max(0, (n-short)*3/4-14))).Sign()
 }
 
 // Checks of a successful answer, given the claims of the token sent.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,14 +71,13 @@ func TestRunRefuses(t *testing.T) {
 // TestRunServes runs a whole service as its main would, with the sample
 // baseline, and stops it as SIGTERM would.
 func TestRunServes(t *testing.T) {
-	srv := httptest.NewUnstartedServer(nil)
-	addr := srv.Listener.Addr().String()
-	p := idp.New("http://"+addr+"/", "orders-api", time.Now)
-	srv.Config.Handler = p.Handler()
-	srv.Start()
-	defer srv.Close()
+	p, err := idp.Start("127.0.0.1:0", "orders-api", time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
 	config := filepath.Join(t.TempDir(), "baseline.yaml")
-	os.WriteFile(config, contract.Baseline(t, addr), 0o600)
+	os.WriteFile(config, contract.Baseline(t, strings.TrimPrefix(p.URL(), "http://")), 0o600)
 
 	ctx, stop := context.WithCancel(context.Background())
 	listening := make(chan string, 1)
