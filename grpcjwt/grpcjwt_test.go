@@ -80,13 +80,18 @@ func (a *aborted) handle(_ context.Context, err *core.Error) error {
 	return status.Error(codes.Aborted, "refused")
 }
 
-// result sends r as one call of whoami and reports its status and answer.
-// A URL query has no place in a call: such cases are skipped.
+// result sends r as one call of whoami, or of skipped for a request to
+// conformance.SkipPath, and reports its status and answer. A URL query has
+// no place in a call: such cases are skipped.
 func result(conn *grpc.ClientConn, stream bool, r conformance.Request) (conformance.Result, error) {
 	if len(r.Query) > 0 {
 		return conformance.Result{}, errors.ErrUnsupported
 	}
-	subject, err := call(metadata.NewOutgoingContext(context.Background(), r.Metadata()), conn, &whoami, stream)
+	service := &whoami
+	if r.Path == conformance.SkipPath {
+		service = &skipped
+	}
+	subject, err := call(metadata.NewOutgoingContext(context.Background(), r.Metadata()), conn, service, stream)
 	st := status.Convert(err)
 	return conformance.Result{GRPCCode: int(st.Code()), GRPCMessage: st.Message(), Subject: subject}, nil
 }
