@@ -82,13 +82,18 @@ func (g *Guard) fail(c *fiber.Ctx, err error) error {
 // responseWriter is the http.ResponseWriter that Response.WriteHTTP writes
 // a rejection to, so that fiber sends what net/http would.
 type responseWriter struct {
-	c      *fiber.Ctx
-	header http.Header
+	c           *fiber.Ctx
+	header      http.Header
+	wroteHeader bool
 }
 
 func (w *responseWriter) Header() http.Header { return w.header }
 
 func (w *responseWriter) WriteHeader(status int) {
+	if w.wroteHeader {
+		return
+	}
+	w.wroteHeader = true
 	h := &w.c.Response().Header
 	for name, values := range w.header {
 		h.Del(name) // replaced, as net/http's Header().Set does
@@ -99,7 +104,12 @@ func (w *responseWriter) WriteHeader(status int) {
 	w.c.Status(status)
 }
 
-func (w *responseWriter) Write(b []byte) (int, error) { return w.c.Write(b) }
+// Write sends the headers first, with 200, as net/http does when
+// WriteHeader was not called.
+func (w *responseWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.c.Write(b)
+}
 
 // Middleware is New(v, opts...).Middleware.
 func Middleware(v *core.Verifier, opts ...Option) fiber.Handler { return New(v, opts...).Middleware }
