@@ -15,16 +15,16 @@ import (
 // moving the clock or removing its key cover hits that must turn into
 // rejections.)
 func TestCacheOnAndOff(t *testing.T) {
-	off := HTTPHarness("cache off", goodAdapter)
+	off := goodHarness("cache off")
 	zero := 0
 	off.baseline = func(c *core.Config) { c.Cache.MaxEntries = &zero }
 
-	on := HTTPHarness("cache on", goodAdapter)
+	on := goodHarness("cache on")
 	on.baseline = func(c *core.Config) { c.Cache = core.CacheConfig{} } // the default: on
 	resent := 0
 	serve := on.Serve
-	on.Serve = func(v *core.Verifier, scopes []string) (func(Request) (Result, error), func()) {
-		send, stop := serve(v, scopes)
+	on.Serve = func(v *core.Verifier, route Route) (func(Request) (Result, error), func()) {
+		send, stop := serve(v, route)
 		return func(r Request) (Result, error) {
 			first, err := send(r)
 			if err != nil || first.Status != http.StatusOK {

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -32,8 +33,10 @@ type testCase struct {
 	reason  core.Reason // "" when want is Accept
 	subject string      // the subject seen on acceptance; "alice" when empty
 
-	scopes  []string // the protected route requires these
-	missing []string // the scope attribute of insufficient_scope; scopes when nil
+	scopes  []string    // the protected route requires these
+	missing []string    // the scope attribute of insufficient_scope; scopes when nil
+	policy  core.Policy // the protected route's policy check; none when nil
+	skipped bool        // the request is for SkipPath, which the middleware skips
 
 	keys    func(e *env)          // publishes the JWKS at start beside rsa-1; standardKeys when nil
 	config  func(c *core.Config)  // changes to the baseline
@@ -59,9 +62,11 @@ const (
 	gTransport = "Transport"
 	gAuthz     = "Authorization"
 	gRotation  = "Key rotation and outages"
+	gPolicy    = "Policy checks"
+	gSkipped   = "Skipped routes"
 )
 
-var groups = []string{gValid, gAlg, gSignature, gKeys, gClaims, gEncoding, gTransport, gAuthz, gRotation}
+var groups = []string{gValid, gAlg, gSignature, gKeys, gClaims, gEncoding, gTransport, gAuthz, gRotation, gPolicy, gSkipped}
 
 func (e *env) now() int64 { return e.clock.now().Unix() }
 
@@ -992,6 +997,67 @@ var cases = []testCase{
 		explanation: "with no key set ever fetched, the service answers 503: it cannot judge the token, and the client should keep it",
 		source:      "RFC 9110 section 15.6.4",
 	},
+
+	// Policy checks: the route's policy accepts the tenant acme only.
+	{
+		name: "policy-granted", group: gPolicy, want: Accept, policy: tenantAcme,
+		token:       edit(func(_ *env, _, c map[string]any) { c["tenant"] = "acme" }),
+		explanation: "a policy check (here: the tenant claim is acme) lets through a request whose verified claims it accepts, and the claims reach the endpoint",
+		source:      "RFC 9068 section 2.2.3.1",
+	},
+	{
+		name: "policy-refused", group: gPolicy, want: InsufficientScope, reason: core.ReasonInsufficientScope, policy: tenantAcme,
+		token:       edit(func(_ *env, _, c map[string]any) { c["tenant"] = "globex" }),
+		explanation: "a policy that refuses the claims of a valid token gets 403 insufficient_scope naming no scope; the policy's own error never reaches the client",
+		source:      "RFC 6750 section 3.1",
+	},
+	{
+		name: "policy-route-no-token", group: gPolicy, want: NoCredentials, reason: core.ReasonTokenMissing, policy: tenantAcme,
+		request:     func(*env) Request { return Request{} },
+		explanation: "on a route with a policy check, a request without credentials gets the bare challenge: authentication comes first",
+		source:      "RFC 6750 section 3.1",
+	},
+
+	// Skipped routes: the request goes to SkipPath, which the adapter's
+	// middleware skips (skipper, Next, gRPC exemption).
+	{
+		name: "skipped-no-token", group: gSkipped, want: Accept, skipped: true,
+		request:     func(*env) Request { return Request{} },
+		explanation: "a request for a route the middleware skips reaches the endpoint without a token, and without claims",
+		source:      "WithSkipper, WithNext, WithExempt",
+	},
+	{
+		name: "skipped-valid-token", group: gSkipped, want: Accept, skipped: true, token: good,
+		explanation: "a skipped route carries no claims even with a valid token: claims exist only where the middleware verified them",
+		source:      "WithSkipper, WithNext, WithExempt",
+	},
+	{
+		name: "skipped-expired-token", group: gSkipped, want: Accept, skipped: true,
+		token:       edit(func(e *env, _, c map[string]any) { c["exp"] = e.now() - 3600 }),
+		explanation: "a skipped route verifies nothing: an expired token is neither refused nor logged",
+		source:      "WithSkipper, WithNext, WithExempt",
+	},
+	{
+		name: "skipped-scope-check", group: gSkipped, want: NoCredentials, reason: core.ReasonTokenMissing, skipped: true, scopes: []string{"admin"},
+		token:       edit(func(_ *env, _, c map[string]any) { c["scope"] = "admin" }),
+		explanation: "a scope check behind a skipped route refuses the request as lacking credentials, though its token grants the scope: skipping never authorizes",
+		source:      "RFC 6750 section 3.1",
+	},
+	{
+		name: "skipped-policy-check", group: gSkipped, want: NoCredentials, reason: core.ReasonTokenMissing, skipped: true, policy: tenantAcme,
+		token:       edit(func(_ *env, _, c map[string]any) { c["tenant"] = "acme" }),
+		explanation: "a policy check behind a skipped route refuses the request as lacking credentials, though the policy would accept its token's claims",
+		source:      "RFC 6750 section 3.1",
+	},
+}
+
+// tenantAcme is the policy of the policy cases: the tenant claim must be
+// acme. Its error is plain, so core makes it insufficient_scope.
+func tenantAcme(_ context.Context, c *core.Claims) error {
+	if tenant, _ := c.Get("tenant"); tenant != "acme" {
+		return errors.New("tenant is not acme")
+	}
+	return nil
 }
 
 // saved sends the token the case verified while setting up.

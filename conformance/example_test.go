@@ -9,12 +9,12 @@ import (
 )
 
 // guard is a third-party adapter, for any router that mounts http.Handlers.
-func guard(v *core.Verifier, scopes ...string) func(http.Handler) http.Handler {
+func guard(v *core.Verifier, policies ...core.Policy) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, err := v.Authenticate(r.Context(), core.HTTPRequest(r))
 			if err == nil {
-				err = v.Authorize(r.Context(), c, core.RequireScopes(scopes...))
+				err = v.Authorize(r.Context(), c, policies...)
 			}
 			if err != nil {
 				v.Response(err).WriteHTTP(w)
@@ -26,11 +26,13 @@ func guard(v *core.Verifier, scopes ...string) func(http.Handler) http.Handler {
 }
 
 // An adapter proves itself against the whole matrix. In its own tests it
-// calls conformance.Run(t, h), which runs each case as a subtest.
+// calls conformance.Run(t, h), which runs each case as a subtest. This one
+// has no way to skip a route, so it leaves Skips unset and the cases of
+// skipped routes are skipped for it.
 func Example() {
-	h := conformance.HTTPHarness("mux", func(v *core.Verifier, scopes []string, protected http.Handler) http.Handler {
+	h := conformance.HTTPHarness("mux", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
 		mux := http.NewServeMux()
-		mux.Handle("GET "+conformance.Path, guard(v, scopes...)(protected))
+		mux.Handle("GET "+conformance.Path, guard(v, route.Policies()...)(protected))
 		return mux
 	})
 	tab, err := conformance.Check(h)

@@ -55,7 +55,9 @@ func matrix() []byte {
 		"`ed-1` Ed25519 without alg, `enc-1` an RSA key with use enc, `oct-1` a symmetric key), " +
 		"the audience `" + audience + "`, the algorithms ES256, EdDSA, PS256 and RS256, and 60s of leeway. " +
 		"Tokens are RS256 under `rsa-1` with typ `at+jwt`, for subject `alice`, valid for an hour from a fixed clock.\n\n" +
-		"Cases marked † send a URL query; a transport without one (gRPC) skips them.\n")
+		"Cases marked † send a URL query; a transport without one (gRPC) skips them. " +
+		"The cases of *" + gSkipped + "* are sent to `SkipPath`, a route the adapter's middleware skips " +
+		"(a skipper, fiber's Next, a gRPC exemption); they run for every harness that declares `Skips`.\n")
 	for _, g := range groups {
 		fmt.Fprintf(&b, "\n## %s\n\n", g)
 		b.WriteString("| Case | Rule | Source | Verdict | HTTP | gRPC | Reason |\n")

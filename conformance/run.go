@@ -2,11 +2,13 @@ package conformance
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -34,8 +36,17 @@ const (
 	Unavailable       Outcome = "unavailable"
 )
 
-// Path is the path of the protected endpoint every request is sent to.
+// Path is the path of the protected endpoint every request is sent to,
+// but for the cases of skipped routes.
 const Path = "/resource"
+
+// SkipPath is the path of the route the adapter's middleware skips: a
+// harness that declares [Harness.Skips] builds its adapter with a skipper
+// (fiber's Next, a gRPC exemption) for it, and mounts the same checks and
+// endpoint there as at Path. A request there carries no claims, valid token
+// or not, so a check behind the middleware refuses it as lacking
+// credentials, and [Endpoint] answers it 200 with no subject.
+const SkipPath = "/skipped"
 
 // Request is one request of a case, in terms every transport can carry.
 type Request struct {
@@ -46,12 +57,16 @@ type Request struct {
 	// answers a request that has any with errors.ErrUnsupported, and the
 	// case is skipped for it.
 	Query url.Values
+	// Path is Path ("" stands for it), or SkipPath for the cases of
+	// skipped routes; a gRPC harness calls a method its interceptors
+	// exempt for SkipPath.
+	Path string
 }
 
-// NewHTTPRequest returns r as a GET of baseURL+Path, for HTTP harnesses
+// NewHTTPRequest returns r as a GET of baseURL+r.Path, for HTTP harnesses
 // (and for app.Test in fiber).
 func (r Request) NewHTTPRequest(baseURL string) (*http.Request, error) {
-	u := baseURL + Path
+	u := baseURL + cmp.Or(r.Path, Path)
 	if len(r.Query) > 0 {
 		u += "?" + r.Query.Encode()
 	}
@@ -88,7 +103,8 @@ type Result struct {
 	GRPCCode    int
 	GRPCMessage string
 	// Subject is the subject of the claims the protected endpoint found in
-	// its context; it is only read when the request was accepted.
+	// its context, empty when it found none at SkipPath; it is only read
+	// when the request was accepted.
 	Subject string
 }
 
@@ -110,15 +126,43 @@ func ReadHTTPResponse(resp *http.Response) (Result, error) {
 // Endpoint is the protected handler of an HTTP harness: it answers 200 with
 // the subject of the claims it finds with core.FromContext, and 500 when it
 // finds none, so an adapter that lets a request through without passing its
-// claims on fails.
+// claims on fails. At SkipPath, where a request carries no claims, it
+// answers 200 with an empty body when it finds none.
 func Endpoint(w http.ResponseWriter, r *http.Request) {
 	c, ok := core.FromContext(r.Context())
-	if !ok {
+	if !ok && r.URL.Path != SkipPath {
 		http.Error(w, "no claims in the request context", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	io.WriteString(w, c.Subject())
+	if ok {
+		io.WriteString(w, c.Subject())
+	}
+}
+
+// Route is what a case requires of the request behind the adapter's
+// middleware: the adapter's scope check, then its policy check.
+type Route struct {
+	// Scopes are required by the adapter's scope check (RequireScopes);
+	// nil when the route has none.
+	Scopes []string
+	// Policy is required by the adapter's policy check (RequirePolicy);
+	// nil when the route has none.
+	Policy core.Policy
+}
+
+// Policies are the route's checks as core policies, the scope check
+// first, for an adapter that authorizes in the step that authenticates:
+// v.Authorize(ctx, claims, route.Policies()...).
+func (r Route) Policies() []core.Policy {
+	var p []core.Policy
+	if r.Scopes != nil {
+		p = append(p, core.RequireScopes(r.Scopes...))
+	}
+	if r.Policy != nil {
+		p = append(p, r.Policy)
+	}
+	return p
 }
 
 // Harness puts one adapter under test.
@@ -126,11 +170,17 @@ type Harness struct {
 	// Name labels the adapter in its verdict table.
 	Name string
 	// Serve starts the adapter around v, protecting one endpoint that
-	// requires scopes (none when empty) and answers like [Endpoint]. It
-	// returns send, which delivers one request and reports what came back,
-	// and stop, which releases what Serve started. It is called once per
-	// case, never concurrently. A failure to start is returned by send.
-	Serve func(v *core.Verifier, scopes []string) (send func(Request) (Result, error), stop func())
+	// answers like [Endpoint], behind the checks of route. It returns send,
+	// which delivers one request and reports what came back, and stop,
+	// which releases what Serve started. It is called once per case, never
+	// concurrently. A failure to start is returned by send.
+	Serve func(v *core.Verifier, route Route) (send func(Request) (Result, error), stop func())
+	// Skips declares that the adapter skips the requests for SkipPath
+	// (its skipper, fiber's Next, a gRPC exemption) and that Serve mounts
+	// the route there too. The cases of skipped routes run only for a
+	// harness that declares it; for any other they are skipped, as a URL
+	// query is over gRPC.
+	Skips bool
 
 	// baseline adjusts every case's baseline after the case's own changes.
 	// Unexported: an adapter never changes verification; the package's own
@@ -140,11 +190,12 @@ type Harness struct {
 
 // HTTPHarness is the harness of any adapter that yields an http.Handler
 // (net/http, gin, echo, chi, ...): wrap returns the adapter's handler in
-// front of protected, requiring scopes. Requests go over a loopback
-// httptest server, so they cross a real HTTP/1.1 parser.
-func HTTPHarness(name string, wrap func(v *core.Verifier, scopes []string, protected http.Handler) http.Handler) Harness {
-	return Harness{Name: name, Serve: func(v *core.Verifier, scopes []string) (func(Request) (Result, error), func()) {
-		srv := httptest.NewServer(wrap(v, scopes, http.HandlerFunc(Endpoint)))
+// front of protected, with the checks of route. Requests go over a loopback
+// httptest server, so they cross a real HTTP/1.1 parser. An adapter that
+// skips SkipPath sets Skips on the harness returned.
+func HTTPHarness(name string, wrap func(v *core.Verifier, route Route, protected http.Handler) http.Handler) Harness {
+	return Harness{Name: name, Serve: func(v *core.Verifier, route Route) (func(Request) (Result, error), func()) {
+		srv := httptest.NewServer(wrap(v, route, http.HandlerFunc(Endpoint)))
 		client := srv.Client()
 		send := func(r Request) (Result, error) {
 			req, err := r.NewHTTPRequest(srv.URL)
@@ -345,7 +396,10 @@ func runCase(keys *keyring, h Harness, c *testCase) (Verdict, []string, error) {
 		}
 	}
 	req := c.build(e)
-	send, stop := h.Serve(v, c.scopes)
+	if req.Path == SkipPath && !h.Skips {
+		return Verdict{Skipped: true}, nil, fmt.Errorf("the harness declares no skipped route (Harness.Skips): %w", errors.ErrUnsupported)
+	}
+	send, stop := h.Serve(v, Route{Scopes: c.scopes, Policy: c.policy})
 	defer stop()
 	log.reset()
 	res, err := send(req)
@@ -363,10 +417,17 @@ func runCase(keys *keyring, h Harness, c *testCase) (Verdict, []string, error) {
 }
 
 func (c *testCase) build(e *env) Request {
+	var r Request
 	if c.request != nil {
-		return c.request(e)
+		r = c.request(e)
+	} else {
+		r = bearer(c.token(e))
 	}
-	return bearer(c.token(e))
+	r.Path = Path
+	if c.skipped {
+		r.Path = SkipPath
+	}
+	return r
 }
 
 func bearer(token string) Request {
@@ -375,8 +436,13 @@ func bearer(token string) Request {
 
 func (c *testCase) explain() string { return c.explanation + " (" + c.source + ")" }
 
+// wantSubject is the subject the endpoint must see on acceptance: none on
+// a skipped route, whatever the token.
 func (c *testCase) wantSubject() string {
-	if c.subject != "" {
+	switch {
+	case c.skipped:
+		return ""
+	case c.subject != "":
 		return c.subject
 	}
 	return "alice"
@@ -443,8 +509,11 @@ func sameResponse(res Result, want core.Response) []string {
 			p = append(p, fmt.Sprintf("WWW-Authenticate %q, want none", got))
 		}
 	}
-	for name, values := range want.Headers() {
-		if got := res.Header.Values(name); !slices.Equal(got, values) {
+	// The headers net/http would send, as core writes them.
+	written := httptest.NewRecorder()
+	want.WriteHTTP(written)
+	for _, name := range slices.Sorted(maps.Keys(written.Header())) {
+		if got, values := res.Header.Values(name), written.Header().Values(name); !slices.Equal(got, values) {
 			p = append(p, fmt.Sprintf("%s %q, want %q", name, got, values))
 		}
 	}

@@ -63,12 +63,18 @@ func TestStrayFetchRecorded(t *testing.T) {
 	}
 }
 
-// goodAdapter is what an adapter should do, written against core alone.
-func goodAdapter(v *core.Verifier, scopes []string, next http.Handler) http.Handler {
+// goodAdapter is what an adapter should do, written against core alone:
+// authenticate unless the request is for SkipPath, then run the route's
+// checks, if any.
+func goodAdapter(v *core.Verifier, route Route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := v.Authenticate(r.Context(), core.HTTPRequest(r))
-		if err == nil {
-			err = v.Authorize(r.Context(), c, core.RequireScopes(scopes...))
+		var c *core.Claims
+		var err error
+		if r.URL.Path != SkipPath {
+			c, err = v.Authenticate(r.Context(), core.HTTPRequest(r))
+		}
+		if policies := route.Policies(); err == nil && len(policies) > 0 {
+			err = v.Authorize(r.Context(), c, policies...)
 		}
 		if err != nil {
 			v.Response(err).WriteHTTP(w)
@@ -78,15 +84,22 @@ func goodAdapter(v *core.Verifier, scopes []string, next http.Handler) http.Hand
 	})
 }
 
+// goodHarness is the harness of goodAdapter, which skips SkipPath.
+func goodHarness(name string) Harness {
+	h := HTTPHarness(name, goodAdapter)
+	h.Skips = true
+	return h
+}
+
 // TestBrokenAdaptersFail runs adapters with one mistake each: the matrix
 // must catch every one, on the cases named.
 func TestBrokenAdaptersFail(t *testing.T) {
 	broken := []struct {
 		name  string
-		wrap  func(v *core.Verifier, scopes []string, next http.Handler) http.Handler
+		wrap  func(v *core.Verifier, route Route, next http.Handler) http.Handler
 		catch []string
 	}{
-		{"echoes error text", func(v *core.Verifier, scopes []string, next http.Handler) http.Handler {
+		{"echoes error text", func(v *core.Verifier, route Route, next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				c, err := v.Authenticate(r.Context(), core.HTTPRequest(r))
 				if err != nil {
@@ -95,14 +108,14 @@ func TestBrokenAdaptersFail(t *testing.T) {
 					http.Error(w, err.Error(), resp.Status)
 					return
 				}
-				goodAdapter(v, scopes, next).ServeHTTP(w, r.WithContext(core.NewContext(r.Context(), c)))
+				goodAdapter(v, route, next).ServeHTTP(w, r.WithContext(core.NewContext(r.Context(), c)))
 			})
 		}, []string{"alg-none", "kid-unknown"}},
-		{"own status table", func(v *core.Verifier, scopes []string, next http.Handler) http.Handler {
+		{"own status table", func(v *core.Verifier, route Route, next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				c, err := v.Authenticate(r.Context(), core.HTTPRequest(r))
 				if err == nil {
-					err = v.Authorize(r.Context(), c, core.RequireScopes(scopes...))
+					err = v.Authorize(r.Context(), c, route.Policies()...)
 				}
 				if err != nil {
 					v.Response(&core.Error{Reason: core.ReasonTokenMalformed}).WriteHTTP(w)
@@ -111,10 +124,13 @@ func TestBrokenAdaptersFail(t *testing.T) {
 				next.ServeHTTP(w, r.WithContext(core.NewContext(r.Context(), c)))
 			})
 		}, []string{"no-authorization-header", "bearer-without-token", "scope-administrator", "outage-from-start"}},
-		{"ignores scopes", func(v *core.Verifier, _ []string, next http.Handler) http.Handler {
-			return goodAdapter(v, nil, next)
+		{"ignores scopes", func(v *core.Verifier, route Route, next http.Handler) http.Handler {
+			return goodAdapter(v, Route{Policy: route.Policy}, next)
 		}, []string{"scope-administrator", "scope-missing"}},
-		{"extracts the token itself", func(v *core.Verifier, scopes []string, next http.Handler) http.Handler {
+		{"ignores policies", func(v *core.Verifier, route Route, next http.Handler) http.Handler {
+			return goodAdapter(v, Route{Scopes: route.Scopes}, next)
+		}, []string{"policy-refused", "skipped-policy-check"}},
+		{"extracts the token itself", func(v *core.Verifier, route Route, next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				c, err := v.Verify(r.Context(), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 				if err != nil {
@@ -124,24 +140,50 @@ func TestBrokenAdaptersFail(t *testing.T) {
 				next.ServeHTTP(w, r.WithContext(core.NewContext(r.Context(), c)))
 			})
 		}, []string{"two-authorization-headers", "bearer-lowercase", "basic-scheme"}},
-		{"drops the claims", func(v *core.Verifier, scopes []string, next http.Handler) http.Handler {
-			return goodAdapter(v, scopes, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		{"drops the claims", func(v *core.Verifier, route Route, next http.Handler) http.Handler {
+			return goodAdapter(v, route, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				next.ServeHTTP(w, r.WithContext(context.Background()))
 			}))
-		}, []string{"valid-rs256", "scope-granted"}},
-		{"refuses large headers", func(v *core.Verifier, scopes []string, next http.Handler) http.Handler {
+		}, []string{"valid-rs256", "scope-granted", "policy-granted"}},
+		{"refuses large headers", func(v *core.Verifier, route Route, next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if len(r.Header.Get("Authorization")) > 4<<10 {
 					w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
 					return
 				}
-				goodAdapter(v, scopes, next).ServeHTTP(w, r)
+				goodAdapter(v, route, next).ServeHTTP(w, r)
 			})
 		}, []string{"valid-6kib", "valid-max-token-bytes", "token-too-large"}},
+		{"skips nothing", func(v *core.Verifier, route Route, next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				r.URL.Path = Path
+				goodAdapter(v, route, next).ServeHTTP(w, r)
+			})
+		}, []string{"skipped-no-token", "skipped-expired-token"}},
+		{"verifies skipped routes", func(v *core.Verifier, route Route, next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if c, err := v.Authenticate(r.Context(), core.HTTPRequest(r)); err == nil && r.URL.Path == SkipPath {
+					next.ServeHTTP(w, r.WithContext(core.NewContext(r.Context(), c)))
+					return
+				}
+				goodAdapter(v, route, next).ServeHTTP(w, r)
+			})
+		}, []string{"skipped-valid-token", "skipped-expired-token"}},
+		{"skipped routes pass the checks", func(v *core.Verifier, route Route, next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == SkipPath {
+					next.ServeHTTP(w, r)
+					return
+				}
+				goodAdapter(v, route, next).ServeHTTP(w, r)
+			})
+		}, []string{"skipped-scope-check", "skipped-policy-check"}},
 	}
 	for _, b := range broken {
 		t.Run(b.name, func(t *testing.T) {
-			_, err := check(HTTPHarness(b.name, b.wrap), func(c *testCase) bool { return slices.Contains(b.catch, c.name) })
+			h := HTTPHarness(b.name, b.wrap)
+			h.Skips = true
+			_, err := check(h, func(c *testCase) bool { return slices.Contains(b.catch, c.name) })
 			if err == nil {
 				t.Fatal("the matrix passed a broken adapter")
 			}
@@ -164,34 +206,48 @@ func (m metadataRequest) Cookie(string) (string, bool) {
 }
 
 // grpcShaped answers as a gRPC adapter does, without gRPC: metadata in,
-// a status code and message out. It shows that such a harness fits and that
-// its table compares with an HTTP adapter's.
-func grpcShaped(v *core.Verifier, scopes []string) (func(Request) (Result, error), func()) {
+// a status code and message out; SkipPath stands for an exempt method. It
+// shows that such a harness fits and that its table compares with an HTTP
+// adapter's.
+func grpcShaped(v *core.Verifier, route Route) (func(Request) (Result, error), func()) {
 	return func(r Request) (Result, error) {
 		if len(r.Query) > 0 {
 			return Result{}, errors.ErrUnsupported
 		}
 		ctx := context.Background()
-		c, err := v.Authenticate(ctx, metadataRequest(r.Metadata()))
-		if err == nil {
-			err = v.Authorize(ctx, c, core.RequireScopes(scopes...))
+		var c *core.Claims
+		var err error
+		if r.Path != SkipPath {
+			c, err = v.Authenticate(ctx, metadataRequest(r.Metadata()))
+		}
+		if policies := route.Policies(); err == nil && len(policies) > 0 {
+			err = v.Authorize(ctx, c, policies...)
 		}
 		if err != nil {
 			resp := v.Response(err)
 			return Result{GRPCCode: resp.GRPCCode, GRPCMessage: resp.GRPCMessage}, nil
+		}
+		if c == nil {
+			return Result{}, nil
 		}
 		return Result{Subject: c.Subject()}, nil
 	}, func() {}
 }
 
 func TestGRPCShapedHarnessAndDiff(t *testing.T) {
-	grpcTab := Run(t, Harness{Name: "grpc-shaped", Serve: grpcShaped})
-	httpTab := Run(t, HTTPHarness("http", goodAdapter))
+	grpcTab := Run(t, Harness{Name: "grpc-shaped", Serve: grpcShaped, Skips: true})
+	httpTab := Run(t, goodHarness("http"))
 	if d := Diff(httpTab, grpcTab); len(d) > 0 {
 		t.Errorf("tables differ:\n%s", strings.Join(d, "\n"))
 	}
 	if v, _ := grpcTab.Lookup("query-token-enabled"); !v.Skipped {
 		t.Errorf("query-token-enabled over gRPC: %v, want skipped", v)
+	}
+	// A harness that declares no skipped route has the skipped cases
+	// skipped, and compared with no one.
+	noSkips, _ := check(HTTPHarness("no skips", goodAdapter), func(c *testCase) bool { return c.skipped })
+	if len(noSkips.Rows) == 0 || slices.ContainsFunc(noSkips.Rows, func(r Row) bool { return !r.Skipped }) {
+		t.Errorf("skipped cases without Harness.Skips: %v, want every one skipped", noSkips.Rows)
 	}
 
 	changed := Table{Adapter: "changed", Rows: slices.Clone(httpTab.Rows)}

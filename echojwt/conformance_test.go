@@ -11,10 +11,23 @@ import (
 	"github.com/jwtguard/jwtguard/echojwt"
 )
 
+// The route is mounted at conformance.Path and at conformance.SkipPath,
+// which the Guard skips.
 func TestConformance(t *testing.T) {
-	conformance.Run(t, conformance.HTTPHarness("echo", func(v *core.Verifier, scopes []string, protected http.Handler) http.Handler {
+	h := conformance.HTTPHarness("echo", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
+		g := echojwt.New(v, echojwt.WithSkipper(func(c echo.Context) bool { return c.Path() == conformance.SkipPath }))
+		chain := []echo.MiddlewareFunc{g.Middleware}
+		if route.Scopes != nil {
+			chain = append(chain, g.RequireScopes(route.Scopes...))
+		}
+		if route.Policy != nil {
+			chain = append(chain, g.RequirePolicy(route.Policy))
+		}
 		e := echo.New()
-		e.GET(conformance.Path, echo.WrapHandler(protected), echojwt.Middleware(v), echojwt.RequireScopes(v, scopes...))
+		e.GET(conformance.Path, echo.WrapHandler(protected), chain...)
+		e.GET(conformance.SkipPath, echo.WrapHandler(protected), chain...)
 		return e
-	}))
+	})
+	h.Skips = true
+	conformance.Run(t, h)
 }

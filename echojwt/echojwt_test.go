@@ -3,9 +3,14 @@ package echojwt_test
 import (
 	"context"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -15,8 +20,8 @@ import (
 	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
-func get(h http.Handler, method, token string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(method, "/", nil)
+func get(h http.Handler, path, token string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, path, nil)
 	if token != "" {
 		r.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -33,29 +38,158 @@ func subject(c echo.Context) error {
 	return c.String(http.StatusOK, "no claims")
 }
 
+// server serves h behind mw at / and at /healthz.
 func server(h echo.HandlerFunc, mw ...echo.MiddlewareFunc) *echo.Echo {
 	e := echo.New()
 	e.GET("/", h, mw...)
-	e.POST("/", h, mw...)
+	e.GET("/healthz", h, mw...)
 	return e
 }
 
-func TestErrorHandlerGetsEveryRejection(t *testing.T) {
+// Policies that grant everything and nothing.
+func allow(context.Context, *core.Claims) error  { return nil }
+func refuse(context.Context, *core.Claims) error { return errors.New("refused") }
+
+// teapot is an error handler that answers 418 and records each reason.
+type teapot struct{ reasons []core.Reason }
+
+func (t *teapot) handle(_ echo.Context, err *core.Error) error {
+	t.reasons = append(t.reasons, err.Reason)
+	return echo.NewHTTPError(http.StatusTeapot)
+}
+
+// Every rejection of a Guard, by its Middleware or by its checks, in front
+// of them or alone, goes to the Guard's error handler.
+func TestGuardErrorHandler(t *testing.T) {
 	v, idp := jwtguardtest.NewTestVerifier(t)
-	var got []core.Reason
-	onError := echojwt.WithErrorHandler(func(c echo.Context, err *core.Error) error {
-		got = append(got, err.Reason)
-		return echo.NewHTTPError(http.StatusTeapot)
-	})
-	h := server(subject, echojwt.Middleware(v, onError), echojwt.RequireScopes(v, "admin"))
-	for _, token := range []string{"", "x.y.z", idp.Token("alice", "read")} {
-		if w := get(h, http.MethodGet, token); w.Code != http.StatusTeapot {
-			t.Errorf("status %d, want the error handler's 418", w.Code)
+	reader := idp.Token("alice", "read")
+	for _, tc := range []struct {
+		name  string
+		chain func(g *echojwt.Guard) []echo.MiddlewareFunc
+		token string
+		want  core.Reason
+	}{
+		{"Middleware, no token", func(g *echojwt.Guard) []echo.MiddlewareFunc { return []echo.MiddlewareFunc{g.Middleware} }, "", core.ReasonTokenMissing},
+		{"Middleware, malformed token", func(g *echojwt.Guard) []echo.MiddlewareFunc { return []echo.MiddlewareFunc{g.Middleware} }, "x.y.z", core.ReasonTokenMalformed},
+		{"RequireScopes behind Middleware", func(g *echojwt.Guard) []echo.MiddlewareFunc {
+			return []echo.MiddlewareFunc{g.Middleware, g.RequireScopes("admin")}
+		}, reader, core.ReasonInsufficientScope},
+		{"RequirePolicy behind Middleware", func(g *echojwt.Guard) []echo.MiddlewareFunc {
+			return []echo.MiddlewareFunc{g.Middleware, g.RequirePolicy(refuse)}
+		}, reader, core.ReasonInsufficientScope},
+		{"RequireScopes without Middleware", func(g *echojwt.Guard) []echo.MiddlewareFunc {
+			return []echo.MiddlewareFunc{g.RequireScopes()}
+		}, reader, core.ReasonTokenMissing},
+		{"RequirePolicy without Middleware", func(g *echojwt.Guard) []echo.MiddlewareFunc {
+			return []echo.MiddlewareFunc{g.RequirePolicy(allow)}
+		}, reader, core.ReasonTokenMissing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var onError teapot
+			h := server(subject, tc.chain(echojwt.New(v, echojwt.WithErrorHandler(onError.handle)))...)
+			if w := get(h, "/", tc.token); w.Code != http.StatusTeapot || !slices.Equal(onError.reasons, []core.Reason{tc.want}) {
+				t.Errorf("%d, error handler saw %v; want 418 and [%s]", w.Code, onError.reasons, tc.want)
+			}
+		})
+	}
+}
+
+// A check answers with its own Guard's options, whatever Middleware runs in
+// front of it: nothing but the claims travels in the request context.
+func TestChecksReadNoOptionsFromTheContext(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	var onError teapot
+	custom := echojwt.New(v, echojwt.WithErrorHandler(onError.handle))
+	plain := echojwt.New(v)
+	reader := idp.Token("alice", "read")
+	for _, tc := range []struct {
+		name  string
+		chain []echo.MiddlewareFunc
+		want  int
+	}{
+		{"default scope check behind a Middleware with an error handler",
+			[]echo.MiddlewareFunc{custom.Middleware, plain.RequireScopes("admin")}, http.StatusForbidden},
+		{"package-level scope check behind a Middleware with an error handler",
+			[]echo.MiddlewareFunc{echojwt.Middleware(v, echojwt.WithErrorHandler(onError.handle)), echojwt.RequireScopes(v, "admin")}, http.StatusForbidden},
+		{"default policy check behind a Middleware with an error handler",
+			[]echo.MiddlewareFunc{custom.Middleware, plain.RequirePolicy(refuse)}, http.StatusForbidden},
+		{"scope check with an error handler behind a default Middleware",
+			[]echo.MiddlewareFunc{plain.Middleware, custom.RequireScopes("admin")}, http.StatusTeapot},
+		{"policy check with an error handler behind a default Middleware",
+			[]echo.MiddlewareFunc{echojwt.Middleware(v), custom.RequirePolicy(refuse)}, http.StatusTeapot},
+	} {
+		if w := get(server(subject, tc.chain...), "/", reader); w.Code != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, w.Code, tc.want)
 		}
 	}
-	want := []core.Reason{core.ReasonTokenMissing, core.ReasonTokenMalformed, core.ReasonInsufficientScope}
-	if !slices.Equal(got, want) {
-		t.Errorf("error handler saw %v, want %v", got, want)
+}
+
+// The package keeps nothing of its own in a request context or in echo's:
+// no context.WithValue, no c.Set, no key type. Claims go through
+// core.NewContext.
+func TestNoContextKeyOfItsOwn(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				if n.Sel.Name == "WithValue" || n.Sel.Name == "Set" {
+					t.Errorf("%s: %s, a context value of the package's own", name, n.Sel.Name)
+				}
+			case *ast.TypeSpec:
+				if strings.HasSuffix(strings.ToLower(n.Name.Name), "key") {
+					t.Errorf("%s: type %s, a context key of the package's own", name, n.Name.Name)
+				}
+			}
+			return true
+		})
+	}
+}
+
+// A request the Middleware skips carries no claims, whatever token it has
+// and whatever was in its context, and a check behind refuses it as lacking
+// credentials; the others are authenticated as ever.
+func TestSkip(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	g := echojwt.New(v, echojwt.WithSkipper(func(c echo.Context) bool { return c.Path() == "/healthz" }))
+	admin := idp.Token("alice", "admin")
+	verified, err := v.Verify(context.Background(), admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// claimsInFront puts claims in the context before the Middleware runs.
+	claimsInFront := func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.SetRequest(c.Request().WithContext(core.NewContext(c.Request().Context(), verified)))
+			return next(c)
+		}
+	}
+	missing := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
+	for _, tc := range []struct {
+		name        string
+		chain       []echo.MiddlewareFunc
+		path, token string
+		status      int
+		body        string
+	}{
+		{"skipped without a token", []echo.MiddlewareFunc{g.Middleware}, "/healthz", "", http.StatusOK, "no claims"},
+		{"skipped with a valid token", []echo.MiddlewareFunc{g.Middleware}, "/healthz", admin, http.StatusOK, "no claims"},
+		{"skipped with claims in the context", []echo.MiddlewareFunc{claimsInFront, g.Middleware}, "/healthz", admin, http.StatusOK, "no claims"},
+		{"skipped, behind RequireScopes", []echo.MiddlewareFunc{g.Middleware, g.RequireScopes("admin")}, "/healthz", admin, missing.Status, string(missing.Body)},
+		{"skipped, behind RequirePolicy", []echo.MiddlewareFunc{g.Middleware, g.RequirePolicy(allow)}, "/healthz", admin, missing.Status, string(missing.Body)},
+		{"not skipped, without a token", []echo.MiddlewareFunc{g.Middleware}, "/", "", missing.Status, string(missing.Body)},
+		{"not skipped, behind RequireScopes", []echo.MiddlewareFunc{g.Middleware, g.RequireScopes("admin")}, "/", admin, http.StatusOK, "alice"},
+	} {
+		if w := get(server(subject, tc.chain...), tc.path, tc.token); w.Code != tc.status || w.Body.String() != tc.body {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, w.Code, w.Body, tc.status, tc.body)
+		}
 	}
 }
 
@@ -66,7 +200,7 @@ func TestRejectionCommitsResponse(t *testing.T) {
 	e := server(subject, echojwt.Middleware(v))
 	var handled []error
 	e.HTTPErrorHandler = func(err error, c echo.Context) { handled = append(handled, err) }
-	w := get(e, http.MethodGet, "")
+	w := get(e, "/", "")
 	want := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
 	if w.Code != want.Status || w.Body.String() != string(want.Body) || len(handled) != 0 {
 		t.Errorf("%d %q, errors %v; want %d %q and no error", w.Code, w.Body, handled, want.Status, want.Body)
@@ -84,30 +218,11 @@ func TestRejectionAfterCommit(t *testing.T) {
 	e := server(subject, early, echojwt.Middleware(v))
 	var handled []error
 	e.HTTPErrorHandler = func(err error, c echo.Context) { handled = append(handled, err) }
-	w := get(e, http.MethodGet, "")
-	if w.Code != http.StatusAccepted || w.Body.Len() != 0 || len(handled) != 1 || !errors.Is(handled[0], core.ReasonTokenMissing) {
+	w := get(e, "/", "")
+	var rejection *core.Error
+	if w.Code != http.StatusAccepted || w.Body.Len() != 0 || len(handled) != 1 ||
+		!errors.As(handled[0], &rejection) || rejection.Reason != core.ReasonTokenMissing {
 		t.Errorf("%d %q, errors %v; want 202, no body and token_missing handed to echo", w.Code, w.Body, handled)
-	}
-}
-
-func TestSkipper(t *testing.T) {
-	v, _ := jwtguardtest.NewTestVerifier(t)
-	h := server(subject, echojwt.Middleware(v, echojwt.WithSkipper(func(c echo.Context) bool { return c.Request().Method == http.MethodGet })))
-	if w := get(h, http.MethodGet, ""); w.Code != http.StatusOK || w.Body.String() != "no claims" {
-		t.Errorf("skipped request: %d %q, want 200 without claims", w.Code, w.Body)
-	}
-	if w := get(h, http.MethodPost, ""); w.Code != http.StatusUnauthorized {
-		t.Errorf("request not skipped: %d, want 401", w.Code)
-	}
-}
-
-// RequireScopes alone fails closed: without Middleware there are no claims.
-func TestRequireScopesWithoutMiddleware(t *testing.T) {
-	v, idp := jwtguardtest.NewTestVerifier(t)
-	w := get(server(subject, echojwt.RequireScopes(v)), http.MethodGet, idp.Token("alice", "admin"))
-	want := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
-	if w.Code != want.Status || w.Header().Get("WWW-Authenticate") != want.WWWAuthenticate || w.Body.String() != string(want.Body) {
-		t.Errorf("%d %q %q, want %d %q %q", w.Code, w.Header().Get("WWW-Authenticate"), w.Body, want.Status, want.WWWAuthenticate, want.Body)
 	}
 }
 
@@ -120,7 +235,7 @@ func TestClaimsReachHandler(t *testing.T) {
 		}
 		return c.String(http.StatusOK, claims.Subject())
 	}, echojwt.Middleware(v))
-	if w := get(h, http.MethodGet, idp.Token("carol")); w.Code != http.StatusOK || w.Body.String() != "carol" {
+	if w := get(h, "/", idp.Token("carol")); w.Code != http.StatusOK || w.Body.String() != "carol" {
 		t.Errorf("%d %q, want 200 carol", w.Code, w.Body)
 	}
 }

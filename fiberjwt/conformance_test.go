@@ -11,10 +11,22 @@ import (
 )
 
 // app.Test feeds fasthttp's own parser, with the package doc's read buffer.
+// The route is mounted at conformance.Path and at conformance.SkipPath,
+// which Next skips.
 func TestConformance(t *testing.T) {
-	conformance.Run(t, conformance.Harness{Name: "fiber", Serve: func(v *core.Verifier, scopes []string) (func(conformance.Request) (conformance.Result, error), func()) {
+	conformance.Run(t, conformance.Harness{Name: "fiber", Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		g := fiberjwt.New(v, fiberjwt.WithNext(func(c *fiber.Ctx) bool { return c.Path() == conformance.SkipPath }))
+		chain := []fiber.Handler{g.Middleware}
+		if route.Scopes != nil {
+			chain = append(chain, g.RequireScopes(route.Scopes...))
+		}
+		if route.Policy != nil {
+			chain = append(chain, g.RequirePolicy(route.Policy))
+		}
+		chain = append(chain, endpoint)
 		app := fiber.New(fiber.Config{ReadBufferSize: 16 << 10})
-		app.Get(conformance.Path, fiberjwt.Middleware(v), fiberjwt.RequireScopes(v, scopes...), endpoint)
+		app.Get(conformance.Path, chain...)
+		app.Get(conformance.SkipPath, chain...)
 		return func(r conformance.Request) (conformance.Result, error) {
 			req, err := r.NewHTTPRequest("http://fiber.test")
 			if err != nil {

@@ -1,16 +1,23 @@
 // Package fiberjwt protects fiber (v2) routes with a [core.Verifier].
 //
-// [Middleware] reads the request as net/http does (every Authorization
-// field; query and cookies with net/http's parsers) and leaves verification
-// and the reason → status table to core, so a request gets the verdict
-// every jwtguard adapter gives it, and a rejection the bytes nethttpjwt
-// sends. Claims reach handlers through c.UserContext() ([Claims]).
+// A [Guard] reads the request as net/http does (every Authorization field;
+// query and cookies with net/http's parsers) and leaves verification and
+// the reason → status table to core, so a request gets the verdict every
+// jwtguard adapter gives it, and a rejection the bytes nethttpjwt sends.
+// Its Middleware puts the claims in c.UserContext() ([Claims]); its
+// RequireScopes and RequirePolicy check them.
+//
+// A Guard's Middleware and checks share its options; the package-level
+// functions are a Guard with default options — build one Guard when you
+// set an error handler. A request the Middleware skips ([WithNext]) carries
+// no claims, and a check behind it refuses it as lacking credentials.
 //
 // fasthttp answers 431 by itself, before any handler, to request headers
 // beyond its read buffer (4 KiB by default). Tokens up to max_token_bytes
 // (8 KiB by default) need a larger one:
 //
 //	app := fiber.New(fiber.Config{ReadBufferSize: 16 << 10})
-//	app.Use(fiberjwt.Middleware(v, fiberjwt.WithNext(func(c *fiber.Ctx) bool { return c.Path() == "/healthz" })))
-//	app.Delete("/users/:id", fiberjwt.RequireScopes(v, "admin"), deleteUser)
+//	g := fiberjwt.New(v, fiberjwt.WithNext(func(c *fiber.Ctx) bool { return c.Path() == "/healthz" }))
+//	app.Use(g.Middleware)
+//	app.Delete("/users/:id", g.RequireScopes("admin"), deleteUser)
 package fiberjwt

@@ -2,10 +2,15 @@ package fiberjwt_test
 
 import (
 	"context"
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -21,18 +26,23 @@ import (
 )
 
 // endpoint is conformance.Endpoint for fiber: the subject of the claims in
-// the user context, or 500 when there are none.
+// the user context, or 500 when there are none, but for an empty 200 at
+// conformance.SkipPath.
 func endpoint(c *fiber.Ctx) error {
 	if claims, ok := core.FromContext(c.UserContext()); ok {
 		return c.SendString(claims.Subject())
 	}
+	if c.Path() == conformance.SkipPath {
+		return c.SendString("") // 200, no subject
+	}
 	return c.Status(http.StatusInternalServerError).SendString("no claims in the user context")
 }
 
+// newApp serves the chain of handlers at / and at /healthz.
 func newApp(handlers ...fiber.Handler) *fiber.App {
 	app := fiber.New(fiber.Config{ReadBufferSize: 16 << 10})
 	app.Get("/", handlers...)
-	app.Post("/", handlers...)
+	app.Get("/healthz", handlers...)
 	return app
 }
 
@@ -56,56 +66,190 @@ func send(t *testing.T, app *fiber.App, r *http.Request) response {
 	return response{resp.StatusCode, resp.Header, string(body)}
 }
 
-func get(t *testing.T, app *fiber.App, method string, authorization ...string) response {
+func get(t *testing.T, app *fiber.App, path string, authorization ...string) response {
 	t.Helper()
-	r := httptest.NewRequest(method, "/", nil)
+	r := httptest.NewRequest(http.MethodGet, path, nil)
 	for _, a := range authorization {
 		r.Header.Add("Authorization", a)
 	}
 	return send(t, app, r)
 }
 
-func TestErrorHandlerGetsEveryRejection(t *testing.T) {
+// subject answers with the subject of the claims, or "no claims".
+func subject(c *fiber.Ctx) error {
+	if claims, ok := fiberjwt.Claims(c); ok {
+		return c.SendString(claims.Subject())
+	}
+	return c.SendString("no claims")
+}
+
+// Policies that grant everything and nothing.
+func allow(context.Context, *core.Claims) error  { return nil }
+func refuse(context.Context, *core.Claims) error { return errors.New("refused") }
+
+// teapot is an error handler that answers 418 and records each reason.
+type teapot struct{ reasons []core.Reason }
+
+func (t *teapot) handle(_ *fiber.Ctx, err *core.Error) error {
+	t.reasons = append(t.reasons, err.Reason)
+	return fiber.NewError(http.StatusTeapot)
+}
+
+// Every rejection of a Guard, by its Middleware or by its checks, in front
+// of them or alone, goes to the Guard's error handler.
+func TestGuardErrorHandler(t *testing.T) {
 	v, idp := jwtguardtest.NewTestVerifier(t)
-	var got []core.Reason
-	onError := fiberjwt.WithErrorHandler(func(c *fiber.Ctx, err *core.Error) error {
-		got = append(got, err.Reason)
-		return fiber.NewError(http.StatusTeapot)
-	})
-	app := newApp(fiberjwt.Middleware(v, onError), fiberjwt.RequireScopes(v, "admin"), endpoint)
-	for _, authorization := range [][]string{nil, {"Bearer x.y.z"}, {"Bearer " + idp.Token("alice", "read")}} {
-		if r := get(t, app, http.MethodGet, authorization...); r.status != http.StatusTeapot {
-			t.Errorf("status %d, want the error handler's 418", r.status)
+	reader := "Bearer " + idp.Token("alice", "read")
+	for _, tc := range []struct {
+		name          string
+		chain         func(g *fiberjwt.Guard) []fiber.Handler
+		authorization []string
+		want          core.Reason
+	}{
+		{"Middleware, no token", func(g *fiberjwt.Guard) []fiber.Handler { return []fiber.Handler{g.Middleware} }, nil, core.ReasonTokenMissing},
+		{"Middleware, malformed token", func(g *fiberjwt.Guard) []fiber.Handler { return []fiber.Handler{g.Middleware} }, []string{"Bearer x.y.z"}, core.ReasonTokenMalformed},
+		{"RequireScopes behind Middleware", func(g *fiberjwt.Guard) []fiber.Handler {
+			return []fiber.Handler{g.Middleware, g.RequireScopes("admin")}
+		}, []string{reader}, core.ReasonInsufficientScope},
+		{"RequirePolicy behind Middleware", func(g *fiberjwt.Guard) []fiber.Handler {
+			return []fiber.Handler{g.Middleware, g.RequirePolicy(refuse)}
+		}, []string{reader}, core.ReasonInsufficientScope},
+		{"RequireScopes without Middleware", func(g *fiberjwt.Guard) []fiber.Handler {
+			return []fiber.Handler{g.RequireScopes()}
+		}, []string{reader}, core.ReasonTokenMissing},
+		{"RequirePolicy without Middleware", func(g *fiberjwt.Guard) []fiber.Handler {
+			return []fiber.Handler{g.RequirePolicy(allow)}
+		}, []string{reader}, core.ReasonTokenMissing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var onError teapot
+			app := newApp(append(tc.chain(fiberjwt.New(v, fiberjwt.WithErrorHandler(onError.handle))), subject)...)
+			if r := get(t, app, "/", tc.authorization...); r.status != http.StatusTeapot || !slices.Equal(onError.reasons, []core.Reason{tc.want}) {
+				t.Errorf("%d, error handler saw %v; want 418 and [%s]", r.status, onError.reasons, tc.want)
+			}
+		})
+	}
+}
+
+// A check answers with its own Guard's options, whatever Middleware runs in
+// front of it: nothing but the claims travels in the user context.
+func TestChecksReadNoOptionsFromTheContext(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	var onError teapot
+	custom := fiberjwt.New(v, fiberjwt.WithErrorHandler(onError.handle))
+	plain := fiberjwt.New(v)
+	reader := "Bearer " + idp.Token("alice", "read")
+	for _, tc := range []struct {
+		name  string
+		chain []fiber.Handler
+		want  int
+	}{
+		{"default scope check behind a Middleware with an error handler",
+			[]fiber.Handler{custom.Middleware, plain.RequireScopes("admin")}, http.StatusForbidden},
+		{"package-level scope check behind a Middleware with an error handler",
+			[]fiber.Handler{fiberjwt.Middleware(v, fiberjwt.WithErrorHandler(onError.handle)), fiberjwt.RequireScopes(v, "admin")}, http.StatusForbidden},
+		{"default policy check behind a Middleware with an error handler",
+			[]fiber.Handler{custom.Middleware, plain.RequirePolicy(refuse)}, http.StatusForbidden},
+		{"scope check with an error handler behind a default Middleware",
+			[]fiber.Handler{plain.Middleware, custom.RequireScopes("admin")}, http.StatusTeapot},
+		{"policy check with an error handler behind a default Middleware",
+			[]fiber.Handler{fiberjwt.Middleware(v), custom.RequirePolicy(refuse)}, http.StatusTeapot},
+	} {
+		if r := get(t, newApp(append(tc.chain, subject)...), "/", reader); r.status != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, r.status, tc.want)
 		}
 	}
-	want := []core.Reason{core.ReasonTokenMissing, core.ReasonTokenMalformed, core.ReasonInsufficientScope}
-	if !slices.Equal(got, want) {
-		t.Errorf("error handler saw %v, want %v", got, want)
+}
+
+// The package keeps nothing of its own in a user context or in fiber's
+// locals: no context.WithValue, no c.Locals, no key type. Claims go through
+// core.NewContext.
+func TestNoContextKeyOfItsOwn(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				if n.Sel.Name == "WithValue" || n.Sel.Name == "Locals" {
+					t.Errorf("%s: %s, a context value of the package's own", name, n.Sel.Name)
+				}
+			case *ast.TypeSpec:
+				if strings.HasSuffix(strings.ToLower(n.Name.Name), "key") {
+					t.Errorf("%s: type %s, a context key of the package's own", name, n.Name.Name)
+				}
+			}
+			return true
+		})
 	}
 }
 
+// A request the Middleware skips carries no claims, whatever token it has
+// and whatever was in its user context, and a check behind refuses it as
+// lacking credentials; the others are authenticated as ever.
 func TestNext(t *testing.T) {
-	v, _ := jwtguardtest.NewTestVerifier(t)
-	next := fiberjwt.WithNext(func(c *fiber.Ctx) bool { return c.Method() == fiber.MethodGet })
-	app := newApp(fiberjwt.Middleware(v, next), func(c *fiber.Ctx) error {
-		_, ok := fiberjwt.Claims(c)
-		return c.SendString(map[bool]string{true: "claims", false: "no claims"}[ok])
-	})
-	if r := get(t, app, http.MethodGet); r.status != http.StatusOK || r.body != "no claims" {
-		t.Errorf("skipped request: %d %q, want 200 without claims", r.status, r.body)
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	g := fiberjwt.New(v, fiberjwt.WithNext(func(c *fiber.Ctx) bool { return c.Path() == "/healthz" }))
+	admin := idp.Token("alice", "admin")
+	verified, err := v.Verify(context.Background(), admin)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if r := get(t, app, http.MethodPost); r.status != http.StatusUnauthorized {
-		t.Errorf("request not skipped: %d, want 401", r.status)
+	// claimsInFront puts claims in the user context before the Middleware.
+	claimsInFront := func(c *fiber.Ctx) error {
+		c.SetUserContext(core.NewContext(c.UserContext(), verified))
+		return c.Next()
+	}
+	missing := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
+	for _, tc := range []struct {
+		name        string
+		chain       []fiber.Handler
+		path, token string
+		status      int
+		body        string
+	}{
+		{"skipped without a token", []fiber.Handler{g.Middleware}, "/healthz", "", http.StatusOK, "no claims"},
+		{"skipped with a valid token", []fiber.Handler{g.Middleware}, "/healthz", admin, http.StatusOK, "no claims"},
+		{"skipped with claims in the context", []fiber.Handler{claimsInFront, g.Middleware}, "/healthz", admin, http.StatusOK, "no claims"},
+		{"skipped, behind RequireScopes", []fiber.Handler{g.Middleware, g.RequireScopes("admin")}, "/healthz", admin, missing.Status, string(missing.Body)},
+		{"skipped, behind RequirePolicy", []fiber.Handler{g.Middleware, g.RequirePolicy(allow)}, "/healthz", admin, missing.Status, string(missing.Body)},
+		{"not skipped, without a token", []fiber.Handler{g.Middleware}, "/", "", missing.Status, string(missing.Body)},
+		{"not skipped, behind RequireScopes", []fiber.Handler{g.Middleware, g.RequireScopes("admin")}, "/", admin, http.StatusOK, "alice"},
+	} {
+		var authorization []string
+		if tc.token != "" {
+			authorization = []string{"Bearer " + tc.token}
+		}
+		if r := get(t, newApp(append(tc.chain, subject)...), tc.path, authorization...); r.status != tc.status || r.body != tc.body {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, r.status, r.body, tc.status, tc.body)
+		}
 	}
 }
 
-// RequireScopes alone fails closed: without Middleware there are no claims.
-func TestRequireScopesWithoutMiddleware(t *testing.T) {
-	v, idp := jwtguardtest.NewTestVerifier(t)
-	r := get(t, newApp(fiberjwt.RequireScopes(v), endpoint), http.MethodGet, "Bearer "+idp.Token("alice", "admin"))
-	want := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
-	if r.status != want.Status || r.header.Get("WWW-Authenticate") != want.WWWAuthenticate || r.body != string(want.Body) {
-		t.Errorf("%d %q %q, want %d %q %q", r.status, r.header.Get("WWW-Authenticate"), r.body, want.Status, want.WWWAuthenticate, want.Body)
+// The default response is the one nethttpjwt writes, headers included, and
+// replaces a header of the same name set ahead of the Middleware.
+func TestRejectionAsNetHTTP(t *testing.T) {
+	v, _ := jwtguardtest.NewTestVerifier(t)
+	ahead := func(c *fiber.Ctx) error {
+		c.Response().Header.Set("Cache-Control", "public")
+		return c.Next()
+	}
+	r := get(t, newApp(ahead, fiberjwt.Middleware(v), endpoint), "/")
+	want := httptest.NewRecorder()
+	nethttpjwt.Middleware(v)(http.HandlerFunc(conformance.Endpoint)).ServeHTTP(want, httptest.NewRequest(http.MethodGet, "/", nil))
+	if r.status != want.Code || r.body != want.Body.String() {
+		t.Errorf("%d %q, want %d %q", r.status, r.body, want.Code, want.Body)
+	}
+	for name, values := range want.Header() {
+		if got := r.header.Values(name); !slices.Equal(got, values) {
+			t.Errorf("%s: %q, want %q", name, got, values)
+		}
 	}
 }
 
@@ -120,7 +264,7 @@ func TestClaimsJoinUserContext(t *testing.T) {
 		claims, _ := fiberjwt.Claims(c)
 		return c.SendString(claims.Subject() + " " + c.UserContext().Value(key{}).(string))
 	})
-	if r := get(t, app, http.MethodGet, "Bearer "+idp.Token("carol")); r.status != http.StatusOK || r.body != "carol kept" {
+	if r := get(t, app, "/", "Bearer "+idp.Token("carol")); r.status != http.StatusOK || r.body != "carol kept" {
 		t.Errorf("%d %q, want 200 %q", r.status, r.body, "carol kept")
 	}
 }
@@ -130,7 +274,7 @@ func TestClaimsJoinUserContext(t *testing.T) {
 func TestTwoAuthorizationHeaders(t *testing.T) {
 	v, idp := jwtguardtest.NewTestVerifier(t)
 	token := "Bearer " + idp.Token("alice")
-	r := get(t, newApp(fiberjwt.Middleware(v), endpoint), http.MethodGet, token, token)
+	r := get(t, newApp(fiberjwt.Middleware(v), endpoint), "/", token, token)
 	if want := v.Response(&core.Error{Reason: core.ReasonRequestInvalid}); r.status != want.Status || r.body != string(want.Body) {
 		t.Errorf("%d %q, want %d %q", r.status, r.body, want.Status, want.Body)
 	}

@@ -11,10 +11,24 @@ import (
 	"github.com/jwtguard/jwtguard/ginjwt"
 )
 
+// The route is mounted at conformance.Path and at conformance.SkipPath,
+// which the Guard skips.
 func TestConformance(t *testing.T) {
-	conformance.Run(t, conformance.HTTPHarness("gin", func(v *core.Verifier, scopes []string, protected http.Handler) http.Handler {
+	h := conformance.HTTPHarness("gin", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
+		g := ginjwt.New(v, ginjwt.WithSkipper(func(c *gin.Context) bool { return c.FullPath() == conformance.SkipPath }))
+		chain := []gin.HandlerFunc{g.Middleware}
+		if route.Scopes != nil {
+			chain = append(chain, g.RequireScopes(route.Scopes...))
+		}
+		if route.Policy != nil {
+			chain = append(chain, g.RequirePolicy(route.Policy))
+		}
+		chain = append(chain, gin.WrapH(protected))
 		r := gin.New()
-		r.GET(conformance.Path, ginjwt.Middleware(v), ginjwt.RequireScopes(v, scopes...), gin.WrapH(protected))
+		r.GET(conformance.Path, chain...)
+		r.GET(conformance.SkipPath, chain...)
 		return r
-	}))
+	})
+	h.Skips = true
+	conformance.Run(t, h)
 }

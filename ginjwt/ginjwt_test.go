@@ -2,10 +2,16 @@ package ginjwt_test
 
 import (
 	"context"
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -20,8 +26,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func get(h http.Handler, method, token string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(method, "/", nil)
+func get(h http.Handler, path, token string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, path, nil)
 	if token != "" {
 		r.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -39,50 +45,156 @@ func subject(c *gin.Context) {
 	c.String(http.StatusOK, "no claims")
 }
 
+// router serves the chain of handlers at / and at /healthz.
 func router(handlers ...gin.HandlerFunc) *gin.Engine {
 	r := gin.New()
-	r.Handle(http.MethodGet, "/", handlers...)
-	r.Handle(http.MethodPost, "/", handlers...)
+	r.GET("/", handlers...)
+	r.GET("/healthz", handlers...)
 	return r
 }
 
-func TestErrorHandlerGetsEveryRejection(t *testing.T) {
+// Policies that grant everything and nothing.
+func allow(context.Context, *core.Claims) error  { return nil }
+func refuse(context.Context, *core.Claims) error { return errors.New("refused") }
+
+// teapot is an error handler that answers 418 and records each reason.
+type teapot struct{ reasons []core.Reason }
+
+func (t *teapot) handle(c *gin.Context, err *core.Error) {
+	t.reasons = append(t.reasons, err.Reason)
+	c.Status(http.StatusTeapot) // no Abort: the Guard aborts anyway
+}
+
+// Every rejection of a Guard, by its Middleware or by its checks, in front
+// of them or alone, goes to the Guard's error handler, and the chain stops.
+func TestGuardErrorHandler(t *testing.T) {
 	v, idp := jwtguardtest.NewTestVerifier(t)
-	var got []core.Reason
-	onError := ginjwt.WithErrorHandler(func(c *gin.Context, err *core.Error) {
-		got = append(got, err.Reason)
-		c.Status(http.StatusTeapot) // no Abort: the middleware aborts anyway
-	})
-	h := router(ginjwt.Middleware(v, onError), ginjwt.RequireScopes(v, "admin"), subject)
-	for _, token := range []string{"", "x.y.z", idp.Token("alice", "read")} {
-		if w := get(h, http.MethodGet, token); w.Code != http.StatusTeapot || w.Body.Len() != 0 {
-			t.Errorf("%d %q, want the error handler's 418 and the chain aborted", w.Code, w.Body)
+	reader := idp.Token("alice", "read")
+	for _, tc := range []struct {
+		name  string
+		chain func(g *ginjwt.Guard) []gin.HandlerFunc
+		token string
+		want  core.Reason
+	}{
+		{"Middleware, no token", func(g *ginjwt.Guard) []gin.HandlerFunc { return []gin.HandlerFunc{g.Middleware} }, "", core.ReasonTokenMissing},
+		{"Middleware, malformed token", func(g *ginjwt.Guard) []gin.HandlerFunc { return []gin.HandlerFunc{g.Middleware} }, "x.y.z", core.ReasonTokenMalformed},
+		{"RequireScopes behind Middleware", func(g *ginjwt.Guard) []gin.HandlerFunc {
+			return []gin.HandlerFunc{g.Middleware, g.RequireScopes("admin")}
+		}, reader, core.ReasonInsufficientScope},
+		{"RequirePolicy behind Middleware", func(g *ginjwt.Guard) []gin.HandlerFunc {
+			return []gin.HandlerFunc{g.Middleware, g.RequirePolicy(refuse)}
+		}, reader, core.ReasonInsufficientScope},
+		{"RequireScopes without Middleware", func(g *ginjwt.Guard) []gin.HandlerFunc {
+			return []gin.HandlerFunc{g.RequireScopes()}
+		}, reader, core.ReasonTokenMissing},
+		{"RequirePolicy without Middleware", func(g *ginjwt.Guard) []gin.HandlerFunc {
+			return []gin.HandlerFunc{g.RequirePolicy(allow)}
+		}, reader, core.ReasonTokenMissing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var onError teapot
+			h := router(append(tc.chain(ginjwt.New(v, ginjwt.WithErrorHandler(onError.handle))), subject)...)
+			w := get(h, "/", tc.token)
+			if w.Code != http.StatusTeapot || w.Body.Len() != 0 || !slices.Equal(onError.reasons, []core.Reason{tc.want}) {
+				t.Errorf("%d %q, error handler saw %v; want 418, the chain aborted and [%s]", w.Code, w.Body, onError.reasons, tc.want)
+			}
+		})
+	}
+}
+
+// A check answers with its own Guard's options, whatever Middleware runs in
+// front of it: nothing but the claims travels along the chain.
+func TestChecksReadNoOptionsFromTheContext(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	var onError teapot
+	custom := ginjwt.New(v, ginjwt.WithErrorHandler(onError.handle))
+	plain := ginjwt.New(v)
+	reader := idp.Token("alice", "read")
+	for _, tc := range []struct {
+		name  string
+		chain []gin.HandlerFunc
+		want  int
+	}{
+		{"default scope check behind a Middleware with an error handler",
+			[]gin.HandlerFunc{custom.Middleware, plain.RequireScopes("admin")}, http.StatusForbidden},
+		{"package-level scope check behind a Middleware with an error handler",
+			[]gin.HandlerFunc{ginjwt.Middleware(v, ginjwt.WithErrorHandler(onError.handle)), ginjwt.RequireScopes(v, "admin")}, http.StatusForbidden},
+		{"default policy check behind a Middleware with an error handler",
+			[]gin.HandlerFunc{custom.Middleware, plain.RequirePolicy(refuse)}, http.StatusForbidden},
+		{"scope check with an error handler behind a default Middleware",
+			[]gin.HandlerFunc{plain.Middleware, custom.RequireScopes("admin")}, http.StatusTeapot},
+		{"policy check with an error handler behind a default Middleware",
+			[]gin.HandlerFunc{ginjwt.Middleware(v), custom.RequirePolicy(refuse)}, http.StatusTeapot},
+	} {
+		if w := get(router(append(tc.chain, subject)...), "/", reader); w.Code != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, w.Code, tc.want)
 		}
 	}
-	want := []core.Reason{core.ReasonTokenMissing, core.ReasonTokenMalformed, core.ReasonInsufficientScope}
-	if !slices.Equal(got, want) {
-		t.Errorf("error handler saw %v, want %v", got, want)
+}
+
+// The package keeps nothing of its own in a request context or in gin's:
+// no context.WithValue, no c.Set, no key type. Claims go through
+// core.NewContext.
+func TestNoContextKeyOfItsOwn(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				if n.Sel.Name == "WithValue" || n.Sel.Name == "Set" {
+					t.Errorf("%s: %s, a context value of the package's own", name, n.Sel.Name)
+				}
+			case *ast.TypeSpec:
+				if strings.HasSuffix(strings.ToLower(n.Name.Name), "key") {
+					t.Errorf("%s: type %s, a context key of the package's own", name, n.Name.Name)
+				}
+			}
+			return true
+		})
 	}
 }
 
-func TestSkipper(t *testing.T) {
-	v, _ := jwtguardtest.NewTestVerifier(t)
-	h := router(ginjwt.Middleware(v, ginjwt.WithSkipper(func(c *gin.Context) bool { return c.Request.Method == http.MethodGet })), subject)
-	if w := get(h, http.MethodGet, ""); w.Code != http.StatusOK || w.Body.String() != "no claims" {
-		t.Errorf("skipped request: %d %q, want 200 without claims", w.Code, w.Body)
-	}
-	if w := get(h, http.MethodPost, ""); w.Code != http.StatusUnauthorized {
-		t.Errorf("request not skipped: %d, want 401", w.Code)
-	}
-}
-
-// RequireScopes alone fails closed: without Middleware there are no claims.
-func TestRequireScopesWithoutMiddleware(t *testing.T) {
+// A request the Middleware skips carries no claims, whatever token it has
+// and whatever was in its context, and a check behind refuses it as lacking
+// credentials; the others are authenticated as ever.
+func TestSkip(t *testing.T) {
 	v, idp := jwtguardtest.NewTestVerifier(t)
-	w := get(router(ginjwt.RequireScopes(v), subject), http.MethodGet, idp.Token("alice", "admin"))
-	want := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
-	if w.Code != want.Status || w.Header().Get("WWW-Authenticate") != want.WWWAuthenticate || w.Body.String() != string(want.Body) {
-		t.Errorf("%d %q %q, want %d %q %q", w.Code, w.Header().Get("WWW-Authenticate"), w.Body, want.Status, want.WWWAuthenticate, want.Body)
+	g := ginjwt.New(v, ginjwt.WithSkipper(func(c *gin.Context) bool { return c.FullPath() == "/healthz" }))
+	admin := idp.Token("alice", "admin")
+	verified, err := v.Verify(context.Background(), admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// claimsInFront puts claims in the context before the Middleware runs.
+	claimsInFront := func(c *gin.Context) {
+		c.Request = c.Request.WithContext(core.NewContext(c.Request.Context(), verified))
+	}
+	missing := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
+	for _, tc := range []struct {
+		name        string
+		chain       []gin.HandlerFunc
+		path, token string
+		status      int
+		body        string
+	}{
+		{"skipped without a token", []gin.HandlerFunc{g.Middleware}, "/healthz", "", http.StatusOK, "no claims"},
+		{"skipped with a valid token", []gin.HandlerFunc{g.Middleware}, "/healthz", admin, http.StatusOK, "no claims"},
+		{"skipped with claims in the context", []gin.HandlerFunc{claimsInFront, g.Middleware}, "/healthz", admin, http.StatusOK, "no claims"},
+		{"skipped, behind RequireScopes", []gin.HandlerFunc{g.Middleware, g.RequireScopes("admin")}, "/healthz", admin, missing.Status, string(missing.Body)},
+		{"skipped, behind RequirePolicy", []gin.HandlerFunc{g.Middleware, g.RequirePolicy(allow)}, "/healthz", admin, missing.Status, string(missing.Body)},
+		{"not skipped, without a token", []gin.HandlerFunc{g.Middleware}, "/", "", missing.Status, string(missing.Body)},
+		{"not skipped, behind RequireScopes", []gin.HandlerFunc{g.Middleware, g.RequireScopes("admin")}, "/", admin, http.StatusOK, "alice"},
+	} {
+		if w := get(router(append(tc.chain, subject)...), tc.path, tc.token); w.Code != tc.status || w.Body.String() != tc.body {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, w.Code, w.Body, tc.status, tc.body)
+		}
 	}
 }
 
@@ -96,7 +208,7 @@ func TestClaimsReachHandler(t *testing.T) {
 		}
 		c.String(http.StatusOK, claims.Subject())
 	})
-	if w := get(h, http.MethodGet, idp.Token("carol")); w.Code != http.StatusOK || w.Body.String() != "carol" {
+	if w := get(h, "/", idp.Token("carol")); w.Code != http.StatusOK || w.Body.String() != "carol" {
 		t.Errorf("%d %q, want 200 carol", w.Code, w.Body)
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"github.com/jwtguard/jwtguard/core"
 )
 
-// Option changes how the middleware meets gin. Verification settings
-// belong to the verifier's baseline, never here.
+// Option changes how a Guard meets gin. Verification settings belong to
+// the verifier's baseline, never here.
 type Option func(*config)
 
 // ErrorHandler writes the response to a rejected request; the chain is
@@ -15,26 +15,16 @@ type Option func(*config)
 // RFC 6750 response. Never send err.Error().
 type ErrorHandler func(c *gin.Context, err *core.Error)
 
-// WithErrorHandler replaces the RFC 6750 response of rejections, from
-// Middleware and from RequireScopes behind it.
+// WithErrorHandler replaces the RFC 6750 response of the Guard's
+// rejections: its Middleware's and its checks'.
 func WithErrorHandler(h ErrorHandler) Option { return func(c *config) { c.onError = h } }
 
 // WithSkipper lets requests for which skip returns true through without a
-// token and without claims (health checks, CORS preflight).
+// token and without claims (health checks, CORS preflight); a check behind
+// refuses them as lacking credentials.
 func WithSkipper(skip func(c *gin.Context) bool) Option { return func(c *config) { c.skip = skip } }
 
 type config struct {
 	onError ErrorHandler
 	skip    func(*gin.Context) bool
-}
-
-// fail answers a rejection through gin's writer, so gin records the status,
-// and aborts the chain; a nil config sends v's RFC 6750 response.
-func (c *config) fail(v *core.Verifier, gc *gin.Context, err error) {
-	defer gc.Abort()
-	if c != nil && c.onError != nil {
-		c.onError(gc, core.AsError(err))
-		return
-	}
-	v.Response(err).WriteHTTP(gc.Writer)
 }

@@ -5,15 +5,25 @@ import (
 
 	"github.com/jwtguard/jwtguard/conformance"
 	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/grpcjwt"
 )
 
 // Each case is one call over bufconn to whoami (example_test.go), by its
-// unary method and by its server stream.
+// unary method and by its server stream; a request for
+// conformance.SkipPath calls skipped, the service the Guard exempts.
 func TestConformance(t *testing.T) {
 	for name, stream := range map[string]bool{"grpc-unary": false, "grpc-stream": true} {
 		t.Run(name, func(t *testing.T) {
-			conformance.Run(t, conformance.Harness{Name: name, Serve: func(v *core.Verifier, scopes []string) (func(conformance.Request) (conformance.Result, error), func()) {
-				conn, stop := serve(interceptors(v, scopes)...)
+			conformance.Run(t, conformance.Harness{Name: name, Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+				g := grpcjwt.New(v, grpcjwt.WithExempt(skipped.ServiceName))
+				c := authenticated(g)
+				if route.Scopes != nil {
+					c = c.scopes(g, route.Scopes...)
+				}
+				if route.Policy != nil {
+					c = c.policy(g, route.Policy)
+				}
+				conn, stop := serve(c.options()...)
 				return func(r conformance.Request) (conformance.Result, error) { return result(conn, stream, r) }, stop
 			}})
 		})

@@ -2,6 +2,7 @@ package grpcjwt_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net"
@@ -41,19 +42,7 @@ func Example() {
 
 	reader, admin := idp.Token("alice", "read"), idp.Token("bob", "read", "admin")
 	for _, token := range []string{"", "not-a-jwt", reader, admin} {
-		ctx := context.Background()
-		if token != "" {
-			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
-		}
-		for _, kind := range []string{"unary", "stream"} {
-			subject, err := call(ctx, conn, kind == "stream")
-			if err != nil {
-				st := status.Convert(err)
-				fmt.Printf("%-6s %s: %s\n", kind, st.Code(), st.Message())
-				continue
-			}
-			fmt.Printf("%-6s OK: hello %s\n", kind, subject)
-		}
+		show(conn, token)
 	}
 	// Output:
 	// unary  Unauthenticated: authentication required
@@ -66,55 +55,126 @@ func Example() {
 	// stream OK: hello bob
 }
 
+// A Guard carries the options its interceptors and its checks share: here
+// an error handler that words the status message its own way, used alike
+// by the interceptors and the policy checks.
+func Example_guard() {
+	idp := jwtguardtest.NewIdP()
+	defer idp.Close()
+	v, err := core.New(idp.Config(), core.WithClock(idp.Now))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	// refused keeps core's code; its message stays as generic as core's.
+	refused := func(_ context.Context, err *core.Error) error {
+		resp := v.Response(err)
+		return status.Error(codes.Code(resp.GRPCCode), "orders-api: "+resp.GRPCMessage)
+	}
+	// A policy is any check of verified claims; a plain error refuses
+	// with PermissionDenied.
+	readOrAdmin := func(_ context.Context, c *core.Claims) error {
+		if c.HasScope("read") || c.HasScope("admin") {
+			return nil
+		}
+		return errors.New("neither read nor admin")
+	}
+	g := grpcjwt.New(v, grpcjwt.WithErrorHandler(refused))
+	conn, stop := serve(
+		grpc.ChainUnaryInterceptor(g.UnaryServerInterceptor(), g.UnaryRequirePolicy(readOrAdmin)),
+		grpc.ChainStreamInterceptor(g.StreamServerInterceptor(), g.StreamRequirePolicy(readOrAdmin)),
+	)
+	defer stop()
+
+	reader, writer := idp.Token("alice", "read"), idp.Token("carol", "write")
+	for _, token := range []string{"", reader, writer} {
+		show(conn, token)
+	}
+	// Output:
+	// unary  Unauthenticated: orders-api: authentication required
+	// stream Unauthenticated: orders-api: authentication required
+	// unary  OK: hello alice
+	// stream OK: hello alice
+	// unary  PermissionDenied: orders-api: the access token lacks the required scope
+	// stream PermissionDenied: orders-api: the access token lacks the required scope
+}
+
+// show calls whoami's unary method and its stream with token and prints
+// what came back.
+func show(conn *grpc.ClientConn, token string) {
+	ctx := context.Background()
+	if token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	}
+	for _, kind := range []string{"unary", "stream"} {
+		subject, err := call(ctx, conn, &whoami, kind == "stream")
+		if err != nil {
+			st := status.Convert(err)
+			fmt.Printf("%-6s %s: %s\n", kind, st.Code(), st.Message())
+			continue
+		}
+		fmt.Printf("%-6s OK: hello %s\n", kind, subject)
+	}
+}
+
 // whoami is the protected service of these tests, written out by hand so
 // that no generated code is needed: its unary method and its server stream
 // answer the subject of the claims in their context, and fail with Internal
-// when there are none (as conformance.Endpoint answers 500).
-var whoami = grpc.ServiceDesc{
-	ServiceName: "jwtguard.test.Whoami",
-	HandlerType: (*any)(nil),
-	Methods: []grpc.MethodDesc{{MethodName: "Unary", Handler: func(srv any, ctx context.Context, dec func(any) error, intercept grpc.UnaryServerInterceptor) (any, error) {
-		req := new(emptypb.Empty)
-		if err := dec(req); err != nil {
-			return nil, err
-		}
-		handler := func(ctx context.Context, _ any) (any, error) { return subjectOf(ctx) }
-		if intercept == nil {
-			return handler(ctx, req)
-		}
-		return intercept(ctx, req, &grpc.UnaryServerInfo{Server: srv, FullMethod: unaryMethod}, handler)
-	}}},
-	Streams: []grpc.StreamDesc{{StreamName: "Stream", ServerStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
-		if err := ss.RecvMsg(new(emptypb.Empty)); err != nil {
-			return err
-		}
-		out, err := subjectOf(ss.Context())
-		if err != nil {
-			return err
-		}
-		return ss.SendMsg(out)
-	}}},
-}
-
-const (
-	unaryMethod  = "/jwtguard.test.Whoami/Unary"
-	streamMethod = "/jwtguard.test.Whoami/Stream"
+// when there are none (as conformance.Endpoint answers 500). skipped is the
+// same service under another name for the tests to exempt: without claims
+// it answers an empty subject, as conformance.Endpoint does at
+// conformance.SkipPath.
+var (
+	whoami  = service("jwtguard.test.Whoami", true)
+	skipped = service("jwtguard.test.Skipped", false)
 )
 
-func subjectOf(ctx context.Context) (*wrapperspb.StringValue, error) {
-	claims, ok := core.FromContext(ctx)
-	if !ok {
-		return nil, status.Error(codes.Internal, "no claims in the call context")
+func service(name string, claimsRequired bool) grpc.ServiceDesc {
+	answer := func(ctx context.Context) (*wrapperspb.StringValue, error) {
+		claims, ok := core.FromContext(ctx)
+		switch {
+		case ok:
+			return wrapperspb.String(claims.Subject()), nil
+		case claimsRequired:
+			return nil, status.Error(codes.Internal, "no claims in the call context")
+		}
+		return wrapperspb.String(""), nil
 	}
-	return wrapperspb.String(claims.Subject()), nil
+	return grpc.ServiceDesc{
+		ServiceName: name,
+		HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{{MethodName: "Unary", Handler: func(srv any, ctx context.Context, dec func(any) error, intercept grpc.UnaryServerInterceptor) (any, error) {
+			req := new(emptypb.Empty)
+			if err := dec(req); err != nil {
+				return nil, err
+			}
+			handler := func(ctx context.Context, _ any) (any, error) { return answer(ctx) }
+			if intercept == nil {
+				return handler(ctx, req)
+			}
+			return intercept(ctx, req, &grpc.UnaryServerInfo{Server: srv, FullMethod: "/" + name + "/Unary"}, handler)
+		}}},
+		Streams: []grpc.StreamDesc{{StreamName: "Stream", ServerStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
+			if err := ss.RecvMsg(new(emptypb.Empty)); err != nil {
+				return err
+			}
+			out, err := answer(ss.Context())
+			if err != nil {
+				return err
+			}
+			return ss.SendMsg(out)
+		}}},
+	}
 }
 
-// serve starts a server with whoami and the health service over bufconn
-// and returns a client connection to it, and how to stop both.
+// serve starts a server with whoami, skipped and the health service over
+// bufconn and returns a client connection to it, and how to stop both.
 func serve(opts ...grpc.ServerOption) (*grpc.ClientConn, func()) {
 	ln := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(opts...)
 	srv.RegisterService(&whoami, nil)
+	srv.RegisterService(&skipped, nil)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	go srv.Serve(ln)
 	conn, err := grpc.NewClient("passthrough:///bufconn",
@@ -126,15 +186,15 @@ func serve(opts ...grpc.ServerOption) (*grpc.ClientConn, func()) {
 	return conn, func() { conn.Close(); srv.Stop() }
 }
 
-// call calls whoami's unary method, or its stream, and returns the subject
-// it answered.
-func call(ctx context.Context, conn *grpc.ClientConn, stream bool) (string, error) {
+// call calls the unary method of service, or its stream, and returns the
+// subject it answered.
+func call(ctx context.Context, conn *grpc.ClientConn, service *grpc.ServiceDesc, stream bool) (string, error) {
 	out := new(wrapperspb.StringValue)
 	if !stream {
-		err := conn.Invoke(ctx, unaryMethod, &emptypb.Empty{}, out)
+		err := conn.Invoke(ctx, "/"+service.ServiceName+"/Unary", &emptypb.Empty{}, out)
 		return out.GetValue(), err
 	}
-	s, err := conn.NewStream(ctx, &whoami.Streams[0], streamMethod)
+	s, err := conn.NewStream(ctx, &service.Streams[0], "/"+service.ServiceName+"/Stream")
 	if err != nil {
 		return "", err
 	}

@@ -2,20 +2,42 @@ package grpcjwt
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/jwtguard/jwtguard/core"
 )
 
+// Guard is a verifier's interceptors and its checks, sharing one set of
+// options: a check answers with its own Guard's error handler, whatever
+// runs in front of it, so nothing is passed along but the claims in the
+// call context.
+type Guard struct {
+	v *core.Verifier
+	config
+}
+
+// New returns the Guard of v. The options cover transport only.
+func New(v *core.Verifier, opts ...Option) *Guard {
+	g := &Guard{v: v, config: config{exempt: map[string]bool{}}}
+	for _, o := range opts {
+		o(&g.config)
+	}
+	return g
+}
+
 // UnaryServerInterceptor authenticates every unary call with v before its
 // handler runs: v.Authenticate verifies the token of the authorization
 // metadata, and the claims reach the handler in its context ([Claims]). A
-// rejection fails the call with core's status, or [WithErrorHandler]'s.
-func UnaryServerInterceptor(v *core.Verifier, opts ...Option) grpc.UnaryServerInterceptor {
-	c := newConfig(opts)
+// rejection fails the call with core's status, or [WithErrorHandler]'s. An
+// exempt call goes on without claims, whatever token it carries.
+func (g *Guard) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-		ctx, err := c.authenticate(ctx, v, info.FullMethod)
+		ctx, err := g.authenticate(ctx, info.FullMethod)
 		if err != nil {
 			return nil, err
 		}
@@ -25,10 +47,9 @@ func UnaryServerInterceptor(v *core.Verifier, opts ...Option) grpc.UnaryServerIn
 
 // StreamServerInterceptor is UnaryServerInterceptor for streams: the
 // handler gets a ServerStream whose Context carries the claims.
-func StreamServerInterceptor(v *core.Verifier, opts ...Option) grpc.StreamServerInterceptor {
-	c := newConfig(opts)
+func (g *Guard) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
-		ctx, err := c.authenticate(ss.Context(), v, info.FullMethod)
+		ctx, err := g.authenticate(ss.Context(), info.FullMethod)
 		if err != nil {
 			return err
 		}
@@ -37,35 +58,130 @@ func StreamServerInterceptor(v *core.Verifier, opts ...Option) grpc.StreamServer
 }
 
 // AuthFunc authenticates like the interceptors, with the signature of
-// go-grpc-middleware v2's auth.AuthFunc.
-func AuthFunc(v *core.Verifier) func(ctx context.Context) (context.Context, error) {
-	c := newConfig(nil)
-	return func(ctx context.Context) (context.Context, error) { return c.authenticate(ctx, v, "") }
+// go-grpc-middleware v2's auth.AuthFunc; the method of an exemption is
+// read with grpc.Method.
+func (g *Guard) AuthFunc() func(ctx context.Context) (context.Context, error) {
+	return func(ctx context.Context) (context.Context, error) {
+		method, _ := grpc.Method(ctx)
+		return g.authenticate(ctx, method)
+	}
 }
 
 // UnaryRequireScopes lets a call through only when its claims grant every
-// scope (core.RequireScopes: exact match). It runs behind
-// UnaryServerInterceptor, passes the methods that one exempts, and refuses
-// other calls without claims as lacking credentials.
-func UnaryRequireScopes(v *core.Verifier, scopes ...string) grpc.UnaryServerInterceptor {
-	policy := core.RequireScopes(scopes...)
+// scope (core.RequireScopes: exact match).
+func (g *Guard) UnaryRequireScopes(scopes ...string) grpc.UnaryServerInterceptor {
+	return g.UnaryRequirePolicy(core.RequireScopes(scopes...))
+}
+
+// StreamRequireScopes is UnaryRequireScopes for streams.
+func (g *Guard) StreamRequireScopes(scopes ...string) grpc.StreamServerInterceptor {
+	return g.StreamRequirePolicy(core.RequireScopes(scopes...))
+}
+
+// UnaryRequirePolicy lets a call through only when p accepts its claims
+// (v.Authorize). A call without claims, because no interceptor ran or
+// because it exempted the call, is refused as lacking credentials.
+func (g *Guard) UnaryRequirePolicy(p core.Policy) grpc.UnaryServerInterceptor {
+	if p == nil {
+		panic("grpcjwt: UnaryRequirePolicy of a nil policy")
+	}
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-		if err := authorize(ctx, v, policy); err != nil {
+		if err := g.authorize(ctx, p); err != nil {
 			return nil, err
 		}
 		return next(ctx, req)
 	}
 }
 
-// StreamRequireScopes is UnaryRequireScopes for streams.
-func StreamRequireScopes(v *core.Verifier, scopes ...string) grpc.StreamServerInterceptor {
-	policy := core.RequireScopes(scopes...)
+// StreamRequirePolicy is UnaryRequirePolicy for streams.
+func (g *Guard) StreamRequirePolicy(p core.Policy) grpc.StreamServerInterceptor {
+	if p == nil {
+		panic("grpcjwt: StreamRequirePolicy of a nil policy")
+	}
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, next grpc.StreamHandler) error {
-		if err := authorize(ss.Context(), v, policy); err != nil {
+		if err := g.authorize(ss.Context(), p); err != nil {
 			return err
 		}
 		return next(srv, ss)
 	}
+}
+
+func (g *Guard) authenticate(ctx context.Context, method string) (context.Context, error) {
+	var claims *core.Claims
+	if !g.exempts(method) {
+		var err error
+		if claims, err = g.v.Authenticate(ctx, callRequest{ctx}); err != nil {
+			return nil, g.fail(ctx, err)
+		}
+	}
+	return core.NewContext(ctx, claims), nil
+}
+
+// exempts reports whether method ("/service/Method") or its service is
+// exempt.
+func (g *Guard) exempts(method string) bool {
+	service, _, _ := strings.Cut(strings.TrimPrefix(method, "/"), "/")
+	return g.exempt[method] || g.exempt[service]
+}
+
+func (g *Guard) authorize(ctx context.Context, p core.Policy) error {
+	claims, _ := core.FromContext(ctx)
+	if err := g.v.Authorize(ctx, claims, p); err != nil {
+		return g.fail(ctx, err)
+	}
+	return nil
+}
+
+// fail maps through core's reason table: 401 is Unauthenticated, 403
+// PermissionDenied, 400 InvalidArgument, 503 Unavailable, with core's
+// generic message. An error handler that returns nil keeps that status, so
+// a rejection never lets the call through.
+func (g *Guard) fail(ctx context.Context, err error) error {
+	var e *core.Error
+	if g.onError != nil && errors.As(err, &e) {
+		if handled := g.onError(ctx, e); handled != nil {
+			return handled
+		}
+	}
+	r := g.v.Response(err)
+	return status.Error(codes.Code(r.GRPCCode), r.GRPCMessage)
+}
+
+// UnaryServerInterceptor is New(v, opts...).UnaryServerInterceptor().
+func UnaryServerInterceptor(v *core.Verifier, opts ...Option) grpc.UnaryServerInterceptor {
+	return New(v, opts...).UnaryServerInterceptor()
+}
+
+// StreamServerInterceptor is New(v, opts...).StreamServerInterceptor().
+func StreamServerInterceptor(v *core.Verifier, opts ...Option) grpc.StreamServerInterceptor {
+	return New(v, opts...).StreamServerInterceptor()
+}
+
+// AuthFunc is New(v, opts...).AuthFunc().
+func AuthFunc(v *core.Verifier, opts ...Option) func(ctx context.Context) (context.Context, error) {
+	return New(v, opts...).AuthFunc()
+}
+
+// UnaryRequireScopes is New(v).UnaryRequireScopes(scopes...): its
+// rejections get core's status.
+func UnaryRequireScopes(v *core.Verifier, scopes ...string) grpc.UnaryServerInterceptor {
+	return New(v).UnaryRequireScopes(scopes...)
+}
+
+// StreamRequireScopes is New(v).StreamRequireScopes(scopes...).
+func StreamRequireScopes(v *core.Verifier, scopes ...string) grpc.StreamServerInterceptor {
+	return New(v).StreamRequireScopes(scopes...)
+}
+
+// UnaryRequirePolicy is New(v).UnaryRequirePolicy(p): its rejections get
+// core's status.
+func UnaryRequirePolicy(v *core.Verifier, p core.Policy) grpc.UnaryServerInterceptor {
+	return New(v).UnaryRequirePolicy(p)
+}
+
+// StreamRequirePolicy is New(v).StreamRequirePolicy(p).
+func StreamRequirePolicy(v *core.Verifier, p core.Policy) grpc.StreamServerInterceptor {
+	return New(v).StreamRequirePolicy(p)
 }
 
 // Claims returns the claims an interceptor verified for the call of ctx.

@@ -3,6 +3,13 @@ package grpcjwt_test
 import (
 	"context"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -18,89 +25,268 @@ import (
 )
 
 func withToken(token string) context.Context {
+	if token == "" {
+		return context.Background()
+	}
 	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token)
 }
 
-// interceptors authenticate every call and require scopes of it.
-func interceptors(v *core.Verifier, scopes []string, opts ...grpcjwt.Option) []grpc.ServerOption {
+// interceptors authenticate every call with g and require scopes of it.
+func interceptors(g *grpcjwt.Guard, scopes []string) []grpc.ServerOption {
 	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(grpcjwt.UnaryServerInterceptor(v, opts...), grpcjwt.UnaryRequireScopes(v, scopes...)),
-		grpc.ChainStreamInterceptor(grpcjwt.StreamServerInterceptor(v, opts...), grpcjwt.StreamRequireScopes(v, scopes...)),
+		grpc.ChainUnaryInterceptor(g.UnaryServerInterceptor(), g.UnaryRequireScopes(scopes...)),
+		grpc.ChainStreamInterceptor(g.StreamServerInterceptor(), g.StreamRequireScopes(scopes...)),
 	}
 }
 
-var admin = []string{"admin"}
+// chain is a pair of interceptor chains, one for unary calls and one for
+// streams, as the tables build them.
+type chain struct {
+	unary  []grpc.UnaryServerInterceptor
+	stream []grpc.StreamServerInterceptor
+}
 
-// result sends r as one call of whoami and reports its status and answer.
-// A URL query has no place in a call: such cases are skipped.
+func (c chain) options() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(c.unary...), grpc.ChainStreamInterceptor(c.stream...)}
+}
+
+// Chains of a Guard's parts, in order.
+func authenticated(g *grpcjwt.Guard) chain {
+	return chain{[]grpc.UnaryServerInterceptor{g.UnaryServerInterceptor()}, []grpc.StreamServerInterceptor{g.StreamServerInterceptor()}}
+}
+
+func (c chain) scopes(g *grpcjwt.Guard, scopes ...string) chain {
+	return chain{append(slices.Clone(c.unary), g.UnaryRequireScopes(scopes...)), append(slices.Clone(c.stream), g.StreamRequireScopes(scopes...))}
+}
+
+func (c chain) policy(g *grpcjwt.Guard, p core.Policy) chain {
+	return chain{append(slices.Clone(c.unary), g.UnaryRequirePolicy(p)), append(slices.Clone(c.stream), g.StreamRequirePolicy(p))}
+}
+
+// Policies that grant everything and nothing.
+func allow(context.Context, *core.Claims) error  { return nil }
+func refuse(context.Context, *core.Claims) error { return errors.New("refused") }
+
+// aborted is an error handler that fails the call with Aborted and records
+// each reason; calls run one at a time, but on the server's goroutines.
+type aborted struct {
+	mu      sync.Mutex
+	reasons []core.Reason
+}
+
+func (a *aborted) handle(_ context.Context, err *core.Error) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reasons = append(a.reasons, err.Reason)
+	return status.Error(codes.Aborted, "refused")
+}
+
+// result sends r as one call of whoami, or of skipped for a request to
+// conformance.SkipPath, and reports its status and answer. A URL query has
+// no place in a call: such cases are skipped.
 func result(conn *grpc.ClientConn, stream bool, r conformance.Request) (conformance.Result, error) {
 	if len(r.Query) > 0 {
 		return conformance.Result{}, errors.ErrUnsupported
 	}
-	subject, err := call(metadata.NewOutgoingContext(context.Background(), r.Metadata()), conn, stream)
+	service := &whoami
+	if r.Path == conformance.SkipPath {
+		service = &skipped
+	}
+	subject, err := call(metadata.NewOutgoingContext(context.Background(), r.Metadata()), conn, service, stream)
 	st := status.Convert(err)
 	return conformance.Result{GRPCCode: int(st.Code()), GRPCMessage: st.Message(), Subject: subject}, nil
 }
 
-func TestErrorHandlerGetsEveryRejection(t *testing.T) {
+// Every rejection of a Guard, by its interceptors or by its checks, in
+// front of them or alone, goes to the Guard's error handler, for unary
+// calls and streams alike.
+func TestGuardErrorHandler(t *testing.T) {
 	v, idp := jwtguardtest.NewTestVerifier(t)
-	var got []core.Reason
-	onError := grpcjwt.WithErrorHandler(func(ctx context.Context, err *core.Error) error {
-		got = append(got, err.Reason)
-		return status.Error(codes.Aborted, "refused")
-	})
-	conn, stop := serve(interceptors(v, admin, onError)...)
-	defer stop()
-	for _, stream := range []bool{false, true} {
-		for _, ctx := range []context.Context{context.Background(), withToken("x.y.z"), withToken(idp.Token("alice", "read"))} {
-			if _, err := call(ctx, conn, stream); status.Code(err) != codes.Aborted {
-				t.Errorf("stream=%v: %v, want the error handler's Aborted", stream, err)
+	reader := idp.Token("alice", "read")
+	for _, tc := range []struct {
+		name  string
+		chain func(g *grpcjwt.Guard) chain
+		token string
+		want  core.Reason
+	}{
+		{"interceptor, no token", authenticated, "", core.ReasonTokenMissing},
+		{"interceptor, malformed token", authenticated, "x.y.z", core.ReasonTokenMalformed},
+		{"RequireScopes behind the interceptor", func(g *grpcjwt.Guard) chain { return authenticated(g).scopes(g, "admin") }, reader, core.ReasonInsufficientScope},
+		{"RequirePolicy behind the interceptor", func(g *grpcjwt.Guard) chain { return authenticated(g).policy(g, refuse) }, reader, core.ReasonInsufficientScope},
+		{"RequireScopes without the interceptor", func(g *grpcjwt.Guard) chain { return chain{}.scopes(g) }, reader, core.ReasonTokenMissing},
+		{"RequirePolicy without the interceptor", func(g *grpcjwt.Guard) chain { return chain{}.policy(g, allow) }, reader, core.ReasonTokenMissing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var onError aborted
+			conn, stop := serve(tc.chain(grpcjwt.New(v, grpcjwt.WithErrorHandler(onError.handle))).options()...)
+			defer stop()
+			for _, stream := range []bool{false, true} {
+				if _, err := call(withToken(tc.token), conn, &whoami, stream); status.Code(err) != codes.Aborted {
+					t.Errorf("stream=%v: %v, want the error handler's Aborted", stream, err)
+				}
 			}
-		}
-	}
-	want := []core.Reason{core.ReasonTokenMissing, core.ReasonTokenMalformed, core.ReasonInsufficientScope}
-	if len(got) != 6 || [3]core.Reason(got[:3]) != [3]core.Reason(want) || [3]core.Reason(got[3:]) != [3]core.Reason(want) {
-		t.Errorf("error handler saw %v, want %v twice", got, want)
+			if want := []core.Reason{tc.want, tc.want}; !slices.Equal(onError.reasons, want) {
+				t.Errorf("error handler saw %v, want %v", onError.reasons, want)
+			}
+		})
 	}
 }
 
 // An error handler that returns nil does not let the call through.
 func TestErrorHandlerFailsClosed(t *testing.T) {
 	v, _ := jwtguardtest.NewTestVerifier(t)
-	conn, stop := serve(interceptors(v, admin, grpcjwt.WithErrorHandler(func(context.Context, *core.Error) error { return nil }))...)
+	g := grpcjwt.New(v, grpcjwt.WithErrorHandler(func(context.Context, *core.Error) error { return nil }))
+	conn, stop := serve(interceptors(g, []string{"admin"})...)
 	defer stop()
 	want := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
 	for _, stream := range []bool{false, true} {
-		_, err := call(context.Background(), conn, stream)
+		_, err := call(context.Background(), conn, &whoami, stream)
 		if st := status.Convert(err); int(st.Code()) != want.GRPCCode || st.Message() != want.GRPCMessage {
 			t.Errorf("stream=%v: %v, want %d %q", stream, err, want.GRPCCode, want.GRPCMessage)
 		}
 	}
 }
 
-// Exempt methods run without a token and without claims, past the
-// RequireScopes interceptors too; the others still need both.
-func TestExempt(t *testing.T) {
-	v, _ := jwtguardtest.NewTestVerifier(t)
-	for _, exempt := range []string{"grpc.health.v1.Health", "/grpc.health.v1.Health/Check"} {
-		conn, stop := serve(interceptors(v, admin, grpcjwt.WithExempt(exempt))...)
-		_, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
-		if err != nil {
-			t.Errorf("WithExempt(%q): health check failed: %v", exempt, err)
-		}
-		if _, err := call(context.Background(), conn, false); status.Code(err) != codes.Unauthenticated {
-			t.Errorf("WithExempt(%q): whoami %v, want Unauthenticated", exempt, err)
+// A check answers with its own Guard's options, whatever interceptor runs
+// in front of it: nothing but the claims travels in the call context.
+func TestChecksReadNoOptionsFromTheContext(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	var onError aborted
+	custom := grpcjwt.New(v, grpcjwt.WithErrorHandler(onError.handle))
+	plain := grpcjwt.New(v)
+	for _, tc := range []struct {
+		name  string
+		chain chain
+		want  codes.Code
+	}{
+		{"default scope check behind an interceptor with an error handler",
+			authenticated(custom).scopes(plain, "admin"), codes.PermissionDenied},
+		{"package-level scope check behind an interceptor with an error handler", chain{
+			[]grpc.UnaryServerInterceptor{grpcjwt.UnaryServerInterceptor(v, grpcjwt.WithErrorHandler(onError.handle)), grpcjwt.UnaryRequireScopes(v, "admin")},
+			[]grpc.StreamServerInterceptor{grpcjwt.StreamServerInterceptor(v, grpcjwt.WithErrorHandler(onError.handle)), grpcjwt.StreamRequireScopes(v, "admin")},
+		}, codes.PermissionDenied},
+		{"package-level policy check behind an interceptor with an error handler", chain{
+			[]grpc.UnaryServerInterceptor{custom.UnaryServerInterceptor(), grpcjwt.UnaryRequirePolicy(v, refuse)},
+			[]grpc.StreamServerInterceptor{custom.StreamServerInterceptor(), grpcjwt.StreamRequirePolicy(v, refuse)},
+		}, codes.PermissionDenied},
+		{"scope check with an error handler behind a default interceptor",
+			authenticated(plain).scopes(custom, "admin"), codes.Aborted},
+		{"policy check with an error handler behind a default interceptor",
+			authenticated(plain).policy(custom, refuse), codes.Aborted},
+	} {
+		conn, stop := serve(tc.chain.options()...)
+		for _, stream := range []bool{false, true} {
+			if _, err := call(withToken(idp.Token("alice", "read")), conn, &whoami, stream); status.Code(err) != tc.want {
+				t.Errorf("%s, stream=%v: %v, want %v", tc.name, stream, err, tc.want)
+			}
 		}
 		stop()
 	}
 }
 
+// The package keeps nothing of its own in a call context: no
+// context.WithValue, no key type. Claims go through core.NewContext.
+func TestNoContextKeyOfItsOwn(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				if n.Sel.Name == "WithValue" {
+					t.Errorf("%s: context.WithValue, a context value of the package's own", name)
+				}
+			case *ast.TypeSpec:
+				if strings.HasSuffix(strings.ToLower(n.Name.Name), "key") {
+					t.Errorf("%s: type %s, a context key of the package's own", name, n.Name.Name)
+				}
+			}
+			return true
+		})
+	}
+}
+
+// A call an exemption lets through carries no claims, whatever token it has
+// and whatever was in its context, and a check behind refuses it as lacking
+// credentials, as a skipped HTTP request is; the others are authenticated
+// as ever. An exemption names a service or a full method.
+func TestExempt(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	admin := idp.Token("alice", "admin")
+	verified, err := v.Verify(context.Background(), admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// claimsInFront puts claims in the call context before the Guard runs.
+	claimsInFront := chain{
+		[]grpc.UnaryServerInterceptor{func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+			return next(core.NewContext(ctx, verified), req)
+		}},
+		[]grpc.StreamServerInterceptor{func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, next grpc.StreamHandler) error {
+			return next(srv, &contextStream{ss, core.NewContext(ss.Context(), verified)})
+		}},
+	}
+	missing := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
+	for _, exempt := range []string{skipped.ServiceName, "/" + skipped.ServiceName + "/Unary"} {
+		g := grpcjwt.New(v, grpcjwt.WithExempt(exempt))
+		for _, tc := range []struct {
+			name    string
+			chain   chain
+			service *grpc.ServiceDesc
+			token   string
+			code    codes.Code
+			subject string
+		}{
+			{"exempt without a token", authenticated(g), &skipped, "", codes.OK, ""},
+			{"exempt with a valid token", authenticated(g), &skipped, admin, codes.OK, ""},
+			{"exempt with claims in the context", chain{append(claimsInFront.unary, g.UnaryServerInterceptor()), append(claimsInFront.stream, g.StreamServerInterceptor())}, &skipped, admin, codes.OK, ""},
+			{"exempt, behind RequireScopes", authenticated(g).scopes(g, "admin"), &skipped, admin, codes.Code(missing.GRPCCode), ""},
+			{"exempt, behind RequirePolicy", authenticated(g).policy(g, allow), &skipped, admin, codes.Code(missing.GRPCCode), ""},
+			{"not exempt, without a token", authenticated(g), &whoami, "", codes.Code(missing.GRPCCode), ""},
+			{"not exempt, behind RequireScopes", authenticated(g).scopes(g, "admin"), &whoami, admin, codes.OK, "alice"},
+		} {
+			conn, stop := serve(tc.chain.options()...)
+			// A full method exempts the unary call only.
+			streams := []bool{false, true}
+			if strings.HasPrefix(exempt, "/") {
+				streams = streams[:1]
+			}
+			for _, stream := range streams {
+				subject, err := call(withToken(tc.token), conn, tc.service, stream)
+				if st := status.Convert(err); st.Code() != tc.code || subject != tc.subject || (st.Code() != codes.OK && st.Message() != missing.GRPCMessage) {
+					t.Errorf("WithExempt(%q), %s, stream=%v: %v %q, want %v %q", exempt, tc.name, stream, err, subject, tc.code, tc.subject)
+				}
+			}
+			stop()
+		}
+	}
+	// The health service, exempt, answers without a token.
+	conn, stop := serve(authenticated(grpcjwt.New(v, grpcjwt.WithExempt(healthpb.Health_ServiceDesc.ServiceName))).options()...)
+	defer stop()
+	if _, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil {
+		t.Errorf("exempt health check: %v", err)
+	}
+}
+
+type contextStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *contextStream) Context() context.Context { return s.ctx }
+
 func TestClaimsReachHandler(t *testing.T) {
 	v, idp := jwtguardtest.NewTestVerifier(t)
-	conn, stop := serve(interceptors(v, admin)...)
+	conn, stop := serve(interceptors(grpcjwt.New(v), []string{"admin"})...)
 	defer stop()
 	for _, stream := range []bool{false, true} {
-		if sub, err := call(withToken(idp.Token("carol", "admin")), conn, stream); err != nil || sub != "carol" {
+		if sub, err := call(withToken(idp.Token("carol", "admin")), conn, &whoami, stream); err != nil || sub != "carol" {
 			t.Errorf("stream=%v: %q %v, want carol", stream, sub, err)
 		}
 	}
@@ -127,6 +313,30 @@ func TestAuthFunc(t *testing.T) {
 	}
 }
 
+// A Guard's AuthFunc uses its options: the error handler, and the
+// exemptions, by the method of the call (grpc.Method).
+func TestGuardAuthFunc(t *testing.T) {
+	v, _ := jwtguardtest.NewTestVerifier(t)
+	var onError aborted
+	authFunc := grpcjwt.New(v, grpcjwt.WithErrorHandler(onError.handle), grpcjwt.WithExempt(skipped.ServiceName)).AuthFunc()
+	// An interceptor calling authFunc, as go-grpc-middleware's auth does.
+	auth := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+		ctx, err := authFunc(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
+	}
+	conn, stop := serve(grpc.UnaryInterceptor(auth))
+	defer stop()
+	if subject, err := call(context.Background(), conn, &skipped, false); err != nil || subject != "" {
+		t.Errorf("exempt call: %q %v, want OK without claims", subject, err)
+	}
+	if _, err := call(context.Background(), conn, &whoami, false); status.Code(err) != codes.Aborted {
+		t.Errorf("call without a token: %v, want the error handler's Aborted", err)
+	}
+}
+
 // The cost the interceptor adds is with minus without minus verify; the
 // calls cross bufconn, a real HTTP/2 transport.
 func BenchmarkMiddleware(b *testing.B) {
@@ -138,7 +348,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		ctx := withToken(token)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := call(ctx, conn, false); err != nil {
+			if _, err := call(ctx, conn, &whoami, false); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -171,7 +381,7 @@ func BenchmarkMiddleware(b *testing.B) {
 func BenchmarkInterceptor(b *testing.B) {
 	v, idp := jwtguardtest.NewTestVerifier(b)
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+idp.Token("alice", "admin")))
-	info := &grpc.UnaryServerInfo{FullMethod: unaryMethod}
+	info := &grpc.UnaryServerInfo{FullMethod: "/" + whoami.ServiceName + "/Unary"}
 	handler := func(ctx context.Context, req any) (any, error) { return req, nil }
 	run := func(b *testing.B, h grpc.UnaryHandler) {
 		b.ReportAllocs()

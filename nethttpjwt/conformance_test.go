@@ -9,8 +9,19 @@ import (
 	"github.com/jwtguard/jwtguard/nethttpjwt"
 )
 
+// The Guard skips conformance.SkipPath; the route's checks are the Guard's
+// own, so they answer with its options.
 func TestConformance(t *testing.T) {
-	conformance.Run(t, conformance.HTTPHarness("net/http", func(v *core.Verifier, scopes []string, protected http.Handler) http.Handler {
-		return nethttpjwt.Middleware(v)(nethttpjwt.RequireScopes(v, scopes...)(protected))
-	}))
+	h := conformance.HTTPHarness("net/http", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
+		g := nethttpjwt.New(v, nethttpjwt.WithSkipper(func(r *http.Request) bool { return r.URL.Path == conformance.SkipPath }))
+		if route.Policy != nil {
+			protected = g.RequirePolicy(route.Policy)(protected)
+		}
+		if route.Scopes != nil {
+			protected = g.RequireScopes(route.Scopes...)(protected)
+		}
+		return g.Middleware(protected)
+	})
+	h.Skips = true
+	conformance.Run(t, h)
 }

@@ -1,6 +1,8 @@
 package nethttpjwt_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -37,21 +39,7 @@ func Example() {
 	for _, call := range []struct{ path, token string }{
 		{"/me", ""}, {"/me", "not-a-jwt"}, {"/me", reader}, {"/admin", reader}, {"/admin", admin},
 	} {
-		req, _ := http.NewRequest(http.MethodGet, srv.URL+call.path, nil)
-		if call.token != "" {
-			req.Header.Set("Authorization", "Bearer "+call.token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			log.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		fmt.Println(call.path, resp.Status)
-		if challenge := resp.Header.Get("WWW-Authenticate"); challenge != "" {
-			fmt.Println("  WWW-Authenticate:", challenge)
-		}
-		fmt.Printf("  %s", body)
+		show(srv.URL, call.path, call.token)
 	}
 	// Output:
 	// /me 401 Unauthorized
@@ -67,4 +55,84 @@ func Example() {
 	//   {"error":"insufficient_scope","error_description":"the access token lacks the required scope"}
 	// /admin 200 OK
 	//   hello bob
+}
+
+// A Guard carries the options its Middleware and its checks share: here an
+// error handler that answers RFC 9457 problem details, used alike by the
+// Middleware, RequireScopes and RequirePolicy.
+func Example_guard() {
+	idp := jwtguardtest.NewIdP()
+	defer idp.Close()
+	v, err := core.New(idp.Config(), core.WithClock(idp.Now))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := nethttpjwt.Claims(r)
+		fmt.Fprintf(w, "hello %s\n", claims.Subject())
+	})
+	// problem keeps the status and the challenge of v's response.
+	problem := func(w http.ResponseWriter, r *http.Request, err *core.Error) {
+		resp := v.Response(err)
+		if resp.WWWAuthenticate != "" {
+			w.Header().Set("WWW-Authenticate", resp.WWWAuthenticate)
+		}
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(resp.Status)
+		fmt.Fprintf(w, "{\"status\":%d,\"title\":%q}\n", resp.Status, http.StatusText(resp.Status))
+	}
+	// A policy is any check of verified claims; a plain error refuses
+	// with 403.
+	readOrAdmin := func(_ context.Context, c *core.Claims) error {
+		if c.HasScope("read") || c.HasScope("admin") {
+			return nil
+		}
+		return errors.New("neither read nor admin")
+	}
+	g := nethttpjwt.New(v, nethttpjwt.WithErrorHandler(problem))
+	mux := http.NewServeMux()
+	mux.Handle("GET /admin", g.RequireScopes("admin")(hello))
+	mux.Handle("GET /reports", g.RequirePolicy(readOrAdmin)(hello))
+	srv := httptest.NewServer(g.Middleware(mux))
+	defer srv.Close()
+
+	reader, writer := idp.Token("alice", "read"), idp.Token("carol", "write")
+	for _, call := range []struct{ path, token string }{
+		{"/reports", ""}, {"/admin", reader}, {"/reports", reader}, {"/reports", writer},
+	} {
+		show(srv.URL, call.path, call.token)
+	}
+	// Output:
+	// /reports 401 Unauthorized
+	//   WWW-Authenticate: Bearer realm="api"
+	//   {"status":401,"title":"Unauthorized"}
+	// /admin 403 Forbidden
+	//   WWW-Authenticate: Bearer realm="api", error="insufficient_scope", scope="admin"
+	//   {"status":403,"title":"Forbidden"}
+	// /reports 200 OK
+	//   hello alice
+	// /reports 403 Forbidden
+	//   WWW-Authenticate: Bearer realm="api", error="insufficient_scope"
+	//   {"status":403,"title":"Forbidden"}
+}
+
+// show sends GET base+path with token and prints what came back.
+func show(base, path, token string) {
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(path, resp.Status)
+	if challenge := resp.Header.Get("WWW-Authenticate"); challenge != "" {
+		fmt.Println("  WWW-Authenticate:", challenge)
+	}
+	fmt.Printf("  %s", body)
 }

@@ -32,26 +32,23 @@ import (
 // TestParity runs the whole matrix through every adapter, all at once, and
 // compares their verdict tables case by case: outcome, reason, status and
 // the subject the protected endpoint saw. A case a transport cannot carry
-// (a URL query over gRPC) is left out of the comparison.
+// (a URL query over gRPC) is left out of the comparison. Every adapter
+// skips conformance.SkipPath (a skipper, fiber's Next, a gRPC exemption),
+// so the cases of skipped routes are compared across all six.
 func TestParity(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
 	harnesses := []conformance.Harness{
-		conformance.HTTPHarness("net/http", func(v *core.Verifier, scopes []string, protected http.Handler) http.Handler {
-			return nethttpjwt.Middleware(v)(nethttpjwt.RequireScopes(v, scopes...)(protected))
-		}),
-		conformance.HTTPHarness("gin", func(v *core.Verifier, scopes []string, protected http.Handler) http.Handler {
-			r := gin.New()
-			r.GET(conformance.Path, ginjwt.Middleware(v), ginjwt.RequireScopes(v, scopes...), gin.WrapH(protected))
-			return r
-		}),
-		conformance.HTTPHarness("echo", func(v *core.Verifier, scopes []string, protected http.Handler) http.Handler {
-			e := echo.New()
-			e.GET(conformance.Path, echo.WrapHandler(protected), echojwt.Middleware(v), echojwt.RequireScopes(v, scopes...))
-			return e
-		}),
+		netHTTPHarness(),
+		ginHarness(),
+		echoHarness(),
 		fiberHarness(),
 		grpcHarness("grpc-unary", false),
 		grpcHarness("grpc-stream", true),
+	}
+	for _, h := range harnesses {
+		if !h.Skips {
+			t.Errorf("%s: the harness declares no skipped route, so the cases of skipped routes would go uncompared", h.Name)
+		}
 	}
 	tables := make([]conformance.Table, len(harnesses))
 	t.Run("matrix", func(t *testing.T) {
@@ -80,17 +77,90 @@ func TestParity(t *testing.T) {
 	t.Logf("%d cases compared across all %d adapters, %d more across the HTTP ones", all, len(tables), httpOnly)
 }
 
+// skipsHTTP is the skipper of the net/http harness.
+func skipsHTTP(r *http.Request) bool { return r.URL.Path == conformance.SkipPath }
+
+func netHTTPHarness() conformance.Harness {
+	h := conformance.HTTPHarness("net/http", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
+		g := nethttpjwt.New(v, nethttpjwt.WithSkipper(skipsHTTP))
+		if route.Policy != nil {
+			protected = g.RequirePolicy(route.Policy)(protected)
+		}
+		if route.Scopes != nil {
+			protected = g.RequireScopes(route.Scopes...)(protected)
+		}
+		return g.Middleware(protected)
+	})
+	h.Skips = true
+	return h
+}
+
+// ginHarness, echoHarness and fiberHarness mount the route at
+// conformance.Path and at conformance.SkipPath, which the Guard skips.
+func ginHarness() conformance.Harness {
+	h := conformance.HTTPHarness("gin", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
+		g := ginjwt.New(v, ginjwt.WithSkipper(func(c *gin.Context) bool { return c.FullPath() == conformance.SkipPath }))
+		chain := []gin.HandlerFunc{g.Middleware}
+		if route.Scopes != nil {
+			chain = append(chain, g.RequireScopes(route.Scopes...))
+		}
+		if route.Policy != nil {
+			chain = append(chain, g.RequirePolicy(route.Policy))
+		}
+		chain = append(chain, gin.WrapH(protected))
+		r := gin.New()
+		r.GET(conformance.Path, chain...)
+		r.GET(conformance.SkipPath, chain...)
+		return r
+	})
+	h.Skips = true
+	return h
+}
+
+func echoHarness() conformance.Harness {
+	h := conformance.HTTPHarness("echo", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
+		g := echojwt.New(v, echojwt.WithSkipper(func(c echo.Context) bool { return c.Path() == conformance.SkipPath }))
+		chain := []echo.MiddlewareFunc{g.Middleware}
+		if route.Scopes != nil {
+			chain = append(chain, g.RequireScopes(route.Scopes...))
+		}
+		if route.Policy != nil {
+			chain = append(chain, g.RequirePolicy(route.Policy))
+		}
+		e := echo.New()
+		e.GET(conformance.Path, echo.WrapHandler(protected), chain...)
+		e.GET(conformance.SkipPath, echo.WrapHandler(protected), chain...)
+		return e
+	})
+	h.Skips = true
+	return h
+}
+
 // fiberHarness sends each request through app.Test, and so through
-// fasthttp's own parser, with the read buffer fiberjwt's doc asks for.
+// fasthttp's own parser, with the read buffer fiberjwt's doc asks for. Its
+// endpoint answers as conformance.Endpoint does.
 func fiberHarness() conformance.Harness {
-	return conformance.Harness{Name: "fiber", Serve: func(v *core.Verifier, scopes []string) (func(conformance.Request) (conformance.Result, error), func()) {
-		app := fiber.New(fiber.Config{ReadBufferSize: 16 << 10})
-		app.Get(conformance.Path, fiberjwt.Middleware(v), fiberjwt.RequireScopes(v, scopes...), func(c *fiber.Ctx) error {
+	return conformance.Harness{Name: "fiber", Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		g := fiberjwt.New(v, fiberjwt.WithNext(func(c *fiber.Ctx) bool { return c.Path() == conformance.SkipPath }))
+		chain := []fiber.Handler{g.Middleware}
+		if route.Scopes != nil {
+			chain = append(chain, g.RequireScopes(route.Scopes...))
+		}
+		if route.Policy != nil {
+			chain = append(chain, g.RequirePolicy(route.Policy))
+		}
+		chain = append(chain, func(c *fiber.Ctx) error {
 			if claims, ok := core.FromContext(c.UserContext()); ok {
 				return c.SendString(claims.Subject())
 			}
+			if c.Path() == conformance.SkipPath {
+				return c.SendString("") // 200, no subject
+			}
 			return c.Status(http.StatusInternalServerError).SendString("no claims in the user context")
 		})
+		app := fiber.New(fiber.Config{ReadBufferSize: 16 << 10})
+		app.Get(conformance.Path, chain...)
+		app.Get(conformance.SkipPath, chain...)
 		return func(r conformance.Request) (conformance.Result, error) {
 			req, err := r.NewHTTPRequest("http://fiber.test")
 			if err != nil {
@@ -106,14 +176,24 @@ func fiberHarness() conformance.Harness {
 }
 
 // grpcHarness calls the unary method or the server stream of whoami, a
-// service that answers the subject of the claims in its context.
+// service that answers the subject of the claims in its context, or of
+// skipped, the same service under a name the Guard exempts, for a request
+// to conformance.SkipPath.
 func grpcHarness(name string, stream bool) conformance.Harness {
-	return conformance.Harness{Name: name, Serve: func(v *core.Verifier, scopes []string) (func(conformance.Request) (conformance.Result, error), func()) {
+	return conformance.Harness{Name: name, Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		g := grpcjwt.New(v, grpcjwt.WithExempt(skipped.ServiceName))
+		unary := []grpc.UnaryServerInterceptor{g.UnaryServerInterceptor()}
+		streams := []grpc.StreamServerInterceptor{g.StreamServerInterceptor()}
+		if route.Scopes != nil {
+			unary, streams = append(unary, g.UnaryRequireScopes(route.Scopes...)), append(streams, g.StreamRequireScopes(route.Scopes...))
+		}
+		if route.Policy != nil {
+			unary, streams = append(unary, g.UnaryRequirePolicy(route.Policy)), append(streams, g.StreamRequirePolicy(route.Policy))
+		}
 		ln := bufconn.Listen(1 << 20)
-		srv := grpc.NewServer(
-			grpc.ChainUnaryInterceptor(grpcjwt.UnaryServerInterceptor(v), grpcjwt.UnaryRequireScopes(v, scopes...)),
-			grpc.ChainStreamInterceptor(grpcjwt.StreamServerInterceptor(v), grpcjwt.StreamRequireScopes(v, scopes...)))
+		srv := grpc.NewServer(grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(streams...))
 		srv.RegisterService(&whoami, nil)
+		srv.RegisterService(&skipped, nil)
 		go srv.Serve(ln)
 		conn, err := grpc.NewClient("passthrough:///bufconn",
 			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }),
@@ -125,7 +205,11 @@ func grpcHarness(name string, stream bool) conformance.Harness {
 			if len(r.Query) > 0 {
 				return conformance.Result{}, errors.ErrUnsupported // a call has no URL
 			}
-			subject, err := call(metadata.NewOutgoingContext(context.Background(), r.Metadata()), conn, stream)
+			service := &whoami
+			if r.Path == conformance.SkipPath {
+				service = &skipped
+			}
+			subject, err := call(metadata.NewOutgoingContext(context.Background(), r.Metadata()), conn, service, stream)
 			st := status.Convert(err)
 			return conformance.Result{GRPCCode: int(st.Code()), GRPCMessage: st.Message(), Subject: subject}, nil
 		}
@@ -138,55 +222,61 @@ func grpcHarness(name string, stream bool) conformance.Harness {
 	}}
 }
 
-const (
-	unaryMethod  = "/jwtguard.test.Whoami/Unary"
-	streamMethod = "/jwtguard.test.Whoami/Stream"
-)
-
 // whoami is written out by hand so that no generated code is needed; it
 // fails with Internal when it finds no claims, as conformance.Endpoint
-// answers 500.
-var whoami = grpc.ServiceDesc{
-	ServiceName: "jwtguard.test.Whoami",
-	HandlerType: (*any)(nil),
-	Methods: []grpc.MethodDesc{{MethodName: "Unary", Handler: func(srv any, ctx context.Context, dec func(any) error, intercept grpc.UnaryServerInterceptor) (any, error) {
-		req := new(emptypb.Empty)
-		if err := dec(req); err != nil {
-			return nil, err
-		}
-		handler := func(ctx context.Context, _ any) (any, error) { return subjectOf(ctx) }
-		if intercept == nil {
-			return handler(ctx, req)
-		}
-		return intercept(ctx, req, &grpc.UnaryServerInfo{Server: srv, FullMethod: unaryMethod}, handler)
-	}}},
-	Streams: []grpc.StreamDesc{{StreamName: "Stream", ServerStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
-		if err := ss.RecvMsg(new(emptypb.Empty)); err != nil {
-			return err
-		}
-		out, err := subjectOf(ss.Context())
-		if err != nil {
-			return err
-		}
-		return ss.SendMsg(out)
-	}}},
-}
+// answers 500. skipped is the same service under another name: without
+// claims it answers an empty subject, as conformance.Endpoint does at
+// conformance.SkipPath.
+var (
+	whoami  = service("jwtguard.test.Whoami", true)
+	skipped = service("jwtguard.test.Skipped", false)
+)
 
-func subjectOf(ctx context.Context) (*wrapperspb.StringValue, error) {
-	claims, ok := core.FromContext(ctx)
-	if !ok {
-		return nil, status.Error(codes.Internal, "no claims in the call context")
+func service(name string, claimsRequired bool) grpc.ServiceDesc {
+	answer := func(ctx context.Context) (*wrapperspb.StringValue, error) {
+		claims, ok := core.FromContext(ctx)
+		switch {
+		case ok:
+			return wrapperspb.String(claims.Subject()), nil
+		case claimsRequired:
+			return nil, status.Error(codes.Internal, "no claims in the call context")
+		}
+		return wrapperspb.String(""), nil
 	}
-	return wrapperspb.String(claims.Subject()), nil
+	return grpc.ServiceDesc{
+		ServiceName: name,
+		HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{{MethodName: "Unary", Handler: func(srv any, ctx context.Context, dec func(any) error, intercept grpc.UnaryServerInterceptor) (any, error) {
+			req := new(emptypb.Empty)
+			if err := dec(req); err != nil {
+				return nil, err
+			}
+			handler := func(ctx context.Context, _ any) (any, error) { return answer(ctx) }
+			if intercept == nil {
+				return handler(ctx, req)
+			}
+			return intercept(ctx, req, &grpc.UnaryServerInfo{Server: srv, FullMethod: "/" + name + "/Unary"}, handler)
+		}}},
+		Streams: []grpc.StreamDesc{{StreamName: "Stream", ServerStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
+			if err := ss.RecvMsg(new(emptypb.Empty)); err != nil {
+				return err
+			}
+			out, err := answer(ss.Context())
+			if err != nil {
+				return err
+			}
+			return ss.SendMsg(out)
+		}}},
+	}
 }
 
-func call(ctx context.Context, conn *grpc.ClientConn, stream bool) (string, error) {
+func call(ctx context.Context, conn *grpc.ClientConn, service *grpc.ServiceDesc, stream bool) (string, error) {
 	out := new(wrapperspb.StringValue)
 	if !stream {
-		err := conn.Invoke(ctx, unaryMethod, &emptypb.Empty{}, out)
+		err := conn.Invoke(ctx, "/"+service.ServiceName+"/Unary", &emptypb.Empty{}, out)
 		return out.GetValue(), err
 	}
-	s, err := conn.NewStream(ctx, &whoami.Streams[0], streamMethod)
+	s, err := conn.NewStream(ctx, &service.Streams[0], "/"+service.ServiceName+"/Stream")
 	if err != nil {
 		return "", err
 	}

@@ -14,7 +14,8 @@ import (
 // New returns the routes: /healthz and /readyz need no token, /whoami any
 // valid token, /admin a token granting the admin scope.
 func New(v *core.Verifier) *echo.Echo {
-	auth := echojwt.Middleware(v)
+	// One Guard: its Middleware and its scope check share its options.
+	g := echojwt.New(v)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Use(middleware.Recover())
@@ -34,10 +35,10 @@ func New(v *core.Verifier) *echo.Echo {
 	e.GET("/whoami", func(c echo.Context) error {
 		claims, _ := echojwt.Claims(c)
 		return c.JSON(http.StatusOK, claims)
-	}, auth)
+	}, g.Middleware)
 	e.GET("/admin", func(c echo.Context) error {
 		claims, _ := echojwt.Claims(c)
 		return c.JSON(http.StatusOK, map[string]any{"admin": true, "sub": claims.Subject()})
-	}, auth, echojwt.RequireScopes(v, "admin"))
+	}, g.Middleware, g.RequireScopes("admin"))
 	return e
 }

@@ -12,7 +12,8 @@ import (
 // New returns the routes: /healthz and /readyz need no token, /whoami any
 // valid token, /admin a token granting the admin scope.
 func New(v *core.Verifier) *fiber.App {
-	auth := fiberjwt.Middleware(v)
+	// One Guard: its Middleware and its scope check share its options.
+	g := fiberjwt.New(v)
 	app := fiber.New(fiber.Config{
 		// fasthttp refuses request headers beyond its read buffer (4 KiB by
 		// default) with 431 before any handler runs; 16 KiB lets tokens of
@@ -31,11 +32,11 @@ func New(v *core.Verifier) *fiber.App {
 		}
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
-	app.Get("/whoami", auth, func(c *fiber.Ctx) error {
+	app.Get("/whoami", g.Middleware, func(c *fiber.Ctx) error {
 		claims, _ := fiberjwt.Claims(c)
 		return c.JSON(claims)
 	})
-	app.Get("/admin", auth, fiberjwt.RequireScopes(v, "admin"), func(c *fiber.Ctx) error {
+	app.Get("/admin", g.Middleware, g.RequireScopes("admin"), func(c *fiber.Ctx) error {
 		claims, _ := fiberjwt.Claims(c)
 		return c.JSON(fiber.Map{"admin": true, "sub": claims.Subject()})
 	})

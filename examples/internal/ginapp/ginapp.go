@@ -13,7 +13,8 @@ import (
 // New returns the routes: /healthz and /readyz need no token, /whoami any
 // valid token, /admin a token granting the admin scope.
 func New(v *core.Verifier) *gin.Engine {
-	auth := ginjwt.Middleware(v)
+	// One Guard: its Middleware and its scope check share its options.
+	g := ginjwt.New(v)
 	r := gin.New()
 	r.Use(gin.Recovery())
 	// Liveness: the process answers, whatever the IdP is doing.
@@ -27,11 +28,11 @@ func New(v *core.Verifier) *gin.Engine {
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ready"})
 	})
-	r.GET("/whoami", auth, func(c *gin.Context) {
+	r.GET("/whoami", g.Middleware, func(c *gin.Context) {
 		claims, _ := ginjwt.Claims(c)
 		c.JSON(http.StatusOK, claims)
 	})
-	r.GET("/admin", auth, ginjwt.RequireScopes(v, "admin"), func(c *gin.Context) {
+	r.GET("/admin", g.Middleware, g.RequireScopes("admin"), func(c *gin.Context) {
 		claims, _ := ginjwt.Claims(c)
 		c.JSON(http.StatusOK, gin.H{"admin": true, "sub": claims.Subject()})
 	})

@@ -12,7 +12,8 @@ import (
 // New returns the routes: /healthz and /readyz need no token, /whoami any
 // valid token, /admin a token granting the admin scope.
 func New(v *core.Verifier) http.Handler {
-	auth := nethttpjwt.Middleware(v)
+	// One Guard: its Middleware and its scope check share its options.
+	g := nethttpjwt.New(v)
 	mux := http.NewServeMux()
 	// Liveness: the process answers, whatever the IdP is doing.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -27,11 +28,11 @@ func New(v *core.Verifier) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	mux.Handle("GET /whoami", auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /whoami", g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := nethttpjwt.Claims(r)
 		writeJSON(w, http.StatusOK, claims)
 	})))
-	mux.Handle("GET /admin", auth(nethttpjwt.RequireScopes(v, "admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /admin", g.Middleware(g.RequireScopes("admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := nethttpjwt.Claims(r)
 		writeJSON(w, http.StatusOK, map[string]any{"admin": true, "sub": claims.Subject()})
 	}))))
