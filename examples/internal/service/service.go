@@ -50,21 +50,7 @@ func Run(ctx context.Context, name string, args []string, stderr io.Writer, serv
 	log := Logger(stderr, name)
 	cfg, err := core.LoadBaseline(*config)
 	if err != nil {
-		// One line per problem, each naming its key and line.
-		problems := []*core.ConfigError{{Key: "(file)", Msg: err.Error()}}
-		if all, ok := err.(interface{ Unwrap() []error }); ok {
-			problems = problems[:0]
-			for _, e := range all.Unwrap() {
-				var p *core.ConfigError
-				if errors.As(e, &p) {
-					problems = append(problems, p)
-				}
-			}
-		}
-		for _, p := range problems {
-			log.Error("baseline refused", slog.String("file", *config), slog.String("key", p.Key),
-				slog.Int("line", p.Line), slog.String("problem", p.Msg))
-		}
+		logRefused(log, *config, err)
 		return 1
 	}
 	v, err := core.New(cfg, core.WithLogger(log))
@@ -121,4 +107,23 @@ func Until(ctx context.Context, serve func() error, shutdown func(context.Contex
 		err = errors.Join(err, serr)
 	}
 	return err
+}
+
+// logRefused logs why a baseline was refused: one line per problem, each
+// naming its key and line (ParseBaseline reports every problem at once).
+func logRefused(log *slog.Logger, file string, err error) {
+	problems := []*core.ConfigError{{Key: "(file)", Msg: err.Error()}}
+	if all, ok := err.(interface{ Unwrap() []error }); ok {
+		problems = problems[:0]
+		for _, e := range all.Unwrap() {
+			var p *core.ConfigError
+			if errors.As(e, &p) {
+				problems = append(problems, p)
+			}
+		}
+	}
+	for _, p := range problems {
+		log.Error("baseline refused", slog.String("file", file), slog.String("key", p.Key),
+			slog.Int("line", p.Line), slog.String("problem", p.Msg))
+	}
 }
