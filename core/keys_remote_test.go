@@ -1411,43 +1411,66 @@ func BenchmarkKeyLookup(b *testing.B) {
 }
 
 // An https jwks_url that redirects to plain http is a failed fetch: keys
-// must come over TLS (RFC 7517 section 9.1), whatever a proxy says.
+// must come over TLS (RFC 7517 section 9.1), whatever a proxy says. The
+// client refuses to follow the redirect, so the plain IdP is never asked;
+// a transport that follows redirects by itself is caught by the scheme of
+// the final request.
 func TestKeyLifecycleRedirectToHTTPRefused(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		k := lcNewKey(t, "ES256", "k1")
-		plain := newLCIdP(k)
-		plainURL := "http://idp.lifecycle.test/.well-known/jwks.json"
-		var redirects atomic.Int64
-		// The https origin redirects to the plain IdP, which serves a good
-		// set: only the scheme of the final request can fail the fetch.
-		rt := lcRoundTripFunc(func(r *http.Request) (*http.Response, error) {
-			if r.URL.Scheme == "https" {
+	plainURL := "http://idp.lifecycle.test/.well-known/jwks.json"
+	for _, tc := range []struct {
+		name       string
+		transport  func(plain *lcIdP, redirects *atomic.Int64) http.RoundTripper
+		wantPlain  int
+		wantDetail string
+	}{
+		{"the client follows", func(plain *lcIdP, redirects *atomic.Int64) http.RoundTripper {
+			return lcRoundTripFunc(func(r *http.Request) (*http.Response, error) {
+				if r.URL.Scheme == "https" {
+					redirects.Add(1)
+					w := httptest.NewRecorder()
+					http.Redirect(w, r, plainURL, http.StatusFound)
+					resp := w.Result()
+					resp.Request = r
+					return resp, nil
+				}
+				return plain.RoundTrip(r)
+			})
+		}, 0, "redirected from https to http"},
+		{"the transport follows", func(plain *lcIdP, redirects *atomic.Int64) http.RoundTripper {
+			return lcRoundTripFunc(func(r *http.Request) (*http.Response, error) {
 				redirects.Add(1)
-				w := httptest.NewRecorder()
-				http.Redirect(w, r, plainURL, http.StatusFound)
-				resp := w.Result()
-				resp.Request = r
-				return resp, nil
-			}
-			return plain.RoundTrip(r)
+				hop, err := http.NewRequestWithContext(r.Context(), http.MethodGet, plainURL, nil)
+				if err != nil {
+					return nil, err
+				}
+				return plain.RoundTrip(hop)
+			})
+		}, 1, "redirected from https to http"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				k := lcNewKey(t, "ES256", "k1")
+				plain := newLCIdP(k)
+				var redirects atomic.Int64
+				logs := &lcLogs{}
+				v, err := core.New(lcConfig(nil), core.WithHTTPClient(&http.Client{Transport: tc.transport(plain, &redirects)}),
+					core.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(v.Close)
+				if redirects.Load() != 1 || plain.fetches() != tc.wantPlain {
+					t.Fatalf("%d redirects and %d plain requests, want 1 and %d", redirects.Load(), plain.fetches(), tc.wantPlain)
+				}
+				st := v.Stats()[0]
+				if st.Ready || st.FetchFailed != 1 || !strings.Contains(st.LastError, tc.wantDetail) {
+					t.Fatalf("after a redirect to http: %+v", st)
+				}
+				_, err = v.Verify(context.Background(), plain.token(t, k, time.Now()))
+				lcWant(t, err, core.ReasonKeysUnavailable)
+			})
 		})
-		logs := &lcLogs{}
-		v, err := core.New(lcConfig(nil), core.WithHTTPClient(&http.Client{Transport: rt}),
-			core.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(v.Close)
-		if redirects.Load() != 1 || plain.fetches() != 1 {
-			t.Fatalf("%d redirects and %d plain requests, want one of each", redirects.Load(), plain.fetches())
-		}
-		st := v.Stats()[0]
-		if st.Ready || st.FetchFailed != 1 || st.LastError != "redirected from https to http" {
-			t.Fatalf("after a redirect to http: %+v", st)
-		}
-		_, err = v.Verify(context.Background(), plain.token(t, k, time.Now()))
-		lcWant(t, err, core.ReasonKeysUnavailable)
-	})
+	}
 }
 
 type lcRoundTripFunc func(*http.Request) (*http.Response, error)

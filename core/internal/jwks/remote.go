@@ -112,6 +112,7 @@ type Remote struct {
 // stops a service from starting.
 func NewRemote(issuer, url string, policy Policy, algs map[string]bool, env Env) *Remote {
 	ctx, cancel := context.WithCancel(context.Background())
+	env.Client = noDowngrade(env.Client)
 	s := &Remote{
 		issuer: issuer, url: url, policy: policy, algs: algs, env: env,
 		ctx: ctx, cancel: cancel, stop: make(chan struct{}), negative: make(map[string]time.Time),
@@ -125,10 +126,11 @@ func NewRemote(issuer, url string, policy Policy, algs map[string]bool, env Env)
 
 // Errors of the hot path, made once: a refusal costs no allocation.
 var (
-	errNeverFetched = fail(ErrUnavailable, "no key set fetched yet", nil)
-	errTooStale     = fail(ErrUnavailable, "the last good key set is older than max_stale", nil)
-	errAbsent       = fail(ErrNotFound, "kid was absent from a key set fetched moments ago", nil)
-	errCooldown     = fail(ErrNotFound, "kid is not in the key set, which was fetched for an unknown kid less than unknown_kid_interval ago", nil)
+	errNeverFetched  = fail(ErrUnavailable, "no key set fetched yet", nil)
+	errTooStale      = fail(ErrUnavailable, "the last good key set is older than max_stale", nil)
+	errAbsent        = fail(ErrNotFound, "kid was absent from a key set fetched moments ago", nil)
+	errCooldown      = fail(ErrNotFound, "kid is not in the key set, which was fetched for an unknown kid less than unknown_kid_interval ago", nil)
+	errClosedUnknown = fail(ErrNotFound, "kid is not in the key set, and the source is closed: it fetches no more", nil)
 )
 
 // Current is the hot path of every verification: one atomic load and a
@@ -166,9 +168,13 @@ func (s *Remote) UnknownKID(ctx context.Context, kid string) (*Set, error) {
 		}
 		delete(s.negative, kid)
 	}
+	if s.closed {
+		s.mu.Unlock()
+		return nil, errClosedUnknown
+	}
 	f := s.inflight
 	if f == nil {
-		if s.closed || (!s.lastUnknownFetch.IsZero() && now.Sub(s.lastUnknownFetch) < s.policy.UnknownKIDInterval) {
+		if !s.lastUnknownFetch.IsZero() && now.Sub(s.lastUnknownFetch) < s.policy.UnknownKIDInterval {
 			s.refusedUnknown++
 			s.mu.Unlock()
 			return nil, errCooldown
@@ -497,7 +503,9 @@ func (s *Remote) get(ctx context.Context, etag string) (fetchResult, error) {
 	}
 	defer resp.Body.Close()
 	// Keys must come from a trustworthy source (RFC 7517 section 9.1): a
-	// redirect may not downgrade an https jwks_url to plain http.
+	// redirect may not downgrade an https jwks_url to plain http. The
+	// client refuses to follow one (noDowngrade); this also catches a
+	// transport that followed it by itself.
 	if strings.HasPrefix(s.url, "https:") && resp.Request != nil && resp.Request.URL.Scheme != "https" {
 		return r, fmt.Errorf("redirected from https to %s", resp.Request.URL.Scheme)
 	}
@@ -555,4 +563,28 @@ func freshness(h http.Header) (time.Duration, bool) {
 		}
 	}
 	return 0, false
+}
+
+// noDowngrade returns a copy of c that refuses to follow a redirect from an
+// https URL to any other scheme: keys must come from a trustworthy source
+// (RFC 7517 section 9.1). The check runs before the redirect is followed,
+// whatever the transport reports about the final request afterwards. The
+// caller's own redirect policy still applies to every other redirect.
+func noDowngrade(c *http.Client) *http.Client {
+	cp := *c
+	next := c.CheckRedirect
+	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("redirected from https to %s", req.URL.Scheme)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		// net/http's default policy.
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &cp
 }
