@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -24,11 +25,22 @@ import (
 )
 
 func Example() {
-	// A test identity provider: its JWKS is served by httptest and its
-	// clock is fixed.
-	idp := jwtguardtest.NewIdP()
+	// The test kit stands in for the identity provider. The rest is what a
+	// service does: parse its baseline file and build one verifier.
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
 	defer idp.Close()
-	v, err := core.New(idp.Config(), core.WithClock(idp.Now))
+	cfg, err := core.ParseBaseline([]byte(`
+issuers:
+  - issuer: ` + idp.Issuer() + `
+    jwks_url: ` + idp.JWKSURL() + `
+audiences: [` + idp.Audience() + `]
+algorithms: [RS256]
+token_types: [at+jwt]
+`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := core.New(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -59,9 +71,22 @@ func Example() {
 // an error handler that words the status message its own way, used alike
 // by the interceptors and the policy checks.
 func Example_guard() {
-	idp := jwtguardtest.NewIdP()
+	// The test kit stands in for the identity provider. The rest is what a
+	// service does: parse its baseline file and build one verifier.
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
 	defer idp.Close()
-	v, err := core.New(idp.Config(), core.WithClock(idp.Now))
+	cfg, err := core.ParseBaseline([]byte(`
+issuers:
+  - issuer: ` + idp.Issuer() + `
+    jwks_url: ` + idp.JWKSURL() + `
+audiences: [` + idp.Audience() + `]
+algorithms: [RS256]
+token_types: [at+jwt]
+`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := core.New(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}

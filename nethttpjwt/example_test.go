@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/jwtguardtest"
@@ -15,11 +16,22 @@ import (
 )
 
 func Example() {
-	// A test identity provider: its JWKS is served by httptest and its
-	// clock is fixed.
-	idp := jwtguardtest.NewIdP()
+	// The test kit stands in for the identity provider. The rest is what a
+	// service does: parse its baseline file and build one verifier.
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
 	defer idp.Close()
-	v, err := core.New(idp.Config(), core.WithClock(idp.Now))
+	cfg, err := core.ParseBaseline([]byte(`
+issuers:
+  - issuer: ` + idp.Issuer() + `
+    jwks_url: ` + idp.JWKSURL() + `
+audiences: [` + idp.Audience() + `]
+algorithms: [RS256]
+token_types: [at+jwt]
+`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := core.New(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -61,9 +73,22 @@ func Example() {
 // error handler that answers RFC 9457 problem details, used alike by the
 // Middleware, RequireScopes and RequirePolicy.
 func Example_guard() {
-	idp := jwtguardtest.NewIdP()
+	// The test kit stands in for the identity provider. The rest is what a
+	// service does: parse its baseline file and build one verifier.
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
 	defer idp.Close()
-	v, err := core.New(idp.Config(), core.WithClock(idp.Now))
+	cfg, err := core.ParseBaseline([]byte(`
+issuers:
+  - issuer: ` + idp.Issuer() + `
+    jwks_url: ` + idp.JWKSURL() + `
+audiences: [` + idp.Audience() + `]
+algorithms: [RS256]
+token_types: [at+jwt]
+`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := core.New(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
