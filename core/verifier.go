@@ -44,8 +44,11 @@ type options struct {
 	hooks []jwks.Hooks
 }
 
-// WithClock sets the time source used for every time check and the key
-// lifecycle, so tests move time instead of sleeping.
+// WithClock sets the time source of every time check and of the key
+// lifecycle. A verifier judges tokens at the instant its clock gives: a
+// captured token replayed as of a past instant, or a conformance run whose
+// tokens were minted at a fixed one. The lifecycle's timers still run on
+// the runtime's clock, which testing/synctest fakes in tests.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithLogger sets where rejections and key set events are logged.
