@@ -63,8 +63,12 @@ type Lint struct {
 	// Warnings are legal but risky settings.
 	Warnings []Warning
 	// Config is the baseline as parsed, with defaults filled in; valid
-	// only when Errors is empty.
+	// only when Errors is empty. For an estate file it is the shared
+	// policy.
 	Config Config
+	// Services are the effective baselines of an estate file's services
+	// that start cleanly, in file order, each with its Deviations.
+	Services []Config
 }
 
 // LintBaseline parses data and returns every error and every warning, with
@@ -89,6 +93,27 @@ func LintBaseline(data []byte) Lint {
 	l.Warnings = cfg.warnings()
 	for _, e := range l.Errors {
 		e.Line = p.lineOf(e.Key)
+	}
+	if e := cfg.estate; e != nil {
+		// Every service as it would start, each problem once.
+		seen := map[string]bool{}
+		for _, ce := range l.Errors {
+			seen[ce.Key+ce.Msg] = true
+		}
+		for _, name := range e.names {
+			svc, err := cfg.ForService(name)
+			if err == nil {
+				l.Services = append(l.Services, svc.normalize())
+				continue
+			}
+			for _, ce := range err.(configErrors) {
+				if !seen[ce.Key+ce.Msg] {
+					seen[ce.Key+ce.Msg] = true
+					l.Errors = append(l.Errors, ce)
+				}
+			}
+		}
+		l.Warnings = append(l.Warnings, e.deviationWarnings(time.Now())...)
 	}
 	for i := range l.Warnings {
 		l.Warnings[i].Line = p.lineOf(l.Warnings[i].Key)
@@ -126,9 +151,12 @@ type baselineParser struct {
 	lines map[string]int
 }
 
-func (p *baselineParser) lineOf(key string) int {
+func (p *baselineParser) lineOf(key string) int { return lineIn(p.lines, key) }
+
+// lineIn is the line of key, or of the nearest enclosing key that has one.
+func lineIn(lines map[string]int, key string) int {
 	for k := key; k != ""; {
-		if l, ok := p.lines[k]; ok {
+		if l, ok := lines[k]; ok {
 			return l
 		}
 		// Fall back to the enclosing key: "issuers[0].jwks_url" -> "issuers[0]".
@@ -189,6 +217,7 @@ func (p *baselineParser) config(n *yaml.Node, c *Config) {
 		keyMaxTokenBytes:        p.int(&c.MaxTokenBytes),
 		keyInsecureSkipAudience: p.bool(&c.InsecureSkipAudience),
 		keyInsecureHTTPJWKS:     p.bool(&c.InsecureHTTPJWKS),
+		keyServices:             p.services(&c.estate),
 		keyJWKS: func(key string, v *yaml.Node) {
 			p.fields(key, v, map[string]func(string, *yaml.Node){
 				keyRefreshInterval:    p.duration(&c.JWKS.RefreshInterval),

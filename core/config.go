@@ -43,6 +43,12 @@ const (
 	keyQuery                = "query"
 	keyInsecureSkipAudience = "insecure_skip_audience"
 	keyInsecureHTTPJWKS     = "insecure_http_jwks"
+	keyServices             = "services"
+	keyDeviations           = "deviations"
+	keyValue                = "value"
+	keyReason               = "reason"
+	keyExpires              = "expires"
+	keySharedAudienceReason = "shared_audience_reason"
 )
 
 // sub names a nested key as written in the file: "jwks.max_stale".
@@ -96,6 +102,29 @@ type Config struct {
 	InsecureSkipAudience bool
 	// InsecureHTTPJWKS allows a plain-http jwks_url to a non-loopback host.
 	InsecureHTTPJWKS bool
+
+	// Service names the entry of an estate file's services section this
+	// Config was selected for ([Config.ForService]); "" otherwise.
+	Service string
+	// Deviations are the managed deviations of Service from the shared
+	// policy, already applied to the fields above.
+	Deviations []Deviation
+
+	// estate holds the services section of a baseline that has one, until
+	// a service is selected; shared is the policy a selected service was
+	// built from, for its shared fingerprint.
+	estate *estate
+	shared *Config
+}
+
+// Deviation is one managed exception of a service from the estate's shared
+// policy: written out in the file with why and until when, so a security
+// review reads every exception in one place (lint lists them).
+type Deviation struct {
+	Key     string // the baseline key it changes, e.g. "leeway" or "jwks.max_stale"
+	Value   string // as written
+	Reason  string
+	Expires time.Time // the end of that day, UTC
 }
 
 // IssuerConfig binds one issuer to the only keys that may sign its tokens.
@@ -185,6 +214,7 @@ func (c Config) clone() Config {
 		v := *c.Cache.MaxEntries
 		n.Cache.MaxEntries = &v
 	}
+	n.Deviations = slices.Clone(c.Deviations)
 	return n
 }
 
@@ -291,7 +321,7 @@ func (c Config) validate() error {
 
 	// RFC 9068 section 4 and RFC 8725 section 3.9: an access token is for a
 	// named audience; without one, a token minted for another service works here.
-	if len(n.Audiences) == 0 && !n.InsecureSkipAudience {
+	if len(n.Audiences) == 0 && !n.InsecureSkipAudience && n.estate == nil {
 		add(keyAudiences, "at least one audience is required (or write %s: true)", keyInsecureSkipAudience)
 	}
 	for _, a := range n.Audiences {
@@ -326,6 +356,9 @@ func (c Config) validate() error {
 	}
 	if *n.Cache.MaxEntries < 0 {
 		add(sub(keyCache, keyMaxEntries), "must not be negative")
+	}
+	if n.estate != nil {
+		errs = append(errs, n.estate.check(n)...)
 	}
 	if len(errs) == 0 {
 		return nil

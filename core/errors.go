@@ -180,10 +180,9 @@ func (e *Error) Unwrap() []error {
 	return []error{e.Reason}
 }
 
-// AsError returns err as *Error, for adapters whose error handlers take one.
-// Any other non-nil error becomes a token_malformed rejection, so that an
-// unexpected failure still refuses.
-func AsError(err error) *Error {
+// asError returns err as *Error. Any other non-nil error becomes a
+// token_malformed rejection, so that an unexpected failure still refuses.
+func asError(err error) *Error {
 	if err == nil {
 		return nil
 	}
@@ -216,7 +215,7 @@ var descriptions = map[string]string{
 
 // responseFor builds the RFC 6750 response for err under realm.
 func responseFor(err error, realm string) Response {
-	e := AsError(err)
+	e := asError(err)
 	info := e.Reason.Info()
 	var b strings.Builder
 	r := Response{Status: info.HTTPStatus, ContentType: "application/json", GRPCCode: info.GRPCCode}

@@ -239,15 +239,6 @@ func ExampleReason() {
 	// 401 401
 }
 
-func ExampleAsError() {
-	v := exampleVerifier()
-	defer v.Close()
-	_, err := v.Verify(context.Background(), "not-a-token")
-	e := core.AsError(err)
-	fmt.Println(e.Reason, e.Detail)
-	// Output: token_malformed not a compact JWS of three segments
-}
-
 func ExampleVerifier_Config() {
 	v := exampleVerifier()
 	defer v.Close()

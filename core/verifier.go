@@ -64,6 +64,13 @@ func WithRealm(realm string) Option { return func(o *options) { o.realm = realm 
 // New validates cfg and builds a Verifier. An unsafe baseline is refused
 // here, with every problem named, rather than discovered in production.
 func New(cfg Config, opts ...Option) (*Verifier, error) {
+	if cfg.estate != nil {
+		// An estate's shared part has no audience: each service has its
+		// own, and a verifier runs for one of them.
+		if _, err := cfg.ForService(""); err != nil {
+			return nil, err
+		}
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -115,17 +122,25 @@ func New(cfg Config, opts ...Option) (*Verifier, error) {
 		v.Close()
 		return nil, err
 	}
-	v.opts.logger.Info("jwtguard verifier started", slog.String("fingerprint", v.fingerprint),
-		slog.Int("issuers", len(v.issuers)), slog.Any("algorithms", n.Algorithms), slog.Any("audiences", n.Audiences))
+	attrs := []slog.Attr{slog.String("fingerprint", v.fingerprint), slog.String("shared_fingerprint", cfg.SharedFingerprint()),
+		slog.Int("issuers", len(v.issuers)), slog.Any("algorithms", n.Algorithms), slog.Any("audiences", n.Audiences)}
+	if n.Service != "" {
+		attrs = append(attrs, slog.String("service", n.Service))
+	}
+	v.opts.logger.LogAttrs(context.Background(), slog.LevelInfo, "jwtguard verifier started", attrs...)
+	// Managed deviations are exceptions a review approved: each is said at
+	// every start, with why and until when, so none goes unnoticed.
+	for _, d := range n.Deviations {
+		v.opts.logger.LogAttrs(context.Background(), slog.LevelWarn, "jwtguard baseline deviation",
+			slog.String("service", n.Service), slog.String("key", d.Key), slog.String("value", d.Value),
+			slog.String("reason", d.Reason), slog.String("expires", d.Expires.Add(-time.Hour).Format(time.DateOnly)))
+	}
 	return v, nil
 }
 
 // Config returns a copy of the normalized baseline the verifier runs on:
 // changing it changes nothing the verifier accepts.
 func (v *Verifier) Config() Config { return v.cfg.clone() }
-
-// Fingerprint is the baseline fingerprint, logged at start.
-func (v *Verifier) Fingerprint() string { return v.fingerprint }
 
 // Close stops every background goroutine. A closed verifier still answers
 // from the keys it holds.
@@ -647,7 +662,7 @@ func (v *Verifier) checkAudience(c *Claims) *Error {
 // logRejection writes the one line per rejection, with what could be read
 // from the token. It never logs the token.
 func (v *Verifier) logRejection(ctx context.Context, err error) {
-	e := AsError(err)
+	e := asError(err)
 	level := slog.LevelInfo
 	if e.Reason == ReasonKeysUnavailable {
 		level = slog.LevelError

@@ -1,9 +1,12 @@
 // Command jwtguard is the operators' tool for jwtguard baselines and tokens.
 //
-//	jwtguard verify -config baseline.yaml [TOKEN | -]   verify a token, print verdict, reason and claims
-//	jwtguard lint baseline.yaml                        report every problem and risky setting, with lines
-//	jwtguard fingerprint baseline.yaml                 print the baseline fingerprint, to compare services
-//	jwtguard inspect TOKEN                             decode header and claims WITHOUT verifying
+//	jwtguard verify -config baseline.yaml [-service NAME] [TOKEN | -]   verify a token, print verdict, reason and claims
+//	jwtguard lint [-services] baseline.yaml                           report every problem and risky setting, with lines
+//	jwtguard fingerprint [-service NAME] baseline.yaml                print the effective and the shared fingerprint
+//	jwtguard inspect TOKEN                                            decode header and claims WITHOUT verifying
+//
+// -service selects a service of an estate file (a baseline with a services
+// section); the environment variable JWTGUARD_SERVICE is its default.
 //
 // Exit codes: 0 success (verify: accepted; lint: no errors), 1 a rejected
 // or undecodable token, or a baseline with problems, 2 usage or I/O errors.
@@ -23,18 +26,35 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/jwtguard/jwtguard/core"
 )
 
 const usage = `usage:
-  jwtguard verify -config baseline.yaml [TOKEN | -]
-  jwtguard lint baseline.yaml
-  jwtguard fingerprint baseline.yaml
+  jwtguard verify -config baseline.yaml [-service NAME] [TOKEN | -]
+  jwtguard lint [-services] baseline.yaml
+  jwtguard fingerprint [-service NAME] baseline.yaml
   jwtguard inspect [TOKEN | -]
+-service defaults to $JWTGUARD_SERVICE
 exit: 0 accepted / clean, 1 rejected / baseline problems, 2 usage or I/O
 `
+
+// serviceFlag is -service, defaulting to JWTGUARD_SERVICE, as every
+// jwtguard binary reads it.
+func serviceFlag(fs *flag.FlagSet) *string {
+	return fs.String("service", os.Getenv("JWTGUARD_SERVICE"), "the `service` of an estate file to use (default $JWTGUARD_SERVICE)")
+}
+
+// loadService loads a baseline and selects the service of an estate file.
+func loadService(path, service string) (core.Config, error) {
+	cfg, err := core.LoadBaseline(path)
+	if err != nil {
+		return core.Config{}, err
+	}
+	return cfg.ForService(service)
+}
 
 // baselineExit is the exit code of a baseline that did not load: 1 when
 // the file was read and has problems, 2 when it could not be read.
@@ -98,6 +118,7 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	config := fs.String("config", "", "baseline file (required)")
 	asJSON := fs.Bool("json", false, "print the verdict as one JSON object")
 	verbose := fs.Bool("v", false, "log key set events and the rejection line to stderr")
+	service := serviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -110,7 +131,7 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fmt.Fprintf(stderr, "jwtguard verify: %v\n", err)
 		return 2
 	}
-	cfg, err := core.LoadBaseline(*config)
+	cfg, err := loadService(*config, *service)
 	if err != nil {
 		fmt.Fprintf(stderr, "jwtguard verify: %v\n", err)
 		return baselineExit(err)
@@ -139,9 +160,10 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		Detail      string          `json:"detail,omitempty"`
 		Fingerprint string          `json:"baseline_fingerprint"`
 		Claims      json.RawMessage `json:"claims,omitempty"`
-	}{Verdict: "accepted", Fingerprint: v.Fingerprint()}
+	}{Verdict: "accepted", Fingerprint: v.Config().Fingerprint()}
 	if verr != nil {
-		e := core.AsError(verr)
+		var e *core.Error
+		errors.As(verr, &e)
 		out.Verdict, out.Reason, out.Detail = "rejected", string(e.Reason), e.Detail
 	} else {
 		out.Claims, _ = claims.MarshalJSON()
@@ -166,7 +188,13 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 }
 
 func lint(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
+	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	table := fs.Bool("services", false, "print the estate: each service, its audiences and its deviations")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if args = fs.Args(); len(args) != 1 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
@@ -192,23 +220,53 @@ func lint(args []string, stdout, stderr io.Writer) int {
 		report("warning", w.Key, w.Line, w.Msg)
 	}
 	fmt.Fprintf(stdout, "%d error(s), %d warning(s)\n", len(lint.Errors), len(lint.Warnings))
+	if *table {
+		printEstate(stdout, lint.Services)
+	}
 	if len(lint.Errors) > 0 {
 		return 1
 	}
 	return 0
 }
 
+// printEstate is the page a security review reads: every service, what it
+// accepts, and every exception it has from the shared policy.
+func printEstate(w io.Writer, services []core.Config) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tAUDIENCES\tDEVIATIONS\tFINGERPRINT")
+	for _, s := range services {
+		devs := []string{}
+		for _, d := range s.Deviations {
+			devs = append(devs, fmt.Sprintf("%s %s until %s (%s)", d.Key, d.Value, d.Expires.Add(-time.Hour).Format(time.DateOnly), d.Reason))
+		}
+		if len(devs) == 0 {
+			devs = []string{"-"}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Service, strings.Join(s.Audiences, " "), strings.Join(devs, "; "), s.Fingerprint())
+	}
+	tw.Flush()
+}
+
+// fingerprint prints the effective fingerprint on the first line, as
+// scripts read it, and the shared policy's on the second.
 func fingerprint(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
+	fs := flag.NewFlagSet("fingerprint", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	service := serviceFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if args = fs.Args(); len(args) != 1 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	cfg, err := core.LoadBaseline(args[0])
+	cfg, err := loadService(args[0], *service)
 	if err != nil {
 		fmt.Fprintf(stderr, "jwtguard fingerprint: %v\n", err)
 		return baselineExit(err)
 	}
 	fmt.Fprintln(stdout, cfg.Fingerprint())
+	fmt.Fprintln(stdout, "shared", cfg.SharedFingerprint())
 	return 0
 }
 

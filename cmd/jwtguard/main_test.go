@@ -240,3 +240,85 @@ func TestExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// estateFixture turns the fixture into an estate file: orders-api and
+// billing-api as two services, billing with a managed deviation.
+func estateFixture(t *testing.T) (string, func(claims jwt.MapClaims) string) {
+	t.Helper()
+	path, mint := fixture(t)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	estate := strings.Replace(string(data), "audiences: [orders-api]\n", "", 1) +
+		"services:\n  orders:\n    audiences: [orders-api]\n  billing:\n    audiences: [billing-api]\n" +
+		"    deviations:\n      leeway: {value: 1m, reason: partner clocks drift, expires: 2999-01-01}\n"
+	if err := os.WriteFile(path, []byte(estate), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, mint
+}
+
+func TestServiceSelection(t *testing.T) {
+	path, mint := estateFixture(t)
+	forBilling := goodClaims()
+	forBilling["aud"] = "billing-api"
+	tok := mint(forBilling)
+	for _, tc := range []struct {
+		name    string
+		env     string
+		args    []string
+		code    int
+		contain string
+	}{
+		{"by flag", "", []string{"verify", "-config", path, "-service", "billing", tok}, 0, "accepted"},
+		{"by environment", "billing", []string{"verify", "-config", path, tok}, 0, "accepted"},
+		{"the flag wins over the environment", "billing", []string{"verify", "-config", path, "-service", "orders", tok}, 1, "audience_invalid"},
+		{"another service's token", "", []string{"verify", "-config", path, "-service", "orders", tok}, 1, "audience_invalid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("JWTGUARD_SERVICE", tc.env)
+			r := runCLI(t, "", tc.args...)
+			if r.code != tc.code || !strings.Contains(r.stdout, tc.contain) {
+				t.Fatalf("exit %d, want %d; stdout %q stderr %q", r.code, tc.code, r.stdout, r.stderr)
+			}
+		})
+	}
+	t.Setenv("JWTGUARD_SERVICE", "")
+	for _, args := range [][]string{
+		{"verify", "-config", path, tok},
+		{"verify", "-config", path, "-service", "shipping", tok},
+		{"fingerprint", path},
+	} {
+		if r := runCLI(t, "", args...); r.code != 1 || !strings.Contains(r.stderr, "orders, billing") {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and the known services", args, r.code, r.stderr)
+		}
+	}
+}
+
+func TestFingerprintOfAService(t *testing.T) {
+	path, _ := estateFixture(t)
+	orders := runCLI(t, "", "fingerprint", "-service", "orders", path)
+	billing := runCLI(t, "", "fingerprint", "-service", "billing", path)
+	lo, lb := strings.Split(strings.TrimSpace(orders.stdout), "\n"), strings.Split(strings.TrimSpace(billing.stdout), "\n")
+	if orders.code != 0 || billing.code != 0 || len(lo) != 2 || len(lb) != 2 {
+		t.Fatalf("%+v %+v", orders, billing)
+	}
+	if lo[0] == lb[0] || lo[1] != lb[1] || !strings.HasPrefix(lo[1], "shared sha256:") {
+		t.Fatalf("effective fingerprints must differ and shared ones agree:\n%s\n%s", orders.stdout, billing.stdout)
+	}
+}
+
+func TestLintServicesTable(t *testing.T) {
+	path, _ := estateFixture(t)
+	r := runCLI(t, "", "lint", "-services", path)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stdout)
+	}
+	for _, want := range []string{"SERVICE", "orders", "orders-api", "billing-api", "leeway 1m until 2999-01-01 (partner clocks drift)",
+		"warning: services.billing.deviations.leeway"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("lint -services lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
