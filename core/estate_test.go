@@ -182,7 +182,7 @@ func TestEstateDeviations(t *testing.T) {
 				t.Fatal(err)
 			}
 			v.Close()
-			if !strings.Contains(logs.String(), `"level":"WARN","msg":"jwtguard baseline deviation","service":"legacy","key":"`+tc.key+`"`) ||
+			if !strings.Contains(logs.String(), `"level":"WARN","msg":"jwtguard baseline deviation","baseline_service":"legacy","key":"`+tc.key+`"`) ||
 				!strings.Contains(logs.String(), `"expires":"2999-12-31"`) {
 				t.Fatalf("deviation not logged at start:\n%s", logs.String())
 			}

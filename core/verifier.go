@@ -125,14 +125,14 @@ func New(cfg Config, opts ...Option) (*Verifier, error) {
 	attrs := []slog.Attr{slog.String("fingerprint", v.fingerprint), slog.String("shared_fingerprint", cfg.SharedFingerprint()),
 		slog.Int("issuers", len(v.issuers)), slog.Any("algorithms", n.Algorithms), slog.Any("audiences", n.Audiences)}
 	if n.Service != "" {
-		attrs = append(attrs, slog.String("service", n.Service))
+		attrs = append(attrs, slog.String("baseline_service", n.Service))
 	}
 	v.opts.logger.LogAttrs(context.Background(), slog.LevelInfo, "jwtguard verifier started", attrs...)
 	// Managed deviations are exceptions a review approved: each is said at
 	// every start, with why and until when, so none goes unnoticed.
 	for _, d := range n.Deviations {
 		v.opts.logger.LogAttrs(context.Background(), slog.LevelWarn, "jwtguard baseline deviation",
-			slog.String("service", n.Service), slog.String("key", d.Key), slog.String("value", d.Value),
+			slog.String("baseline_service", n.Service), slog.String("key", d.Key), slog.String("value", d.Value),
 			slog.String("reason", d.Reason), slog.String("expires", d.Expires.Add(-time.Hour).Format(time.DateOnly)))
 	}
 	return v, nil

@@ -12,8 +12,12 @@ import (
 	"github.com/jwtguard/jwtguard/examples/internal/idp"
 )
 
-// audience is the service name in every token, as in examples/baseline.yaml.
-const audience = "orders-api"
+// audience is the orders service's audience in every valid token, as in
+// examples/baseline.yaml; service is its entry in the estate file.
+const (
+	audience = "orders-api"
+	service  = "orders"
+)
 
 //go:embed baseline.yaml.tmpl
 var baselineTemplate string
@@ -25,7 +29,11 @@ func defaultBaseline(issuer, jwksURL string) (core.Config, error) {
 	if err != nil {
 		return core.Config{}, err
 	}
-	return core.ParseBaseline(data)
+	cfg, err := core.ParseBaseline(data)
+	if err != nil {
+		return core.Config{}, err
+	}
+	return cfg.ForService(service)
 }
 
 // renderBaseline is the baseline file the services of the demo load.

@@ -143,7 +143,7 @@ func (t *tally) draw(w io.Writer, pl plan) {
 // summary writes the final table and what it means.
 func (t *tally) summary(w io.Writer, pl plan) {
 	t.draw(w, pl)
-	fmt.Fprintf(w, "\nvalid tokens to /whoami and /admin, plus hostile ones: expired, wrong audience,\n"+
+	fmt.Fprintf(w, "\nvalid tokens to /whoami and /admin, plus hostile ones: expired, a token for billing,\n"+
 		"alg none, forged signature, a valid token lacking the admin scope, and %d unknown-kid\n"+
 		"probes, sent only in the first half of each rotation period.\n\n", t.probes)
 	for _, r := range t.examples {

@@ -34,7 +34,9 @@ var (
 		token: func(p *idp.IdP) string {
 			return p.NewToken("alice").Scopes("read").ExpiresIn(-time.Hour).Sign()
 		}}
-	wrongAudience = kind{name: "wrong audience", route: "/whoami",
+	// A token the IdP minted for the billing service, sent to orders: the
+	// estate file gives each service its own audience (RFC 9068 section 4).
+	wrongAudience = kind{name: "token for billing", route: "/whoami",
 		token: func(p *idp.IdP) string {
 			return p.NewToken("alice").Scopes("read").Audience("billing-api").Sign()
 		}}

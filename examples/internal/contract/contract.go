@@ -49,6 +49,9 @@ func NewEnv(t testing.TB) *Env {
 	t.Cleanup(p.Close)
 
 	cfg, err := core.ParseBaseline(Baseline(t, strings.TrimPrefix(p.URL(), "http://")))
+	if err == nil {
+		cfg, err = cfg.ForService("orders")
+	}
 	if err != nil {
 		t.Fatalf("examples/baseline.yaml: %v", err)
 	}

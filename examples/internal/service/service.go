@@ -40,15 +40,19 @@ func Run(ctx context.Context, name string, args []string, stderr io.Writer, serv
 	fs.SetOutput(stderr)
 	config := fs.String("config", "", "baseline `file` (see examples/baseline.yaml)")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address`")
+	service := fs.String("service", os.Getenv("JWTGUARD_SERVICE"), "the `name` of this service in the baseline's services section (default $JWTGUARD_SERVICE)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *config == "" || fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "usage: %s -config FILE [-addr HOST:PORT]\n", name)
+		fmt.Fprintf(stderr, "usage: %s -config FILE [-service NAME] [-addr HOST:PORT]\n", name)
 		return 2
 	}
 	log := Logger(stderr, name)
 	cfg, err := core.LoadBaseline(*config)
+	if err == nil {
+		cfg, err = cfg.ForService(*service)
+	}
 	if err != nil {
 		logRefused(log, *config, err)
 		return 1

@@ -55,6 +55,8 @@ func TestRunRefuses(t *testing.T) {
 		{"a missing file", []string{"-config", "/nonexistent.yaml"}, 1, `"msg":"baseline refused"`},
 		{"an unsafe baseline", []string{"-config", bad}, 1, `"key":"algorithms","line":4`},
 		{"every problem", []string{"-config", bad}, 1, `"key":"issuers[0].jwks_url","line":3`},
+		{"an estate without a service", []string{"-config", "../../baseline.yaml"}, 1, `"problem":"no service selected: the baseline lists orders, billing"`},
+		{"an unknown service", []string{"-config", "../../baseline.yaml", "-service", "shipping"}, 1, `no service \"shipping\": the baseline lists orders, billing`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var stderr syncBuffer
@@ -84,7 +86,7 @@ func TestRunServes(t *testing.T) {
 	var stderr syncBuffer
 	done := make(chan int)
 	go func() {
-		done <- service.Run(ctx, "nethttp", []string{"-config", config, "-addr", "127.0.0.1:0"}, &stderr,
+		done <- service.Run(ctx, "nethttp", []string{"-config", config, "-service", "orders", "-addr", "127.0.0.1:0"}, &stderr,
 			func(ctx context.Context, v *core.Verifier, ln net.Listener) error {
 				listening <- ln.Addr().String()
 				return service.ServeHTTP(ctx, ln, nethttpapp.New(v))
