@@ -41,7 +41,7 @@ func (h httpRequest) Cookie(name string) (string, bool) {
 // without a token, extra parts, or two Authorization headers are malformed
 // (request_invalid). RFC 6750 section 2: a client must not send the token
 // by more than one method, so a token in two sources is request_invalid.
-func (v *Verifier) extractToken(r Request) (string, error) {
+func (v *engine) extractToken(r Request) (string, error) {
 	var token string
 	found := 0
 	values := r.Header("Authorization")
@@ -105,9 +105,8 @@ func parseAuthorization(value string) (string, error) {
 	return token, nil
 }
 
-// Authenticate extracts the token of r and verifies it: the whole job of an
-// adapter's middleware, logged as one line on rejection.
-func (v *Verifier) Authenticate(ctx context.Context, r Request) (*Claims, error) {
+// Authenticate is [Verifier.Authenticate] on this engine.
+func (v *engine) Authenticate(ctx context.Context, r Request) (*Claims, error) {
 	token, err := v.extract(r)
 	if err != nil {
 		v.logRejection(ctx, err)
@@ -118,7 +117,7 @@ func (v *Verifier) Authenticate(ctx context.Context, r Request) (*Claims, error)
 
 // extract is extractToken, failing closed if a Request implementation
 // panics.
-func (v *Verifier) extract(r Request) (token string, err error) {
+func (v *engine) extract(r Request) (token string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			token, err = "", newError(ReasonRequestInvalid, "request could not be read")

@@ -8,7 +8,8 @@ import (
 // BenchmarkKeyLookup.
 func (v *Verifier) LookupKeyForTest(ctx context.Context, iss, kid, alg string) error {
 	h := tokenHeader{alg: alg, kid: kid}
-	if _, err := v.findKey(ctx, v.issuers[iss], &h, v.methods[alg], v.opts.now()); err != nil {
+	e := v.cur.Load()
+	if _, err := e.findKey(ctx, e.issuers[iss], &h, e.methods[alg], e.opts.now()); err != nil {
 		return err
 	}
 	return nil

@@ -31,10 +31,8 @@ func RequireScopes(scopes ...string) Policy {
 	}
 }
 
-// Authorize runs policies on verified claims, in order. A policy error that
-// is not a *Error becomes insufficient_scope, so every refusal has a reason
-// and a 403. A rejection is logged as one line.
-func (v *Verifier) Authorize(ctx context.Context, c *Claims, policies ...Policy) error {
+// Authorize is [Verifier.Authorize] on this engine.
+func (v *engine) Authorize(ctx context.Context, c *Claims, policies ...Policy) error {
 	if c == nil {
 		err := newError(ReasonTokenMissing, "no verified claims")
 		v.logRejection(ctx, err)
@@ -52,7 +50,3 @@ func (v *Verifier) Authorize(ctx context.Context, c *Claims, policies ...Policy)
 	}
 	return nil
 }
-
-// Response is the RFC 6750 response for err under this verifier's realm;
-// adapters send it as is.
-func (v *Verifier) Response(err error) Response { return responseFor(err, v.opts.realm) }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -16,19 +17,31 @@ import (
 )
 
 // Verifier checks access tokens against one baseline. It is safe for
-// concurrent use; Close stops its background work.
+// concurrent use; Reload switches it to another baseline atomically, and
+// Close stops its background work.
 type Verifier struct {
+	cur  atomic.Pointer[engine]
+	opts options
+
+	mu     sync.Mutex // serializes Reload and Close
+	closed bool
+}
+
+// engine is the verifier of one baseline: everything a request reads, never
+// written after it is built. A reload swaps in a new engine, so a request in
+// flight finishes on the settings it started with.
+type engine struct {
 	cfg         Config // normalized
 	fingerprint string
-	issuers     map[string]jwks.Source // read-only after New
-	methods     map[string]*jose.Alg   // the allowlist, by exact alg
+	issuers     map[string]jwks.Source
+	methods     map[string]*jose.Alg // the allowlist, by exact alg
 	audiences   []string
 	required    []string
 	types       []string // normalized typ values
 	leeway      float64  // seconds
 	maxBytes    int
 	cache       *tokenCache // nil when cache.max_entries is 0
-	opts        options
+	opts        *options    // the Verifier's, shared by its engines
 }
 
 // Option tunes a Verifier beyond the baseline: process concerns (clock,
@@ -64,6 +77,33 @@ func WithRealm(realm string) Option { return func(o *options) { o.realm = realm 
 // New validates cfg and builds a Verifier. An unsafe baseline is refused
 // here, with every problem named, rather than discovered in production.
 func New(cfg Config, opts ...Option) (*Verifier, error) {
+	v := &Verifier{opts: options{now: time.Now, logger: slog.Default(), realm: "api"}}
+	for _, o := range opts {
+		o(&v.opts)
+	}
+	if v.opts.logger == nil {
+		v.opts.logger = slog.New(slog.DiscardHandler)
+	}
+	if v.opts.httpClient == nil {
+		v.opts.httpClient = &http.Client{}
+	}
+	e, err := v.build(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	v.cur.Store(e)
+	attrs := append(e.describe(), slog.Int("issuers", len(e.issuers)), slog.Any("algorithms", e.cfg.Algorithms),
+		slog.Any("audiences", e.cfg.Audiences))
+	v.opts.logger.LogAttrs(context.Background(), slog.LevelInfo, "jwtguard verifier started", attrs...)
+	e.logDeviations()
+	return v, nil
+}
+
+// build validates cfg and makes its engine. The key sources of old whose
+// issuer keeps the same key settings are taken over as they are, so a
+// reload does not refetch them; the others start here, together, so build
+// takes one http_timeout at worst, not one per issuer.
+func (v *Verifier) build(cfg Config, old *engine) (*engine, error) {
 	if cfg.estate != nil {
 		// An estate's shared part has no audience: each service has its
 		// own, and a verifier runs for one of them.
@@ -75,7 +115,7 @@ func New(cfg Config, opts ...Option) (*Verifier, error) {
 		return nil, err
 	}
 	n := cfg.normalize()
-	v := &Verifier{
+	e := &engine{
 		cfg:         n,
 		fingerprint: cfg.Fingerprint(),
 		issuers:     make(map[string]jwks.Source, len(n.Issuers)),
@@ -85,73 +125,190 @@ func New(cfg Config, opts ...Option) (*Verifier, error) {
 		leeway:      n.Leeway.Seconds(),
 		maxBytes:    n.MaxTokenBytes,
 		cache:       newTokenCache(n.Cache),
-		opts:        options{now: time.Now, logger: slog.Default(), realm: "api"},
-	}
-	for _, o := range opts {
-		o(&v.opts)
-	}
-	if v.opts.logger == nil {
-		v.opts.logger = slog.New(slog.DiscardHandler)
-	}
-	if v.opts.httpClient == nil {
-		v.opts.httpClient = &http.Client{}
+		opts:        &v.opts,
 	}
 	algs := make(map[string]bool, len(n.Algorithms))
 	for _, alg := range n.Algorithms {
-		v.methods[alg] = jose.Lookup(alg) // validate admitted only known names
+		e.methods[alg] = jose.Lookup(alg) // validate admitted only known names
 		algs[alg] = true
 	}
 	for _, t := range n.TokenTypes {
-		v.types = append(v.types, normalizeType(t))
+		e.types = append(e.types, normalizeType(t))
 	}
-	// Issuers start together: each remote one waits for its first fetch,
-	// so New takes one http_timeout at worst, not one per issuer.
 	srcs := make([]jwks.Source, len(n.Issuers))
 	errs := make([]error, len(n.Issuers))
 	var wg sync.WaitGroup
 	for i, is := range n.Issuers {
+		if old != nil && old.issuers[is.Issuer] != nil && sameKeySource(old.cfg, n, old.issuerConfig(is.Issuer), is) {
+			srcs[i] = old.issuers[is.Issuer]
+			continue
+		}
 		wg.Go(func() { srcs[i], errs[i] = newSource(is, n.JWKS, algs, &v.opts) })
 	}
 	wg.Wait()
 	for i, is := range n.Issuers {
 		if srcs[i] != nil {
-			v.issuers[is.Issuer] = srcs[i]
+			e.issuers[is.Issuer] = srcs[i]
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		v.Close()
+		for _, src := range e.issuers {
+			if old == nil || !old.holds(src) {
+				src.Close()
+			}
+		}
 		return nil, err
 	}
-	attrs := []slog.Attr{slog.String("fingerprint", v.fingerprint), slog.String("shared_fingerprint", cfg.SharedFingerprint()),
-		slog.Int("issuers", len(v.issuers)), slog.Any("algorithms", n.Algorithms), slog.Any("audiences", n.Audiences)}
-	if n.Service != "" {
-		attrs = append(attrs, slog.String("baseline_service", n.Service))
+	return e, nil
+}
+
+// issuerConfig is the configuration of the issuer named iss.
+func (e *engine) issuerConfig(iss string) IssuerConfig {
+	for _, is := range e.cfg.Issuers {
+		if is.Issuer == iss {
+			return is
+		}
 	}
-	v.opts.logger.LogAttrs(context.Background(), slog.LevelInfo, "jwtguard verifier started", attrs...)
-	// Managed deviations are exceptions a review approved: each is said at
-	// every start, with why and until when, so none goes unnoticed.
-	for _, d := range n.Deviations {
-		v.opts.logger.LogAttrs(context.Background(), slog.LevelWarn, "jwtguard baseline deviation",
-			slog.String("baseline_service", n.Service), slog.String("key", d.Key), slog.String("value", d.Value),
+	return IssuerConfig{}
+}
+
+// holds reports whether src is one of e's key sources.
+func (e *engine) holds(src jwks.Source) bool {
+	for _, s := range e.issuers {
+		if s == src {
+			return true
+		}
+	}
+	return false
+}
+
+// describe is what a log line says of e's baseline.
+func (e *engine) describe() []slog.Attr {
+	attrs := []slog.Attr{slog.String("fingerprint", e.fingerprint), slog.String("shared_fingerprint", e.cfg.SharedFingerprint())}
+	if e.cfg.Service != "" {
+		attrs = append(attrs, slog.String("baseline_service", e.cfg.Service))
+	}
+	return attrs
+}
+
+// logDeviations says every managed deviation at each start and reload:
+// they are exceptions a review approved, and none should go unnoticed.
+func (e *engine) logDeviations() {
+	for _, d := range e.cfg.Deviations {
+		e.opts.logger.LogAttrs(context.Background(), slog.LevelWarn, "jwtguard baseline deviation",
+			slog.String("baseline_service", e.cfg.Service), slog.String("key", d.Key), slog.String("value", d.Value),
 			slog.String("reason", d.Reason), slog.String("expires", d.Expires.Add(-time.Hour).Format(time.DateOnly)))
 	}
-	return v, nil
 }
+
+// Reload switches v to cfg, validated in full first: an invalid baseline
+// changes nothing and is returned, every problem named. On success, new
+// requests verify by cfg while requests in flight finish on the old
+// settings; key sets of issuers whose key settings did not change are kept
+// without a refetch, removed issuers' goroutines stop, new issuers fetch,
+// and the verified-token cache starts empty. The switch is logged with both
+// fingerprints and what changed, at warn level when a change lets more
+// tokens through.
+func (v *Verifier) Reload(cfg Config) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return errors.New("jwtguard: reload of a closed verifier")
+	}
+	old := v.cur.Load()
+	e, err := v.build(cfg, old)
+	if err != nil {
+		v.opts.logger.LogAttrs(context.Background(), slog.LevelError, "jwtguard baseline reload refused",
+			slog.String("fingerprint", old.fingerprint), slog.String("error", err.Error()))
+		return err
+	}
+	v.cur.Store(e)
+	for _, src := range old.issuers {
+		if !e.holds(src) {
+			src.Close()
+		}
+	}
+	changes := diffBaselines(old.cfg, e.cfg)
+	level := slog.LevelInfo
+	var all, weaker []string
+	for _, c := range changes {
+		all = append(all, c.text)
+		if c.weakens {
+			weaker = append(weaker, c.text)
+			level = slog.LevelWarn
+		}
+	}
+	attrs := append([]slog.Attr{slog.String("old_fingerprint", old.fingerprint)}, e.describe()...)
+	attrs = append(attrs, slog.Any("changes", nonNil(all)))
+	if len(weaker) > 0 {
+		attrs = append(attrs, slog.Any("weakens", weaker))
+	}
+	msg := "jwtguard baseline reloaded"
+	if len(weaker) > 0 {
+		msg = "jwtguard baseline reloaded: verification is weaker"
+	}
+	v.opts.logger.LogAttrs(context.Background(), level, msg, attrs...)
+	e.logDeviations()
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Verify checks token and returns its claims. Any failure is a *Error with a
+// stable Reason, and is logged as one line.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	return v.cur.Load().Verify(ctx, token)
+}
+
+// Authenticate extracts the token of r and verifies it: the whole job of an
+// adapter's middleware, logged as one line on rejection.
+func (v *Verifier) Authenticate(ctx context.Context, r Request) (*Claims, error) {
+	return v.cur.Load().Authenticate(ctx, r)
+}
+
+// Authorize runs policies on verified claims, in order. A policy error that
+// is not a *Error becomes insufficient_scope, so every refusal has a reason
+// and a 403. A rejection is logged as one line.
+func (v *Verifier) Authorize(ctx context.Context, c *Claims, policies ...Policy) error {
+	return v.cur.Load().Authorize(ctx, c, policies...)
+}
+
+// Response is the RFC 6750 response for err under this verifier's realm;
+// adapters send it as is.
+func (v *Verifier) Response(err error) Response { return responseFor(err, v.opts.realm) }
 
 // Config returns a copy of the normalized baseline the verifier runs on:
 // changing it changes nothing the verifier accepts.
-func (v *Verifier) Config() Config { return v.cfg.clone() }
+func (v *Verifier) Config() Config { return v.cur.Load().cfg.clone() }
 
 // Close stops every background goroutine. A closed verifier still answers
-// from the keys it holds.
+// from the keys it holds, and refuses to reload.
 func (v *Verifier) Close() {
-	for _, src := range v.issuers {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.closed = true
+	for _, src := range v.cur.Load().issuers {
 		src.Close()
 	}
 }
 
 // Ready reports whether every issuer has a key set to verify with.
-func (v *Verifier) Ready() bool {
+func (v *Verifier) Ready() bool { return v.cur.Load().Ready() }
+
+// Refresh fetches every remote key set now, for emergency revocation: keys
+// the IdP removed stop validating when it returns.
+func (v *Verifier) Refresh(ctx context.Context) error { return v.cur.Load().Refresh(ctx) }
+
+// Stats reports each issuer's key set, sorted by issuer.
+func (v *Verifier) Stats() []IssuerStats { return v.cur.Load().Stats() }
+
+// Ready is [Verifier.Ready] on this engine's key sources.
+func (v *engine) Ready() bool {
 	now := v.opts.now()
 	for _, src := range v.issuers {
 		if _, err := src.Current(now); err != nil {
@@ -161,9 +318,8 @@ func (v *Verifier) Ready() bool {
 	return true
 }
 
-// Refresh fetches every remote key set now, for emergency revocation: keys
-// the IdP removed stop validating when it returns.
-func (v *Verifier) Refresh(ctx context.Context) error {
+// Refresh is [Verifier.Refresh] on this engine's key sources.
+func (v *engine) Refresh(ctx context.Context) error {
 	var errs []error
 	for _, name := range sortedKeys(v.issuers) {
 		if err := v.issuers[name].Refresh(ctx); err != nil {
@@ -173,8 +329,8 @@ func (v *Verifier) Refresh(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Stats reports each issuer's key set, sorted by issuer.
-func (v *Verifier) Stats() []IssuerStats {
+// Stats is [Verifier.Stats] on this engine's key sources.
+func (v *engine) Stats() []IssuerStats {
 	out := make([]IssuerStats, 0, len(v.issuers))
 	now := v.opts.now()
 	for _, name := range sortedKeys(v.issuers) {
@@ -183,9 +339,8 @@ func (v *Verifier) Stats() []IssuerStats {
 	return out
 }
 
-// Verify checks token and returns its claims. Any failure is a *Error with a
-// stable Reason, and is logged as one line.
-func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+// Verify is [Verifier.Verify] on this engine.
+func (v *engine) Verify(ctx context.Context, token string) (*Claims, error) {
 	c, err := v.verify(ctx, token)
 	if err != nil {
 		v.logRejection(ctx, err)
@@ -195,7 +350,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 }
 
 // verify is Verify without the log line. It fails closed on a panic.
-func (v *Verifier) verify(ctx context.Context, token string) (c *Claims, err error) {
+func (v *engine) verify(ctx context.Context, token string) (c *Claims, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			c, err = nil, newError(ReasonTokenMalformed, "internal failure during verification")
@@ -228,7 +383,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (c *Claims, err err
 // that verified it under the token's kid. A removed or replaced key, or a
 // set past max_stale, sends the token through a full verification, which
 // gives the verdict an uncached verifier would.
-func (v *Verifier) stillServed(c *Claims, now time.Time) bool {
+func (v *engine) stillServed(c *Claims, now time.Time) bool {
 	set, err := v.issuers[c.issuer].Current(now)
 	return err == nil && set.Serves(c.kid, c.keyThumbprint, c.keyAlg)
 }
@@ -244,7 +399,7 @@ type tokenHeader struct {
 
 // checkStamped is check with what could be read from the token stamped
 // onto its error, in this one place.
-func (v *Verifier) checkStamped(ctx context.Context, token string, now time.Time) (*Claims, error) {
+func (v *engine) checkStamped(ctx context.Context, token string, now time.Time) (*Claims, error) {
 	var h tokenHeader
 	var iss string
 	c, err := v.check(ctx, token, now, &h, &iss)
@@ -256,7 +411,7 @@ func (v *Verifier) checkStamped(ctx context.Context, token string, now time.Time
 
 // check is the pipeline: size, split, decode, header, claims, issuer, key,
 // signature, times and audience. It fills h and iss as it reads them.
-func (v *Verifier) check(ctx context.Context, token string, now time.Time, h *tokenHeader, iss *string) (*Claims, *Error) {
+func (v *engine) check(ctx context.Context, token string, now time.Time, h *tokenHeader, iss *string) (*Claims, *Error) {
 	if token == "" {
 		return nil, newError(ReasonTokenMissing, "no token")
 	}
@@ -413,7 +568,7 @@ func quoteName(s string) string {
 }
 
 // checkHeader applies the allowlist and typ rules.
-func (v *Verifier) checkHeader(h *tokenHeader) (*jose.Alg, *Error) {
+func (v *engine) checkHeader(h *tokenHeader) (*jose.Alg, *Error) {
 	// RFC 8725 sections 3.1 and 3.2: the algorithm must be one the verifier
 	// pinned, compared exactly; "none" in any casing is never among them.
 	m := v.methods[h.alg]
@@ -463,7 +618,7 @@ const (
 
 // parseClaims reads the registered claims. RFC 7519 section 7.2 step 10:
 // the payload is a UTF-8 JSON object.
-func (v *Verifier) parseClaims(c *Claims, data []byte) *Error {
+func (v *engine) parseClaims(c *Claims, data []byte) *Error {
 	if !utf8.Valid(data) {
 		return newError(ReasonTokenMalformed, "payload is not UTF-8")
 	}
@@ -567,7 +722,7 @@ func (v *Verifier) parseClaims(c *Claims, data []byte) *Error {
 }
 
 // findKey selects the verification key, only from the issuer's own set.
-func (v *Verifier) findKey(ctx context.Context, src jwks.Source, h *tokenHeader, method *jose.Alg, now time.Time) (*jwks.Key, *Error) {
+func (v *engine) findKey(ctx context.Context, src jwks.Source, h *tokenHeader, method *jose.Alg, now time.Time) (*jwks.Key, *Error) {
 	set, err := src.Current(now)
 	if err != nil {
 		return nil, keyError(err)
@@ -621,7 +776,7 @@ func usable(k *jwks.Key, h *tokenHeader, method *jose.Alg) (*jwks.Key, *Error) {
 }
 
 // checkTimes is also run on every cache hit, against the current clock.
-func (v *Verifier) checkTimes(c *Claims, now time.Time) *Error {
+func (v *engine) checkTimes(c *Claims, now time.Time) *Error {
 	t := float64(now.Unix()) + float64(now.Nanosecond())/1e9
 	// RFC 7519 section 4.1.4: the current time must be before exp; leeway
 	// absorbs clock skew (section 4.1.4 "MAY provide for some small leeway").
@@ -642,7 +797,7 @@ func (v *Verifier) checkTimes(c *Claims, now time.Time) *Error {
 
 // checkAudience: RFC 7519 section 4.1.3 and RFC 9068 section 4, the service
 // must find itself among the token's audiences, compared exactly.
-func (v *Verifier) checkAudience(c *Claims) *Error {
+func (v *engine) checkAudience(c *Claims) *Error {
 	if v.cfg.InsecureSkipAudience {
 		return nil
 	}
@@ -661,7 +816,7 @@ func (v *Verifier) checkAudience(c *Claims) *Error {
 
 // logRejection writes the one line per rejection, with what could be read
 // from the token. It never logs the token.
-func (v *Verifier) logRejection(ctx context.Context, err error) {
+func (v *engine) logRejection(ctx context.Context, err error) {
 	e := asError(err)
 	level := slog.LevelInfo
 	if e.Reason == ReasonKeysUnavailable {
