@@ -9,6 +9,7 @@ replace (
 	github.com/jwtguard/jwtguard/fiberjwt => ../fiberjwt
 	github.com/jwtguard/jwtguard/ginjwt => ../ginjwt
 	github.com/jwtguard/jwtguard/grpcjwt => ../grpcjwt
+	github.com/jwtguard/jwtguard/reload => ../reload
 )
 
 require (
@@ -19,6 +20,7 @@ require (
 	github.com/jwtguard/jwtguard/fiberjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtguard/jwtguard/ginjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtguard/jwtguard/grpcjwt v0.0.0-00010101000000-000000000000
+	github.com/jwtguard/jwtguard/reload v0.0.0-00010101000000-000000000000
 	github.com/labstack/echo/v4 v4.16.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
@@ -31,6 +33,7 @@ require (
 	github.com/bytedance/sonic v1.15.0 // indirect
 	github.com/bytedance/sonic/loader v0.5.0 // indirect
 	github.com/cloudwego/base64x v0.1.6 // indirect
+	github.com/fsnotify/fsnotify v1.10.1 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
 	github.com/go-playground/locales v0.14.1 // indirect

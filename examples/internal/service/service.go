@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/reload"
 )
 
 // Serve runs a server on ln until ctx is done, then stops it.
@@ -40,12 +41,13 @@ func Run(ctx context.Context, name string, args []string, stderr io.Writer, serv
 	fs.SetOutput(stderr)
 	config := fs.String("config", "", "baseline `file` (see examples/baseline.yaml)")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address`")
+	watch := fs.Bool("watch", false, "reload the baseline when its file changes or on SIGHUP")
 	service := fs.String("service", os.Getenv("JWTGUARD_SERVICE"), "the `name` of this service in the baseline's services section (default $JWTGUARD_SERVICE)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *config == "" || fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "usage: %s -config FILE [-service NAME] [-addr HOST:PORT]\n", name)
+		fmt.Fprintf(stderr, "usage: %s -config FILE [-service NAME] [-watch] [-addr HOST:PORT]\n", name)
 		return 2
 	}
 	log := Logger(stderr, name)
@@ -63,6 +65,14 @@ func Run(ctx context.Context, name string, args []string, stderr io.Writer, serv
 		return 1
 	}
 	defer v.Close()
+	if *watch {
+		w, err := reload.Watch(v, *config, reload.WithLogger(log))
+		if err != nil {
+			log.Error("baseline not watched", slog.String("error", err.Error()))
+			return 1
+		}
+		defer w.Close()
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Error("cannot listen", slog.String("error", err.Error()))
