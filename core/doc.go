@@ -22,7 +22,7 @@
 //		// ...
 //	}
 //
-// Adapters (nethttpjwt, ginjwt, echojwt, fiberjwt, grpcjwt) only move a
-// token in, through [Verifier.Authenticate], and a verdict out, through
-// [Verifier.Response]; they hold no verification logic.
+// Adapters (nethttpjwt, ginjwt, echojwt, fiberjwt, fiberv3jwt, grpcjwt)
+// only move a token in, through [Verifier.Authenticate], and a verdict out,
+// through [Verifier.Response]; they hold no verification logic.
 package core

@@ -14,6 +14,7 @@ replace (
 
 require (
 	github.com/gin-gonic/gin v1.12.0
+	github.com/go-chi/chi/v5 v5.5.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/jwtguard/jwtguard v0.0.0-00010101000000-000000000000
 	github.com/jwtguard/jwtguard/echojwt v0.0.0-00010101000000-000000000000

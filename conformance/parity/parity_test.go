@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/gofiber/fiber/v2"
+	fiberv3 "github.com/gofiber/fiber/v3"
 	"github.com/labstack/echo/v4"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -24,6 +25,7 @@ import (
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/echojwt"
 	"github.com/jwtguard/jwtguard/fiberjwt"
+	"github.com/jwtguard/jwtguard/fiberv3jwt"
 	"github.com/jwtguard/jwtguard/ginjwt"
 	"github.com/jwtguard/jwtguard/grpcjwt"
 	"github.com/jwtguard/jwtguard/nethttpjwt"
@@ -34,7 +36,7 @@ import (
 // the subject the protected endpoint saw. A case a transport cannot carry
 // (a URL query over gRPC) is left out of the comparison. Every adapter
 // skips conformance.SkipPath (a skipper, fiber's Next, a gRPC exemption),
-// so the cases of skipped routes are compared across all six.
+// so the cases of skipped routes are compared across all seven.
 func TestParity(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
 	harnesses := []conformance.Harness{
@@ -42,6 +44,7 @@ func TestParity(t *testing.T) {
 		ginHarness(),
 		echoHarness(),
 		fiberHarness(),
+		fiberV3Harness(),
 		grpcHarness("grpc-unary", false),
 		grpcHarness("grpc-stream", true),
 	}
@@ -167,6 +170,44 @@ func fiberHarness() conformance.Harness {
 				return conformance.Result{}, err
 			}
 			resp, err := app.Test(req, -1)
+			if err != nil {
+				return conformance.Result{}, err
+			}
+			return conformance.ReadHTTPResponse(resp)
+		}, func() {}
+	}}
+}
+
+// fiberV3Harness is fiberHarness for fiber v3, whose routes take the
+// handlers behind the first as any.
+func fiberV3Harness() conformance.Harness {
+	return conformance.Harness{Name: "fiber v3", Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		g := fiberv3jwt.New(v, fiberv3jwt.WithNext(func(c fiberv3.Ctx) bool { return c.Path() == conformance.SkipPath }))
+		var behind []any
+		if route.Scopes != nil {
+			behind = append(behind, g.RequireScopes(route.Scopes...))
+		}
+		if route.Policy != nil {
+			behind = append(behind, g.RequirePolicy(route.Policy))
+		}
+		behind = append(behind, func(c fiberv3.Ctx) error {
+			if claims, ok := core.FromContext(c.Context()); ok {
+				return c.SendString(claims.Subject())
+			}
+			if c.Path() == conformance.SkipPath {
+				return c.SendString("") // 200, no subject
+			}
+			return c.Status(http.StatusInternalServerError).SendString("no claims in the request context")
+		})
+		app := fiberv3.New(fiberv3.Config{ReadBufferSize: 16 << 10})
+		app.Get(conformance.Path, g.Middleware, behind...)
+		app.Get(conformance.SkipPath, g.Middleware, behind...)
+		return func(r conformance.Request) (conformance.Result, error) {
+			req, err := r.NewHTTPRequest("http://fiber.test")
+			if err != nil {
+				return conformance.Result{}, err
+			}
+			resp, err := app.Test(req, fiberv3.TestConfig{}) // no timeout
 			if err != nil {
 				return conformance.Result{}, err
 			}

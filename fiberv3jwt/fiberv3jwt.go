@@ -1,0 +1,132 @@
+package fiberv3jwt
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/jwtguard/jwtguard/core"
+)
+
+// Guard is a verifier's middleware and its checks, sharing one set of
+// options: a check answers with its own Guard's error handler, whatever
+// runs in front of it, so nothing is passed along but the claims in the
+// request context.
+type Guard struct {
+	v *core.Verifier
+	config
+}
+
+// New returns the Guard of v. The options cover transport only.
+func New(v *core.Verifier, opts ...Option) *Guard {
+	g := &Guard{v: v}
+	for _, o := range opts {
+		o(&g.config)
+	}
+	return g
+}
+
+// Middleware authenticates every request with v before the next handler:
+// v.Authenticate extracts and verifies the token, and the claims reach
+// handlers through c.Context() ([Claims]). A request [WithNext] skips goes
+// on without claims, whatever token it carries.
+func (g *Guard) Middleware(c fiber.Ctx) error {
+	ctx := c.Context()
+	var claims *core.Claims
+	if g.next == nil || !g.next(c) {
+		var err error
+		if claims, err = g.v.Authenticate(ctx, request{c.Request()}); err != nil {
+			return g.fail(c, err)
+		}
+	}
+	// Set even when skipped: a nil claims hides any claims put in the
+	// context ahead, so a skipped request never carries claims.
+	c.SetContext(core.NewContext(ctx, claims))
+	return c.Next()
+}
+
+// RequireScopes lets a request through only when its verified claims grant
+// every scope (core.RequireScopes: exact match).
+func (g *Guard) RequireScopes(scopes ...string) fiber.Handler {
+	return g.RequirePolicy(core.RequireScopes(scopes...))
+}
+
+// RequirePolicy lets a request through only when p accepts its verified
+// claims (v.Authorize). A request without claims, because no Middleware
+// ran or because it skipped the request, is refused as lacking credentials.
+func (g *Guard) RequirePolicy(p core.Policy) fiber.Handler {
+	if p == nil {
+		panic("fiberv3jwt: RequirePolicy of a nil policy")
+	}
+	return func(c fiber.Ctx) error {
+		ctx := c.Context()
+		claims, _ := core.FromContext(ctx)
+		if err := g.v.Authorize(ctx, claims, p); err != nil {
+			return g.fail(c, err)
+		}
+		return c.Next()
+	}
+}
+
+// fail answers a rejection with the error handler, or with v's RFC 6750
+// response: the headers, status and body nethttpjwt writes. Every rejection
+// of core is a *core.Error; anything else gets the response.
+func (g *Guard) fail(c fiber.Ctx, err error) error {
+	var e *core.Error
+	if g.onError != nil && errors.As(err, &e) {
+		return g.onError(c, e)
+	}
+	g.v.Response(err).WriteHTTP(&responseWriter{c: c, header: http.Header{}})
+	return nil
+}
+
+// responseWriter is the http.ResponseWriter that Response.WriteHTTP writes
+// a rejection to, so that fiber sends what net/http would.
+type responseWriter struct {
+	c           fiber.Ctx
+	header      http.Header
+	wroteHeader bool
+}
+
+func (w *responseWriter) Header() http.Header { return w.header }
+
+func (w *responseWriter) WriteHeader(status int) {
+	if w.wroteHeader {
+		return
+	}
+	w.wroteHeader = true
+	h := &w.c.Response().Header
+	for name, values := range w.header {
+		h.Del(name) // replaced, as net/http's Header().Set does
+		for _, value := range values {
+			h.Add(name, value)
+		}
+	}
+	w.c.Status(status)
+}
+
+// Write sends the headers first, with 200, as net/http does when
+// WriteHeader was not called.
+func (w *responseWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.c.Write(b)
+}
+
+// Middleware is New(v, opts...).Middleware.
+func Middleware(v *core.Verifier, opts ...Option) fiber.Handler { return New(v, opts...).Middleware }
+
+// RequireScopes is New(v).RequireScopes(scopes...): its rejections get v's
+// RFC 6750 response.
+func RequireScopes(v *core.Verifier, scopes ...string) fiber.Handler {
+	return New(v).RequireScopes(scopes...)
+}
+
+// RequirePolicy is New(v).RequirePolicy(p): its rejections get v's RFC
+// 6750 response.
+func RequirePolicy(v *core.Verifier, p core.Policy) fiber.Handler { return New(v).RequirePolicy(p) }
+
+// Claims returns the claims Middleware verified for the request of c. They
+// are in c.Context(), not in c itself: fiber.Ctx is a context.Context whose
+// Value reads c.Locals, where the package keeps nothing.
+func Claims(c fiber.Ctx) (*core.Claims, bool) { return core.FromContext(c.Context()) }
