@@ -3,9 +3,11 @@ module github.com/jwtguard/jwtguard/conformance/parity
 go 1.26.0
 
 require (
+	connectrpc.com/connect v1.21.1
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/jwtguard/jwtguard v0.0.0-00010101000000-000000000000
+	github.com/jwtguard/jwtguard/connectjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtguard/jwtguard/echojwt v0.0.0-00010101000000-000000000000
 	github.com/jwtguard/jwtguard/fiberjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtguard/jwtguard/ginjwt v0.0.0-00010101000000-000000000000
@@ -64,6 +66,7 @@ require (
 
 replace (
 	github.com/jwtguard/jwtguard => ../../
+	github.com/jwtguard/jwtguard/connectjwt => ../../connectjwt
 	github.com/jwtguard/jwtguard/echojwt => ../../echojwt
 	github.com/jwtguard/jwtguard/fiberjwt => ../../fiberjwt
 	github.com/jwtguard/jwtguard/ginjwt => ../../ginjwt
