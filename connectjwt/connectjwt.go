@@ -33,10 +33,11 @@ func New(v *core.Verifier, opts ...Option) *Guard {
 // (connect.WithInterceptors), unary and streaming, before the handler
 // runs: v.Authenticate verifies the token of the Authorization header, and
 // the claims reach the handler in its context ([Claims]). A rejection fails
-// the call with core's code and message, and its RFC 6750 challenge in the
-// error's metadata, or with [WithErrorHandler]'s error. An exempt call goes
-// on without claims, whatever token it carries. In a client it does
-// nothing.
+// the call with core's code and message and its RFC 6750 challenge in the
+// error's metadata (not over the gRPC protocol, whose error metadata are
+// HTTP trailers, where RFC 9110 section 6.5.1 forbids it), or with
+// [WithErrorHandler]'s error. An exempt call goes on without claims,
+// whatever token it carries. In a client it does nothing.
 func (g *Guard) Interceptor() connect.Interceptor { return authenticator{g} }
 
 // Gate authenticates as Interceptor does, as a handler's request gate
