@@ -1,6 +1,8 @@
 package core
 
 import (
+	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"os"
@@ -48,6 +50,36 @@ func newSource(is IssuerConfig, p JWKSConfig, algs map[string]bool, o *options) 
 		return nil, fmt.Errorf("issuer %q: %w", is.Issuer, err)
 	}
 	return s, nil
+}
+
+// Key returns the public key that verifies a token of issuer whose JWS
+// header names kid and alg, chosen as Verify chooses it: alg must be in
+// the allowlist, the key comes only from issuer's own set (RFC 8725
+// section 3.8), and the kid rules, the JWK's alg and the key type apply; a
+// kid the set lacks is fetched as Verify would fetch it (coalesced, rate
+// limited, within max_stale). A failure is a *Error with a Reason.
+//
+// Key is for bridges that lend the key lifecycle to another JWT library
+// (jwtkeyfunc). It is not verification: no signature, claim, typ, size or
+// encoding check runs, and nothing is logged. Only Verify applies the
+// baseline.
+func (v *Verifier) Key(ctx context.Context, issuer, kid, alg string) (crypto.PublicKey, error) {
+	// The order of Verify: the allowlist before the issuer, the issuer
+	// before any key lookup, so an untrusted issuer never causes a fetch.
+	e := v.cur.Load()
+	method := e.methods[alg]
+	if method == nil {
+		return nil, newError(ReasonAlgNotAllowed, "alg is not in the allowlist").stamp(kid, alg, issuer)
+	}
+	src := e.issuers[issuer]
+	if src == nil {
+		return nil, newError(ReasonIssuerInvalid, "issuer is not trusted").stamp(kid, alg, issuer)
+	}
+	k, err := e.findKey(ctx, src, &tokenHeader{alg: alg, kid: kid}, method, e.opts.now())
+	if err != nil {
+		return nil, err.stamp(kid, alg, issuer)
+	}
+	return k.Pub, nil
 }
 
 // keyError is the one place where the key lifecycle's failures become

@@ -3,6 +3,7 @@ package core_test
 import (
 	"bytes"
 	"crypto"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -110,5 +111,72 @@ func TestThumbprintStableAcrossSources(t *testing.T) {
 	fa, fb := newVerifier(t, a).Stats()[0].Fingerprint, newVerifier(t, b).Stats()[0].Fingerprint
 	if fa != fb {
 		t.Fatalf("the same key set has two fingerprints: %s %s", fa, fb)
+	}
+}
+
+// TestKey: the key a bridge gets is the one Verify would pick, by the same
+// rules, from the token's issuer's own set only; Key logs nothing, since it
+// verifies nothing.
+func TestKey(t *testing.T) {
+	k := getKeys(t)
+	const other = "https://b.example.com/"
+	cfg := baseConfig(t)
+	cfg.Algorithms = append(cfg.Algorithms, "PS256")
+	cfg.Issuers = append(cfg.Issuers, core.IssuerConfig{Issuer: other,
+		JWKSInline: jwksJSON(t, jwkEntry{kid: "pinned", key: &k.rsa2.PublicKey, alg: "RS256"})})
+	var logs bytes.Buffer
+	v := newVerifier(t, cfg, core.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	logs.Reset() // the start line
+	for _, tc := range []struct {
+		name             string
+		issuer, kid, alg string
+		want             crypto.PublicKey
+		reason           core.Reason
+	}{
+		{"RSA key by kid", testIssuer, "rsa", "RS256", &k.rsa.PublicKey, ""},
+		{"an RSA key serves PS256 too", testIssuer, "rsa", "PS256", &k.rsa.PublicKey, ""},
+		{"EC key by kid", testIssuer, "ec", "ES256", &k.ec.PublicKey, ""},
+		{"Ed25519 key by kid", testIssuer, "ed", "EdDSA", k.ed.Public(), ""},
+		{"the other issuer's key", other, "pinned", "RS256", &k.rsa2.PublicKey, ""},
+		{"one key needs no kid", other, "", "RS256", &k.rsa2.PublicKey, ""},
+		{"alg outside the allowlist", testIssuer, "rsa", "RS384", nil, core.ReasonAlgNotAllowed},
+		{"HMAC is never allowed", testIssuer, "rsa", "HS256", nil, core.ReasonAlgNotAllowed},
+		{"none is never allowed", testIssuer, "rsa", "none", nil, core.ReasonAlgNotAllowed},
+		{"untrusted issuer", "https://evil.example.com/", "rsa", "RS256", nil, core.ReasonIssuerInvalid},
+		{"no issuer", "", "rsa", "RS256", nil, core.ReasonIssuerInvalid},
+		{"a kid of another issuer", other, "rsa", "RS256", nil, core.ReasonKeyNotFound},
+		{"unknown kid", testIssuer, "nope", "RS256", nil, core.ReasonKeyNotFound},
+		{"no kid among several keys", testIssuer, "", "RS256", nil, core.ReasonHeaderInvalid},
+		{"key type does not fit the alg", testIssuer, "rsa", "ES256", nil, core.ReasonKeyNotFound},
+		{"the JWK's alg differs", other, "pinned", "PS256", nil, core.ReasonAlgNotAllowed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := v.Key(bg, tc.issuer, tc.kid, tc.alg)
+			if tc.reason != "" {
+				assertReason(t, err, tc.reason)
+				var e *core.Error
+				if errors.As(err, &e); e.Issuer != tc.issuer || e.KID != tc.kid || e.Alg != tc.alg {
+					t.Errorf("error stamped iss=%q kid=%q alg=%q, want the arguments", e.Issuer, e.KID, e.Alg)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if eq, ok := got.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(tc.want) {
+				t.Errorf("got key %T, want %T", got, tc.want)
+			}
+		})
+	}
+	if logs.Len() > 0 {
+		t.Errorf("Key logged:\n%s", logs.String())
+	}
+	// The key Key gives is the one that verifies the token.
+	claims, err := v.Verify(bg, sign(t, "ES256", "ec", goodClaims()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pub, err := v.Key(bg, claims.Issuer(), claims.KeyID(), claims.Algorithm()); err != nil || !k.ec.PublicKey.Equal(pub) {
+		t.Errorf("Key of a verified token: %v", err)
 	}
 }

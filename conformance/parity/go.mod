@@ -3,10 +3,12 @@ module github.com/jwtguard/jwtguard/conformance/parity
 go 1.26.0
 
 require (
+	connectrpc.com/connect v1.21.1
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/jwtguard/jwtguard v0.0.0-00010101000000-000000000000
+	github.com/jwtguard/jwtguard/connectjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtguard/jwtguard/echojwt v0.0.0-00010101000000-000000000000
 	github.com/jwtguard/jwtguard/fiberjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtguard/jwtguard/fiberv3jwt v0.0.0-00010101000000-000000000000
@@ -69,6 +71,7 @@ require (
 
 replace (
 	github.com/jwtguard/jwtguard => ../../
+	github.com/jwtguard/jwtguard/connectjwt => ../../connectjwt
 	github.com/jwtguard/jwtguard/echojwt => ../../echojwt
 	github.com/jwtguard/jwtguard/fiberjwt => ../../fiberjwt
 	github.com/jwtguard/jwtguard/fiberv3jwt => ../../fiberv3jwt

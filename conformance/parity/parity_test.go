@@ -5,9 +5,11 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"connectrpc.com/connect"
 	"github.com/gin-gonic/gin"
 	"github.com/gofiber/fiber/v2"
 	fiberv3 "github.com/gofiber/fiber/v3"
@@ -22,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/jwtguard/jwtguard/conformance"
+	"github.com/jwtguard/jwtguard/connectjwt"
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/echojwt"
 	"github.com/jwtguard/jwtguard/fiberjwt"
@@ -34,9 +37,10 @@ import (
 // TestParity runs the whole matrix through every adapter, all at once, and
 // compares their verdict tables case by case: outcome, reason, status and
 // the subject the protected endpoint saw. A case a transport cannot carry
-// (a URL query over gRPC) is left out of the comparison. Every adapter
-// skips conformance.SkipPath (a skipper, fiber's Next, a gRPC exemption),
-// so the cases of skipped routes are compared across all seven.
+// (a URL query over gRPC or Connect) is left out of the comparison. Every
+// adapter skips conformance.SkipPath (a skipper, fiber's Next, a gRPC or
+// Connect exemption), so the cases of skipped routes are compared across
+// all nine.
 func TestParity(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
 	harnesses := []conformance.Harness{
@@ -47,6 +51,8 @@ func TestParity(t *testing.T) {
 		fiberV3Harness(),
 		grpcHarness("grpc-unary", false),
 		grpcHarness("grpc-stream", true),
+		connectHarness("connect-unary", false),
+		connectHarness("connect-stream", true),
 	}
 	for _, h := range harnesses {
 		if !h.Skips {
@@ -326,4 +332,96 @@ func call(ctx context.Context, conn *grpc.ClientConn, service *grpc.ServiceDesc,
 	_ = s.CloseSend()
 	err = s.RecvMsg(out)
 	return out.GetValue(), err
+}
+
+// connectHarness calls the unary procedure or the server stream of whoami
+// in the Connect protocol, or of skipped, which the Guard exempts, for a
+// request to conformance.SkipPath. The handlers answer as the gRPC
+// services do, with Connect's internal for a call without claims.
+func connectHarness(name string, stream bool) conformance.Harness {
+	return conformance.Harness{Name: name, Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		g := connectjwt.New(v, connectjwt.WithExempt(skipped.ServiceName))
+		chain := []connect.Interceptor{g.Interceptor()}
+		if route.Scopes != nil {
+			chain = append(chain, g.RequireScopes(route.Scopes...))
+		}
+		if route.Policy != nil {
+			chain = append(chain, g.RequirePolicy(route.Policy))
+		}
+		mux := http.NewServeMux()
+		for _, service := range []string{whoami.ServiceName, skipped.ServiceName} {
+			answer := func(ctx context.Context) (*wrapperspb.StringValue, error) {
+				claims, ok := core.FromContext(ctx)
+				switch {
+				case ok:
+					return wrapperspb.String(claims.Subject()), nil
+				case service == whoami.ServiceName:
+					return nil, connect.NewError(connect.CodeInternal, errors.New("no claims in the call context"))
+				}
+				return wrapperspb.String(""), nil
+			}
+			unary, streaming := "/"+service+"/Unary", "/"+service+"/Stream"
+			mux.Handle(unary, connect.NewUnaryHandler(unary, func(ctx context.Context, _ *connect.Request[emptypb.Empty]) (*connect.Response[wrapperspb.StringValue], error) {
+				out, err := answer(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return connect.NewResponse(out), nil
+			}, connect.WithInterceptors(chain...)))
+			mux.Handle(streaming, connect.NewServerStreamHandler(streaming, func(ctx context.Context, _ *connect.Request[emptypb.Empty], s *connect.ServerStream[wrapperspb.StringValue]) error {
+				out, err := answer(ctx)
+				if err != nil {
+					return err
+				}
+				return s.Send(out)
+			}, connect.WithInterceptors(chain...)))
+		}
+		srv := httptest.NewServer(mux)
+		send := func(r conformance.Request) (conformance.Result, error) {
+			if len(r.Query) > 0 {
+				return conformance.Result{}, errors.ErrUnsupported // a call's URL is its procedure
+			}
+			service := whoami.ServiceName
+			if r.Path == conformance.SkipPath {
+				service = skipped.ServiceName
+			}
+			subject, err := callConnect(srv, service, stream, r.Header)
+			var ce *connect.Error
+			switch {
+			case err == nil:
+				return conformance.Result{Subject: subject}, nil
+			case errors.As(err, &ce) && connect.IsWireError(err):
+				return conformance.Result{GRPCCode: int(ce.Code()), GRPCMessage: ce.Message()}, nil
+			}
+			return conformance.Result{}, err // the server did not answer
+		}
+		return send, srv.Close
+	}}
+}
+
+func callConnect(srv *httptest.Server, service string, stream bool, header http.Header) (string, error) {
+	ctx := context.Background()
+	req := connect.NewRequest(&emptypb.Empty{})
+	for name, values := range header {
+		req.Header()[name] = values
+	}
+	if !stream {
+		client := connect.NewClient[emptypb.Empty, wrapperspb.StringValue](srv.Client(), srv.URL+"/"+service+"/Unary")
+		res, err := client.CallUnary(ctx, req)
+		if err != nil {
+			return "", err
+		}
+		return res.Msg.GetValue(), nil
+	}
+	client := connect.NewClient[emptypb.Empty, wrapperspb.StringValue](srv.Client(), srv.URL+"/"+service+"/Stream")
+	s, err := client.CallServerStream(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	var subject string
+	for s.Receive() {
+		subject = s.Msg().GetValue()
+	}
+	return subject, s.Err()
 }

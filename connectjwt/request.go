@@ -1,0 +1,19 @@
+package connectjwt
+
+import "net/http"
+
+// headerRequest is the core.Request of a call: its HTTP request header. A
+// call's URL carries its procedure (and, for a Connect GET, its message),
+// never a token, so it has no query to read. Cookies come from the Cookie
+// header, as a browser client sends them.
+type headerRequest struct{ h http.Header }
+
+func (r headerRequest) Header(name string) []string { return r.h.Values(name) }
+func (headerRequest) Query(string) []string         { return nil }
+func (r headerRequest) Cookie(name string) (string, bool) {
+	c, err := (&http.Request{Header: r.h}).Cookie(name)
+	if err != nil {
+		return "", false
+	}
+	return c.Value, true
+}
