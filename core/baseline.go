@@ -242,6 +242,15 @@ func (p *baselineParser) config(n *yaml.Node, c *Config) {
 				keyQuery:  p.string(&c.TokenSources.Query),
 			})
 		},
+		keyLog: func(key string, v *yaml.Node) {
+			p.fields(key, v, map[string]func(string, *yaml.Node){
+				keyRejectionsPerSecond: func(key string, v *yaml.Node) {
+					var n int
+					p.int(&n)(key, v)
+					c.Log.RejectionsPerSecond = &n
+				},
+			})
+		},
 	})
 }
 

@@ -43,6 +43,8 @@ const (
 	keyQuery                = "query"
 	keyInsecureSkipAudience = "insecure_skip_audience"
 	keyInsecureHTTPJWKS     = "insecure_http_jwks"
+	keyLog                  = "log"
+	keyRejectionsPerSecond  = "rejections_per_second"
 	keyServices             = "services"
 	keyDeviations           = "deviations"
 	keyValue                = "value"
@@ -65,6 +67,7 @@ const (
 	defaultHTTPTimeout        = 5 * time.Second
 	defaultCacheMaxEntries    = 10000
 	defaultCacheMaxTTL        = 5 * time.Minute
+	defaultRejectionsPerSec   = 10
 	maxLeeway                 = 5 * time.Minute
 )
 
@@ -96,6 +99,9 @@ type Config struct {
 	// Authorization header. Both are off by default (RFC 6750 sections 2.2,
 	// 2.3, 5.3).
 	TokenSources TokenSourcesConfig
+	// Log bounds the rejection log under a flood of bad tokens. It changes
+	// what is logged, never a verdict, so it is not in the fingerprint.
+	Log LogConfig
 
 	// InsecureSkipAudience accepts tokens for any audience. Only for
 	// services that truly have none; it must be written out.
@@ -158,6 +164,14 @@ type CacheConfig struct {
 	MaxTTL     time.Duration
 }
 
+// LogConfig is the log key. RejectionsPerSecond is how many rejection lines
+// each reason (and issuer) may write per second; beyond it rejections are
+// counted and summed up in one line per second. 0 logs every rejection;
+// nil means the default, 10.
+type LogConfig struct {
+	RejectionsPerSecond *int
+}
+
 // TokenSourcesConfig is the token_sources key: the names of a cookie and a
 // query parameter that may carry the token. Empty means off.
 type TokenSourcesConfig struct {
@@ -214,6 +228,10 @@ func (c Config) clone() Config {
 		v := *c.Cache.MaxEntries
 		n.Cache.MaxEntries = &v
 	}
+	if c.Log.RejectionsPerSecond != nil {
+		v := *c.Log.RejectionsPerSecond
+		n.Log.RejectionsPerSecond = &v
+	}
 	n.Deviations = slices.Clone(c.Deviations)
 	return n
 }
@@ -238,6 +256,10 @@ func (c Config) normalize() Config {
 		n.Cache.MaxEntries = &v
 	}
 	defDur(&n.Cache.MaxTTL, defaultCacheMaxTTL)
+	if n.Log.RejectionsPerSecond == nil {
+		v := defaultRejectionsPerSec
+		n.Log.RejectionsPerSecond = &v
+	}
 	return n
 }
 
@@ -357,6 +379,9 @@ func (c Config) validate() error {
 	if *n.Cache.MaxEntries < 0 {
 		add(sub(keyCache, keyMaxEntries), "must not be negative")
 	}
+	if *n.Log.RejectionsPerSecond < 0 {
+		add(sub(keyLog, keyRejectionsPerSecond), "must not be negative (0 logs every rejection)")
+	}
 	if n.estate != nil {
 		errs = append(errs, n.estate.check(n)...)
 	}
@@ -419,6 +444,10 @@ func (c Config) warnings() []Warning {
 	}
 	if len(n.TokenTypes) == 0 {
 		add(keyTokenTypes, `not set: ID tokens and other JWTs are not told apart from access tokens (RFC 9068 uses "at+jwt")`)
+	}
+	if *n.Log.RejectionsPerSecond == 0 {
+		add(sub(keyLog, keyRejectionsPerSecond), "0 logs every rejection: a flood of bad tokens becomes a flood of log lines; "+
+			"a budget (default 10 per reason and second) logs the first ones in full and counts the rest")
 	}
 	if n.TokenSources.Query != "" {
 		add(sub(keyTokenSources, keyQuery), "tokens in URLs leak into logs (RFC 6750 section 5.3)")

@@ -40,8 +40,9 @@ type engine struct {
 	types       []string // normalized typ values
 	leeway      float64  // seconds
 	maxBytes    int
-	cache       *tokenCache // nil when cache.max_entries is 0
-	opts        *options    // the Verifier's, shared by its engines
+	cache       *tokenCache       // nil when cache.max_entries is 0
+	sampler     *rejectionSampler // nil when log.rejections_per_second is 0
+	opts        *options          // the Verifier's, shared by its engines
 }
 
 // Option tunes a Verifier beyond the baseline: process concerns (clock,
@@ -127,6 +128,11 @@ func (v *Verifier) build(cfg Config, old *engine) (*engine, error) {
 		cache:       newTokenCache(n.Cache),
 		opts:        &v.opts,
 	}
+	names := make([]string, 0, len(n.Issuers))
+	for _, is := range n.Issuers {
+		names = append(names, is.Issuer)
+	}
+	e.sampler = newRejectionSampler(*n.Log.RejectionsPerSecond, names, &v.opts)
 	algs := make(map[string]bool, len(n.Algorithms))
 	for _, alg := range n.Algorithms {
 		e.methods[alg] = jose.Lookup(alg) // validate admitted only known names
@@ -228,6 +234,7 @@ func (v *Verifier) Reload(cfg Config) error {
 			src.Close()
 		}
 	}
+	old.sampler.stop()
 	changes := diffBaselines(old.cfg, e.cfg)
 	level := slog.LevelInfo
 	var all, weaker []string
@@ -292,9 +299,11 @@ func (v *Verifier) Close() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.closed = true
-	for _, src := range v.cur.Load().issuers {
+	e := v.cur.Load()
+	for _, src := range e.issuers {
 		src.Close()
 	}
+	e.sampler.stop()
 }
 
 // Ready reports whether every issuer has a key set to verify with.
@@ -822,7 +831,7 @@ func (v *engine) logRejection(ctx context.Context, err error) {
 	if e.Reason == ReasonKeysUnavailable {
 		level = slog.LevelError
 	}
-	if !v.opts.logger.Enabled(ctx, level) {
+	if !v.opts.logger.Enabled(ctx, level) || !v.sampler.allow(e) {
 		return
 	}
 	attrs := make([]slog.Attr, 0, 5)
