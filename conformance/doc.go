@@ -29,12 +29,11 @@
 //	conformance.Run(t, h)
 //
 // Run returns the adapter's verdict [Table]; [Diff] lists every case on
-// which two tables differ, for a parity test across adapters. Transports
-// without an HTTP form (gRPC) build a [Harness] directly, reporting
-// Result.GRPCCode and GRPCMessage.
+// which two tables differ, for a parity test across adapters.
 //
-// MATRIX.md lists the cases. A test fails when it is stale; rewrite it with
-// go generate ./conformance.
+// MATRIX.md lists the cases; vectors.json holds them as data (keys, tokens,
+// verdicts) for test suites in other languages, and MATRIX.md documents it.
+// A test fails when either is stale; go generate ./conformance rewrites them.
 package conformance
 
 //go:generate go test -run TestMatrix -args -update
