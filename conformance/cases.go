@@ -43,6 +43,10 @@ type testCase struct {
 	started func(e *env) error   // after it started, before the request
 	token   func(e *env) string  // sent as "Authorization: Bearer <token>"
 	request func(e *env) Request // instead of token
+
+	// served says why the case cannot be sent to a served target (see
+	// [Target]), beyond what its fields say (servedSkip).
+	served string
 }
 
 // defaultMaxTokenBytes is the max_token_bytes a baseline that leaves it out
@@ -415,6 +419,7 @@ var cases = []testCase{
 	{
 		name: "kid-missing-single-key", group: gKeys, want: Accept,
 		keys:        signingKeyOnly,
+		served:      "needs an issuer that publishes one key",
 		token:       edit(func(_ *env, h, _ map[string]any) { delete(h, "kid") }),
 		explanation: "without a kid, the issuer's only key is used",
 		source:      "RFC 7515 section 4.1.4",
@@ -460,6 +465,7 @@ var cases = []testCase{
 			}
 			return e.world.advance(200 * time.Second)
 		},
+		served:      "needs the target's clock moved 200s after an acceptance",
 		token:       saved,
 		explanation: "a token accepted once is refused once it expires: an earlier acceptance (or a cache of it) never outlives exp plus leeway",
 		source:      "RFC 7519 section 4.1.4",
@@ -952,6 +958,8 @@ var cases = []testCase{
 	},
 	{
 		name: "rotation-removed-key-after-acceptance", group: gRotation, want: InvalidToken, reason: core.ReasonKeyNotFound,
+		// ed-1 rather than the signing key, so that a served IdP keeps
+		// signing the tokens of the cases after this one.
 		started: func(e *env) error {
 			e.saved = edit(func(_ *env, h, _ map[string]any) { h["alg"], h["kid"] = "EdDSA", "ed-1" })(e)
 			if err := e.world.accepted(e.saved); err != nil {
@@ -968,6 +976,8 @@ var cases = []testCase{
 	},
 	{
 		name: "outage-keys-cached", group: gRotation, want: Accept,
+		// Against a served target the clock stays put: the case then
+		// shows that an outage right after a fetch changes nothing.
 		started: func(e *env) error {
 			if err := e.world.failKeys(); err != nil {
 				return err
@@ -986,6 +996,7 @@ var cases = []testCase{
 			}
 			return e.world.advance(e.v.Config().JWKS.MaxStale + time.Minute)
 		},
+		served:      "needs the target's clock moved past jwks.max_stale",
 		token:       good,
 		explanation: "once the last good key set is older than jwks.max_stale, verification fails closed: removed keys must not verify forever",
 		source:      "RFC 5861 section 4, jwks.max_stale",
@@ -993,6 +1004,7 @@ var cases = []testCase{
 	{
 		name: "outage-from-start", group: gRotation, want: Unavailable, reason: core.ReasonKeysUnavailable,
 		before:      func(e *env) error { return e.world.failKeys() },
+		served:      "needs the target started while the IdP is down",
 		token:       good,
 		explanation: "with no key set ever fetched, the service answers 503: it cannot judge the token, and the client should keep it",
 		source:      "RFC 9110 section 15.6.4",

@@ -90,6 +90,16 @@ func matrix() []byte {
 				c.name, mark, cell(c.explanation), cell(c.source), c.want, status, grpcNames[code], reason)
 		}
 	}
+	b.WriteString("\n## Against a served target\n\n" +
+		"`jwtguard conformance run` (`Target.Run`) sends a running service, in any language, every case but these, " +
+		"which need what a request from outside cannot give; over gRPC it leaves out the cases marked † too. " +
+		"It signs the tokens with the keys of the IdP that `jwtguard conformance serve-idp` (`ServeIdP`) serves, " +
+		"whose issuer is its own URL.\n\n| Case | Why not |\n|---|---|\n")
+	for i := range cases {
+		if why := servedSkip(&cases[i]); why != "" {
+			fmt.Fprintf(&b, "| `%s` | %s |\n", cases[i].name, cell(why))
+		}
+	}
 	b.WriteString(vectorsDoc)
 	return b.Bytes()
 }

@@ -51,8 +51,8 @@ func (set keySet) publish(p *jwtguardtest.IdP, k *keyring) {
 // env is what a case works with: the IdP that signs its tokens, the
 // matrix's keys, its clock, and the world its setup acts on.
 type env struct {
-	// idp signs the case's tokens and serves the key set the verifier
-	// fetches.
+	// idp signs the case's tokens; in process, it also serves the key set
+	// the verifier fetches.
 	idp   *jwtguardtest.IdP
 	keys  *keyring
 	clock *clock
@@ -60,14 +60,15 @@ type env struct {
 	// strayBase is where the URLs a token names (jku, x5u) point: an
 	// address whose every request is recorded as stray.
 	strayBase string
-	strays    *strays        // the stray requests
-	v         *core.Verifier // once the verifier has started
+	strays    *strays        // in process: the stray requests
+	v         *core.Verifier // in process, once the verifier has started
 	saved     string         // a token a case verified before its request
 }
 
 // world is what a case's setup changes beside its tokens: the key set the
-// IdP serves, the verifier's clock, and what the verifier has seen, in
-// terms that a recording for the vectors file can write down.
+// IdP serves, the verifier's clock, and what the verifier has seen. The
+// matrix runs in process (inProcess: the case's own IdP and verifier), and
+// against a served IdP and target (served), which only answer requests.
 type world interface {
 	publish(k *jwtguardtest.Key) error
 	remove(kid string) error
@@ -229,13 +230,18 @@ func (s *strays) requests() []string {
 	return append([]string(nil), s.list...)
 }
 
-// clock is a case's time source: fixed, moved only by the case.
+// clock is a case's time source: fixed, moved only by the case; or, for a
+// served target, which reads its own, the wall clock.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu   sync.Mutex
+	t    time.Time
+	wall bool
 }
 
 func (c *clock) now() time.Time {
+	if c.wall {
+		return time.Now()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
