@@ -3,8 +3,7 @@ package conformance
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/rand"
+	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -38,13 +37,16 @@ type testCase struct {
 	policy  core.Policy // the protected route's policy check; none when nil
 	skipped bool        // the request is for SkipPath, which the middleware skips
 
-	keys    func(e *env)          // publishes the JWKS at start beside rsa-1; standardKeys when nil
-	config  func(c *core.Config)  // changes to the baseline
-	before  func(e *env)          // before the verifier starts
-	started func(e *env) error    // after it started, before the request
-	token   func(e *env) string   // sent as "Authorization: Bearer <token>"
-	request func(e *env) Request  // instead of token
-	check   func(e *env) []string // extra problems, after the response
+	keys    keySet               // the key set the IdP publishes at start
+	config  func(c *core.Config) // changes to the baseline
+	before  func(e *env) error   // before the verifier starts
+	started func(e *env) error   // after it started, before the request
+	token   func(e *env) string  // sent as "Authorization: Bearer <token>"
+	request func(e *env) Request // instead of token
+
+	// served says why the case cannot be sent to a served target (see
+	// [Target]), beyond what its fields say (servedSkip).
+	served string
 }
 
 // defaultMaxTokenBytes is the max_token_bytes a baseline that leaves it out
@@ -298,7 +300,9 @@ var cases = []testCase{
 		token: func(e *env) string {
 			input := strings.TrimSuffix(e.token().Alg("ES256").KID("ec-1").Unsigned(), ".")
 			digest := sha256.Sum256([]byte(input))
-			der, err := ecdsa.SignASN1(rand.Reader, e.keys.ec.Signer().(*ecdsa.PrivateKey), digest[:])
+			// A nil random source: deterministic (RFC 6979), like every
+			// signature of the matrix.
+			der, err := e.keys.ec.Signer().Sign(nil, digest[:], crypto.SHA256)
 			if err != nil {
 				panic(err)
 			}
@@ -401,10 +405,7 @@ var cases = []testCase{
 	},
 	{
 		name: "kid-rsa-key-too-short", group: gKeys, want: InvalidToken, reason: core.ReasonKeyNotFound,
-		keys: func(e *env) {
-			standardKeys(e)
-			e.idp.Publish(e.keys.weak)
-		},
+		keys:        withWeakKey,
 		token:       edit(func(_ *env, h, _ map[string]any) { h["kid"] = "rsa-weak" }),
 		explanation: "a published RSA key of 1024 bits is never used: RS256 needs 2048 bits or more",
 		source:      "RFC 7518 section 3.3",
@@ -417,7 +418,8 @@ var cases = []testCase{
 	},
 	{
 		name: "kid-missing-single-key", group: gKeys, want: Accept,
-		keys:        func(*env) {}, // rsa-1 alone
+		keys:        signingKeyOnly,
+		served:      "needs an issuer that publishes one key",
 		token:       edit(func(_ *env, h, _ map[string]any) { delete(h, "kid") }),
 		explanation: "without a kid, the issuer's only key is used",
 		source:      "RFC 7515 section 4.1.4",
@@ -458,12 +460,12 @@ var cases = []testCase{
 		name: "exp-passed-after-acceptance", group: gClaims, want: InvalidToken, reason: core.ReasonTokenExpired,
 		started: func(e *env) error {
 			e.saved = edit(func(e *env, _, c map[string]any) { c["exp"] = e.now() + 120 })(e)
-			if _, err := e.v.Verify(context.Background(), e.saved); err != nil {
+			if err := e.world.accepted(e.saved); err != nil {
 				return err
 			}
-			e.clock.advance(200 * time.Second)
-			return nil
+			return e.world.advance(200 * time.Second)
 		},
+		served:      "needs the target's clock moved 200s after an acceptance",
 		token:       saved,
 		explanation: "a token accepted once is refused once it expires: an earlier acceptance (or a cache of it) never outlives exp plus leeway",
 		source:      "RFC 7519 section 4.1.4",
@@ -494,7 +496,7 @@ var cases = []testCase{
 	},
 	{
 		name: "aud-array", group: gClaims, want: Accept,
-		token:       edit(func(_ *env, _, c map[string]any) { c["aud"] = []string{"https://other.example.test", audience} }),
+		token:       edit(func(e *env, _, c map[string]any) { c["aud"] = []string{"https://other.example.test", e.idp.Audience()} }),
 		explanation: "an aud array that contains this service's audience passes",
 		source:      "RFC 7519 section 4.1.3",
 	},
@@ -518,7 +520,7 @@ var cases = []testCase{
 	},
 	{
 		name: "aud-case-changed", group: gClaims, want: InvalidToken, reason: core.ReasonAudienceInvalid,
-		token:       edit(func(_ *env, _, c map[string]any) { c["aud"] = strings.ToUpper(audience) }),
+		token:       edit(func(e *env, _, c map[string]any) { c["aud"] = strings.ToUpper(e.idp.Audience()) }),
 		explanation: "audiences compare exactly: case-changed is another audience",
 		source:      "RFC 7519 sections 2 (StringOrURI) and 4.1.3",
 	},
@@ -530,7 +532,7 @@ var cases = []testCase{
 	},
 	{
 		name: "iss-trailing-slash", group: gClaims, want: InvalidToken, reason: core.ReasonIssuerInvalid,
-		token:       edit(func(_ *env, _, c map[string]any) { c["iss"] = issuer + "/" }),
+		token:       edit(func(e *env, _, c map[string]any) { c["iss"] = e.idp.Issuer() + "/" }),
 		explanation: "the issuer compares exactly: a trailing slash makes another issuer",
 		source:      "RFC 7519 section 4.1.1, RFC 8414 section 3.3",
 	},
@@ -933,10 +935,10 @@ var cases = []testCase{
 	{
 		name: "rotation-key-published-after-start", group: gRotation, want: Accept,
 		started: func(e *env) error {
-			e.idp.Publish(e.keys.ec2)
-			// Past the least interval between fetches for unknown kids.
-			e.clock.advance(2 * e.v.Config().JWKS.UnknownKIDInterval)
-			return nil
+			if err := e.world.publish(e.keys.ec2); err != nil {
+				return err
+			}
+			return e.world.afterUnknownKIDInterval()
 		},
 		token:       edit(func(_ *env, h, _ map[string]any) { h["alg"], h["kid"] = "ES256", "ec-2" }),
 		explanation: "a key the IdP publishes after the verifier started verifies: an unknown kid fetches the JWKS again",
@@ -945,9 +947,10 @@ var cases = []testCase{
 	{
 		name: "rotation-key-removed", group: gRotation, want: InvalidToken, reason: core.ReasonKeyNotFound,
 		started: func(e *env) error {
-			e.idp.Remove("ec-1")
-			e.clock.advance(2 * e.v.Config().JWKS.UnknownKIDInterval)
-			return e.v.Refresh(context.Background())
+			if err := e.world.remove("ec-1"); err != nil {
+				return err
+			}
+			return e.world.refreshed()
 		},
 		token:       edit(func(_ *env, h, _ map[string]any) { h["alg"], h["kid"] = "ES256", "ec-1" }),
 		explanation: "a key the IdP removed stops verifying once the key set is refreshed",
@@ -955,14 +958,17 @@ var cases = []testCase{
 	},
 	{
 		name: "rotation-removed-key-after-acceptance", group: gRotation, want: InvalidToken, reason: core.ReasonKeyNotFound,
+		// ed-1 rather than the signing key, so that a served IdP keeps
+		// signing the tokens of the cases after this one.
 		started: func(e *env) error {
-			e.saved = good(e)
-			if _, err := e.v.Verify(context.Background(), e.saved); err != nil {
+			e.saved = edit(func(_ *env, h, _ map[string]any) { h["alg"], h["kid"] = "EdDSA", "ed-1" })(e)
+			if err := e.world.accepted(e.saved); err != nil {
 				return err
 			}
-			e.idp.Remove("rsa-1")
-			e.clock.advance(2 * e.v.Config().JWKS.UnknownKIDInterval)
-			return e.v.Refresh(context.Background())
+			if err := e.world.remove("ed-1"); err != nil {
+				return err
+			}
+			return e.world.refreshed()
 		},
 		token:       saved,
 		explanation: "a token accepted before its key was removed is refused once the key set is refreshed: revocation reaches tokens already seen",
@@ -970,10 +976,13 @@ var cases = []testCase{
 	},
 	{
 		name: "outage-keys-cached", group: gRotation, want: Accept,
+		// Against a served target the clock stays put: the case then
+		// shows that an outage right after a fetch changes nothing.
 		started: func(e *env) error {
-			e.idp.Fail(http.StatusServiceUnavailable)
-			e.clock.advance(30 * time.Minute)
-			return nil
+			if err := e.world.failKeys(); err != nil {
+				return err
+			}
+			return e.world.advance(30 * time.Minute)
 		},
 		token:       good,
 		explanation: "while the IdP is down, the last key set fetched keeps verifying (within jwks.max_stale)",
@@ -982,17 +991,20 @@ var cases = []testCase{
 	{
 		name: "outage-past-max-stale", group: gRotation, want: Unavailable, reason: core.ReasonKeysUnavailable,
 		started: func(e *env) error {
-			e.idp.Fail(http.StatusServiceUnavailable)
-			e.clock.advance(e.v.Config().JWKS.MaxStale + time.Minute)
-			return nil
+			if err := e.world.failKeys(); err != nil {
+				return err
+			}
+			return e.world.advance(e.v.Config().JWKS.MaxStale + time.Minute)
 		},
+		served:      "needs the target's clock moved past jwks.max_stale",
 		token:       good,
 		explanation: "once the last good key set is older than jwks.max_stale, verification fails closed: removed keys must not verify forever",
 		source:      "RFC 5861 section 4, jwks.max_stale",
 	},
 	{
 		name: "outage-from-start", group: gRotation, want: Unavailable, reason: core.ReasonKeysUnavailable,
-		before:      func(e *env) { e.idp.Fail(http.StatusServiceUnavailable) },
+		before:      func(e *env) error { return e.world.failKeys() },
+		served:      "needs the target started while the IdP is down",
 		token:       good,
 		explanation: "with no key set ever fetched, the service answers 503: it cannot judge the token, and the client should keep it",
 		source:      "RFC 9110 section 15.6.4",

@@ -1,19 +1,16 @@
 // Package conformance is the token matrix every jwtguard adapter must pass
-// with identical verdicts.
+// with identical verdicts, and that a service in any language can be run
+// against from outside.
 //
-// Each case sends one request through the adapter under test and names the
-// rule it checks, the RFC section or CVE behind it, the outcome the client
-// must see and the [core.Reason] the verifier must log. The runner builds a
-// fresh [core.Verifier] per case against a [jwtguardtest.IdP] of its own, with a fixed clock; a
-// [Harness] says how to start the adapter around it, behind the checks of
-// the case's [Route], and send a request. The reason is read from the
-// verifier's one log line per rejection, so an adapter passes only if it
-// rejects through [core.Verifier.Authenticate] and [core.Verifier.Authorize]
-// and answers with [core.Verifier.Response].
-//
-// An adapter that can skip a route skips [SkipPath] and declares
-// [Harness.Skips]; the cases of skipped routes then require that a skipped
-// request carries no claims and that a check behind it refuses it.
+// Each case sends one request and names the rule it checks, the RFC section
+// or CVE behind it, the outcome the client must see and the [core.Reason]
+// the verifier must log. In process, the runner builds a [core.Verifier]
+// per case against a [jwtguardtest.IdP] of its own, with a fixed clock; a
+// [Harness] starts the adapter around it, behind the checks of the case's
+// [Route]. An adapter passes only if it rejects through
+// [core.Verifier.Authenticate] and [core.Verifier.Authorize] and answers
+// with [core.Verifier.Response]. One that skips [SkipPath] declares
+// [Harness.Skips]:
 //
 //	h := conformance.HTTPHarness("net/http", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
 //		g := nethttpjwt.New(v, nethttpjwt.WithSkipper(func(r *http.Request) bool { return r.URL.Path == conformance.SkipPath }))
@@ -28,13 +25,16 @@
 //	h.Skips = true
 //	conformance.Run(t, h)
 //
-// Run returns the adapter's verdict [Table]; [Diff] lists every case on
-// which two tables differ, for a parity test across adapters. Transports
-// without an HTTP form (gRPC) build a [Harness] directly, reporting
-// Result.GRPCCode and GRPCMessage.
+// Run returns the adapter's verdict [Table]; [Diff] lists the cases on
+// which tables differ. From outside, [ServeIdP] serves the matrix's IdP on
+// loopback, and [Target.Run] sends every case a request can carry to a
+// running service configured with the IdP's [Baseline], over HTTP or gRPC,
+// and returns a [Report]; jwtguard conformance is the CLI of both.
 //
-// MATRIX.md lists the cases. A test fails when it is stale; rewrite it with
-// go generate ./conformance.
+// MATRIX.md lists the cases; vectors.json holds them as data, keys, tokens
+// and verdicts, for test suites in other languages (MATRIX.md documents
+// it). A test fails when either is stale; go generate ./conformance
+// rewrites them.
 package conformance
 
 //go:generate go test -run TestMatrix -args -update

@@ -9,23 +9,34 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite MATRIX.md from the cases")
+var update = flag.Bool("update", false, "rewrite MATRIX.md and vectors.json from the cases")
 
-// TestMatrix keeps MATRIX.md equal to what the cases say.
+// TestMatrix keeps MATRIX.md and vectors.json equal to what the cases say,
+// byte for byte: the vectors' signatures are deterministic (see
+// jwtguardtest.Key), so a stale file is one whose cases, keys or tokens
+// changed.
 func TestMatrix(t *testing.T) {
-	got := matrix()
-	if *update {
-		if err := os.WriteFile("MATRIX.md", got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile("MATRIX.md")
+	vec, err := vectors()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("MATRIX.md is stale: run go generate ./conformance")
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"MATRIX.md", matrix()}, {"vectors.json", vec}} {
+		if *update {
+			if err := os.WriteFile(f.name, f.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(f.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(f.data, want) {
+			t.Errorf("%s is stale: run go generate ./conformance", f.name)
+		}
 	}
 }
 
@@ -35,7 +46,7 @@ var grpcNames = map[int]string{0: "OK", 3: "InvalidArgument", 7: "PermissionDeni
 
 func matrix() []byte {
 	// Build the requests once to see which need a URL query.
-	e := newEnv(matrixKeys(), nil)
+	e := newEnv(matrixKeys(), standardSet)
 	defer e.idp.Close()
 	query := map[string]bool{}
 	for _, c := range cases {
@@ -79,7 +90,36 @@ func matrix() []byte {
 				c.name, mark, cell(c.explanation), cell(c.source), c.want, status, grpcNames[code], reason)
 		}
 	}
+	b.WriteString("\n## Against a served target\n\n" +
+		"`jwtguard conformance run` (`Target.Run`) sends a running service, in any language, every case but these, " +
+		"which need what a request from outside cannot give; over gRPC it leaves out the cases marked † too. " +
+		"It signs the tokens with the keys of the IdP that `jwtguard conformance serve-idp` (`ServeIdP`) serves, " +
+		"whose issuer is its own URL.\n\n| Case | Why not |\n|---|---|\n")
+	for i := range cases {
+		if why := servedSkip(&cases[i]); why != "" {
+			fmt.Fprintf(&b, "| `%s` | %s |\n", cases[i].name, cell(why))
+		}
+	}
+	b.WriteString(vectorsDoc)
 	return b.Bytes()
 }
+
+// vectorsDoc documents vectors.json in MATRIX.md.
+const vectorsDoc = `
+## vectors.json
+
+[` + "`vectors.json`" + `](vectors.json) is the matrix as data, for the test suite of a verifier in any language. Its ` + "`schema`" + ` is ` + "`" + vectorSchema + "`" + `; a change a consumer must know about gets a new version. The keys are derived from a fixed seed (keys.go) and every signature is deterministic (RS256 and EdDSA are; ES256 signs as RFC 6979 specifies, PS256 with a salt derived from the key and the input), so the file is the same on every run and a test fails when it is stale. The keys are public: never trust them outside a test.
+
+- ` + "`key_sets`" + `: JWK Sets, public keys only, by name; ` + "`standard`" + ` is the key set above, the others name how they differ from it.
+- ` + "`cases`" + `, in the order of this file, each with:
+  - ` + "`name`, `group`, `rule`, `source`" + `: as in the tables above.
+  - ` + "`baseline`" + `: ` + "`issuer`, `audiences`, `algorithms`, `leeway_seconds`, `required_claims`, `token_types`" + ` (empty: typ is not checked), ` + "`max_token_bytes`, `query_parameter`" + ` (the query parameter that may carry the token; empty: none), and ` + "`unknown_kid_interval_seconds`" + ` and ` + "`max_stale_seconds`" + `, the key set lifecycle the steps rely on.
+  - ` + "`jwks`" + `: the name of the key set the issuer's JWKS URL serves when the verifier starts; null when it answers 503 from the start.
+  - ` + "`now`" + `: the verifier's clock when it starts, in Unix seconds.
+  - ` + "`steps`" + ` (absent when none): what happens after the verifier starts, in order. ` + "`verify`" + `: the verifier accepts ` + "`token`" + ` (` + "`expect`" + ` is accept). ` + "`jwks`" + `: the JWKS URL serves the key set named ` + "`jwks`" + ` from now on. ` + "`jwks_fails`" + `: it answers 503 from now on. ` + "`advance`" + `: the clock moves ` + "`seconds`" + ` on. ` + "`refresh`" + `: the verifier fetches the key set again.
+  - ` + "`route`" + `: what the endpoint requires beyond a valid token. ` + "`scopes`" + `: every one of them; ` + "`policy`" + `: ` + "`{\"claim\", \"equals\"}`" + `, the claim must equal the value; ` + "`skipped`" + `: the middleware skips the route, so a check behind it refuses as lacking credentials.
+  - ` + "`token`" + `, to send as ` + "`Authorization: Bearer <token>`" + `; or ` + "`request`" + `, with ` + "`headers`" + ` (name to values; each value is a field of its own) and ` + "`query`" + ` (name to values).
+  - ` + "`expected`" + `: ` + "`verdict`" + ` (accept, no_credentials, invalid_token, invalid_request, insufficient_scope or unavailable), ` + "`reason`" + ` (jwtguard's, for reference), ` + "`http_status`, `bearer_error`" + ` (the error of the Bearer challenge; absent: none), ` + "`scope`" + ` (of an insufficient_scope challenge), ` + "`grpc_code`" + `, and on acceptance ` + "`subject`" + `, the sub the endpoint sees (empty on a skipped route).
+`
 
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

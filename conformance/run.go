@@ -18,7 +18,6 @@ import (
 	"testing"
 
 	"github.com/jwtguard/jwtguard/core"
-	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
 // Outcome is the verdict a client sees: RFC 6750 section 3.1 names all but
@@ -356,62 +355,73 @@ func check(h Harness, only func(*testCase) bool) (Table, error) {
 	return tab, errors.Join(errs...)
 }
 
-// env is what a case works with: its own IdP (its own key set) and clock,
-// the matrix's keys, and the verifier once it has started.
-type env struct {
-	idp    *jwtguardtest.IdP
-	keys   *keyring
-	clock  *clock
-	strays *strays
-	v      *core.Verifier
-	saved  string // a token a case verified before its request
-}
-
-// runCase builds the case's verifier, sends its request through the
-// adapter and judges the answer. err reports what kept the case from
-// running (errors.ErrUnsupported: the transport cannot carry it).
-func runCase(keys *keyring, h Harness, c *testCase) (Verdict, []string, error) {
-	e := newEnv(keys, c.keys)
-	defer e.idp.Close()
+// setUp starts a case in process: its IdP, its verifier on the case's
+// baseline (adjust, when not nil, changes it last) and the case's setup.
+// rec, when not nil, records the setup for the vectors file. stop releases
+// what setUp started, error or not.
+func setUp(keys *keyring, c *testCase, adjust func(*core.Config), rec *recording) (e *env, log *rejectionLog, stop func(), err error) {
+	e = newEnv(keys, c.keys)
+	stop = e.idp.Close
+	e.world = &inProcess{e: e, rec: rec}
+	if rec != nil {
+		e.strayBase = strayHost
+		if err := rec.keysChanged(e); err != nil {
+			return e, nil, stop, err
+		}
+	}
 	if c.before != nil {
-		c.before(e)
+		if err := c.before(e); err != nil {
+			return e, nil, stop, fmt.Errorf("setting up the case: %w", err)
+		}
 	}
 	cfg := e.idp.Config()
 	if c.config != nil {
 		c.config(&cfg)
 	}
-	if h.baseline != nil {
-		h.baseline(&cfg)
+	if adjust != nil {
+		adjust(&cfg)
 	}
-	log := &rejectionLog{}
+	log = &rejectionLog{}
 	v, err := core.New(cfg, core.WithClock(e.clock.now), core.WithLogger(slog.New(log)), core.WithRealm(realm))
 	if err != nil {
-		return Verdict{}, nil, fmt.Errorf("core.New: %w", err)
+		return e, nil, stop, fmt.Errorf("core.New: %w", err)
 	}
-	defer v.Close()
+	stop = func() {
+		v.Close()
+		e.idp.Close()
+	}
 	e.v = v
 	if c.started != nil {
 		if err := c.started(e); err != nil {
-			return Verdict{}, nil, fmt.Errorf("setting up the case: %w", err)
+			return e, nil, stop, fmt.Errorf("setting up the case: %w", err)
 		}
+	}
+	return e, log, stop, nil
+}
+
+// runCase sets up the case, sends its request through the adapter and
+// judges the answer. err reports what kept the case from running
+// (errors.ErrUnsupported: the transport cannot carry it).
+func runCase(keys *keyring, h Harness, c *testCase) (Verdict, []string, error) {
+	e, log, stop, err := setUp(keys, c, h.baseline, nil)
+	defer stop()
+	if err != nil {
+		return Verdict{}, nil, err
 	}
 	req := c.build(e)
 	if req.Path == SkipPath && !h.Skips {
 		return Verdict{Skipped: true}, nil, fmt.Errorf("the harness declares no skipped route (Harness.Skips): %w", errors.ErrUnsupported)
 	}
-	send, stop := h.Serve(v, Route{Scopes: c.scopes, Policy: c.policy})
-	defer stop()
+	send, stopServe := h.Serve(e.v, Route{Scopes: c.scopes, Policy: c.policy})
+	defer stopServe()
 	log.reset()
 	res, err := send(req)
 	if err != nil {
 		return Verdict{Skipped: errors.Is(err, errors.ErrUnsupported)}, nil, err
 	}
-	got, problems := c.judge(v, res, log.reasons())
+	got, problems := c.judge(e.v, res, log.reasons())
 	for _, p := range e.strays.requests() {
 		problems = append(problems, fmt.Sprintf("the verifier fetched %s, a URL the token named", p))
-	}
-	if c.check != nil {
-		problems = append(problems, c.check(e)...)
 	}
 	return got, problems, nil
 }

@@ -37,7 +37,7 @@ func TestCases(t *testing.T) {
 }
 
 func TestSizedTokens(t *testing.T) {
-	e := newEnv(matrixKeys(), nil)
+	e := newEnv(matrixKeys(), standardSet)
 	defer e.idp.Close()
 	for _, n := range []int{6 << 10, defaultMaxTokenBytes, defaultMaxTokenBytes + 1} {
 		if got := len(sized(n)(e)); got != n {
@@ -48,7 +48,7 @@ func TestSizedTokens(t *testing.T) {
 
 // TestStrayFetchRecorded shows the jku and x5u cases would catch a fetch.
 func TestStrayFetchRecorded(t *testing.T) {
-	e := newEnv(matrixKeys(), nil)
+	e := newEnv(matrixKeys(), standardSet)
 	defer e.idp.Close()
 	for _, file := range []string{"jku.json", "x5u.pem"} {
 		resp, err := http.Get(e.url(file))

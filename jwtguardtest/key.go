@@ -1,6 +1,7 @@
 package jwtguardtest
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -9,9 +10,11 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	_ "crypto/sha512" // SHA-384 and SHA-512, for RS384, RS512, PS384 and PS512
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/big"
 	"slices"
 	"sync"
@@ -27,6 +30,11 @@ var (
 // Key is a signing key: a private key, the algorithm it signs with and its
 // kid. An [IdP] publishes its public half as a JWK; a key no IdP publishes
 // is what an attacker signs with.
+//
+// Its signatures are deterministic: it signs the same input to the same
+// bytes (ES256 as RFC 6979 specifies, PS256 to PS512 with a salt derived
+// from the key and the input), so that tokens built from a key of
+// [KeyFrom] and a fixed clock are the same on every run.
 type Key struct {
 	kid  string
 	alg  string
@@ -191,22 +199,48 @@ func (k *Key) sign(alg string, input []byte) []byte {
 	case "RS":
 		sig, err = rsa.SignPKCS1v15(nil, k.priv.(*rsa.PrivateKey), h, digest)
 	case "PS":
-		// RFC 7518 section 3.5: the salt is as long as the hash.
-		sig, err = rsa.SignPSS(rand.Reader, k.priv.(*rsa.PrivateKey), h, digest, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		// RFC 7518 section 3.5: the salt is as long as the hash. It is
+		// derived from the key and the digest rather than drawn at random,
+		// so that a key signs a token to the same bytes on every run.
+		sig, err = rsa.SignPSS(saltFor(k, digest), k.priv.(*rsa.PrivateKey), h, digest, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
 	case "ES":
-		// RFC 7518 section 3.4: R and S as 32-byte big-endian integers,
-		// concatenated; not the ASN.1 form crypto/ecdsa produces.
-		var r, s *big.Int
-		if r, s, err = ecdsa.Sign(rand.Reader, k.priv.(*ecdsa.PrivateKey), digest); err == nil {
-			sig = make([]byte, 64)
-			r.FillBytes(sig[:32])
-			s.FillBytes(sig[32:])
+		// A nil source makes the signature deterministic (RFC 6979).
+		var der []byte
+		if der, err = k.priv.Sign(nil, digest, h); err == nil {
+			sig, err = ecdsaRS(der)
 		}
 	}
 	if err != nil {
 		panic(err) // only a key of an unsupported size fails here
 	}
 	return sig
+}
+
+// saltFor is the PSS salt source of a signature: SHA-256 over the public
+// key and the digest, in counter mode.
+func saltFor(k *Key, digest []byte) io.Reader {
+	var out []byte
+	for i := byte(0); len(out) < 64; i++ {
+		h := sha256.New()
+		h.Write([]byte(k.params()["n"]))
+		h.Write(digest)
+		h.Write([]byte{i})
+		out = h.Sum(out)
+	}
+	return bytes.NewReader(out)
+}
+
+// ecdsaRS converts an ASN.1 ECDSA signature to the form RFC 7518 section
+// 3.4 requires: R and S as 32-byte big-endian integers, concatenated.
+func ecdsaRS(der []byte) ([]byte, error) {
+	var rs struct{ R, S *big.Int }
+	if rest, err := asn1.Unmarshal(der, &rs); err != nil || len(rest) > 0 {
+		return nil, fmt.Errorf("jwtguardtest: an ECDSA signature that is not ASN.1: %v", err)
+	}
+	sig := make([]byte, 64)
+	rs.R.FillBytes(sig[:32])
+	rs.S.FillBytes(sig[32:])
+	return sig, nil
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

@@ -4,12 +4,17 @@
 //	jwtguard lint [-services] baseline.yaml                           report every problem and risky setting, with lines
 //	jwtguard fingerprint [-service NAME] baseline.yaml                print the effective and the shared fingerprint
 //	jwtguard inspect TOKEN                                            decode header and claims WITHOUT verifying
+//	jwtguard conformance serve-idp -addr 127.0.0.1:PORT               serve the matrix's IdP, print the baseline to configure
+//	jwtguard conformance run -idp URL -target URL [-json FILE]        run the matrix against a service in any language
+//	jwtguard conformance compare A.json B.json                        the cases on which two runs differ
 //
 // -service selects a service of an estate file (a baseline with a services
 // section); the environment variable JWTGUARD_SERVICE is its default.
 //
-// Exit codes: 0 success (verify: accepted; lint: no errors), 1 a rejected
-// or undecodable token, or a baseline with problems, 2 usage or I/O errors.
+// Exit codes: 0 success (verify: accepted; lint: no errors; conformance:
+// every case passed, or no differences), 1 a rejected or undecodable token,
+// a baseline with problems, a failed case or a difference, 2 usage or I/O
+// errors.
 package main
 
 import (
@@ -25,7 +30,9 @@ import (
 	iofs "io/fs"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -37,8 +44,13 @@ const usage = `usage:
   jwtguard lint [-services] baseline.yaml
   jwtguard fingerprint [-service NAME] baseline.yaml
   jwtguard inspect [TOKEN | -]
+  jwtguard conformance serve-idp [-addr 127.0.0.1:PORT]
+  jwtguard conformance run -idp URL -target URL [-path /whoami] [-admin-path /admin]
+                           [-json FILE] [-strict] [-timeout 5s] [-settle 20s]
+  jwtguard conformance compare A.json B.json
 -service defaults to $JWTGUARD_SERVICE
-exit: 0 accepted / clean, 1 rejected / baseline problems, 2 usage or I/O
+exit: 0 accepted / clean / passed, 1 rejected / baseline problems / failed cases
+      or differences, 2 usage or I/O
 `
 
 // serviceFlag is -service, defaulting to JWTGUARD_SERVICE, as every
@@ -67,7 +79,11 @@ func baselineExit(err error) int {
 }
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	// serve-idp serves until interrupted; the other commands end sooner.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -84,6 +100,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return fingerprint(args[1:], stdout, stderr)
 	case "inspect":
 		return inspect(args[1:], stdin, stdout, stderr)
+	case "conformance":
+		return conformanceCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -7,16 +7,10 @@
 package main
 
 import (
-	"context"
-	"net"
-
-	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/examples/internal/echoapp"
 	"github.com/jwtguard/jwtguard/examples/internal/service"
 )
 
 func main() {
-	service.Main("echo", func(ctx context.Context, v *core.Verifier, ln net.Listener) error {
-		return service.ServeHTTP(ctx, ln, echoapp.New(v))
-	})
+	service.Main("echo", echoapp.Serve)
 }

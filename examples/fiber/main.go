@@ -7,17 +7,10 @@
 package main
 
 import (
-	"context"
-	"net"
-
-	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/examples/internal/fiberapp"
 	"github.com/jwtguard/jwtguard/examples/internal/service"
 )
 
 func main() {
-	service.Main("fiber", func(ctx context.Context, v *core.Verifier, ln net.Listener) error {
-		app := fiberapp.New(v)
-		return service.Until(ctx, func() error { return app.Listener(ln) }, app.ShutdownWithContext)
-	})
+	service.Main("fiber", fiberapp.Serve)
 }

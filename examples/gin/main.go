@@ -7,12 +7,8 @@
 package main
 
 import (
-	"context"
-	"net"
-
 	"github.com/gin-gonic/gin"
 
-	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/examples/internal/ginapp"
 	"github.com/jwtguard/jwtguard/examples/internal/service"
 )
@@ -20,7 +16,5 @@ import (
 func main() {
 	// Debug mode prints route tables on stdout; the logs are JSON lines.
 	gin.SetMode(gin.ReleaseMode)
-	service.Main("gin", func(ctx context.Context, v *core.Verifier, ln net.Listener) error {
-		return service.ServeHTTP(ctx, ln, ginapp.New(v))
-	})
+	service.Main("gin", ginapp.Serve)
 }

@@ -9,27 +9,10 @@
 package main
 
 import (
-	"context"
-	"net"
-
-	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/examples/internal/grpcapp"
 	"github.com/jwtguard/jwtguard/examples/internal/service"
 )
 
 func main() {
-	service.Main("grpc", func(ctx context.Context, v *core.Verifier, ln net.Listener) error {
-		s := grpcapp.New(v)
-		return service.Until(ctx, func() error { return s.Serve(ln) }, func(ctx context.Context) error {
-			// Calls in flight may finish; past the deadline they are cut.
-			stopped := make(chan struct{})
-			go func() { s.GracefulStop(); close(stopped) }()
-			select {
-			case <-stopped:
-			case <-ctx.Done():
-				s.Stop()
-			}
-			return nil
-		})
-	})
+	service.Main("grpc", grpcapp.Serve)
 }

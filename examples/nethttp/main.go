@@ -7,16 +7,10 @@
 package main
 
 import (
-	"context"
-	"net"
-
-	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/examples/internal/nethttpapp"
 	"github.com/jwtguard/jwtguard/examples/internal/service"
 )
 
 func main() {
-	service.Main("nethttp", func(ctx context.Context, v *core.Verifier, ln net.Listener) error {
-		return service.ServeHTTP(ctx, ln, nethttpapp.New(v))
-	})
+	service.Main("nethttp", nethttpapp.Serve)
 }

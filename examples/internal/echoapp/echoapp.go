@@ -2,6 +2,8 @@
 package echoapp
 
 import (
+	"context"
+	"net"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -9,7 +11,14 @@ import (
 
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/echojwt"
+	"github.com/jwtguard/jwtguard/examples/internal/service"
 )
+
+// Serve serves the routes for v on ln until ctx is done: the example's
+// main, as service.Main runs it.
+func Serve(ctx context.Context, v *core.Verifier, ln net.Listener) error {
+	return service.ServeHTTP(ctx, ln, New(v))
+}
 
 // New returns the routes: /healthz and /readyz need no token, /whoami any
 // valid token, /admin a token granting the admin scope.

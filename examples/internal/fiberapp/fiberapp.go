@@ -2,12 +2,23 @@
 package fiberapp
 
 import (
+	"context"
+	"net"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/examples/internal/service"
 	"github.com/jwtguard/jwtguard/fiberjwt"
 )
+
+// Serve serves the routes for v on ln until ctx is done: the example's
+// main, as service.Main runs it.
+func Serve(ctx context.Context, v *core.Verifier, ln net.Listener) error {
+	app := New(v)
+	return service.Until(ctx, func() error { return app.Listener(ln) }, app.ShutdownWithContext)
+}
 
 // New returns the routes: /healthz and /readyz need no token, /whoami any
 // valid token, /admin a token granting the admin scope.

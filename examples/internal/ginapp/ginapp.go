@@ -2,13 +2,22 @@
 package ginapp
 
 import (
+	"context"
+	"net"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/examples/internal/service"
 	"github.com/jwtguard/jwtguard/ginjwt"
 )
+
+// Serve serves the routes for v on ln until ctx is done: the example's
+// main, as service.Main runs it.
+func Serve(ctx context.Context, v *core.Verifier, ln net.Listener) error {
+	return service.ServeHTTP(ctx, ln, New(v))
+}
 
 // New returns the routes: /healthz and /readyz need no token, /whoami any
 // valid token, /admin a token granting the admin scope.

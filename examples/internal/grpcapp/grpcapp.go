@@ -6,6 +6,7 @@ package grpcapp
 
 import (
 	"context"
+	"net"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -14,8 +15,26 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/examples/internal/service"
 	"github.com/jwtguard/jwtguard/grpcjwt"
 )
+
+// Serve serves New(v) on ln until ctx is done: the example's main, as
+// service.Main runs it.
+func Serve(ctx context.Context, v *core.Verifier, ln net.Listener) error {
+	s := New(v)
+	return service.Until(ctx, func() error { return s.Serve(ln) }, func(ctx context.Context) error {
+		// Calls in flight may finish; past the deadline they are cut.
+		stopped := make(chan struct{})
+		go func() { s.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			s.Stop()
+		}
+		return nil
+	})
+}
 
 // The methods of demo.Demo. Each takes google.protobuf.Empty and answers
 // google.protobuf.Struct.

@@ -2,12 +2,21 @@
 package nethttpapp
 
 import (
+	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 
 	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/examples/internal/service"
 	"github.com/jwtguard/jwtguard/nethttpjwt"
 )
+
+// Serve serves the routes for v on ln until ctx is done: the example's
+// main, as service.Main runs it.
+func Serve(ctx context.Context, v *core.Verifier, ln net.Listener) error {
+	return service.ServeHTTP(ctx, ln, New(v))
+}
 
 // New returns the routes: /healthz and /readyz need no token, /whoami any
 // valid token, /admin a token granting the admin scope.
