@@ -108,12 +108,19 @@ func parseAuthorization(value string) (string, error) {
 // Authenticate extracts the token of r and verifies it: the whole job of an
 // adapter's middleware, logged as one line on rejection.
 func (v *Verifier) Authenticate(ctx context.Context, r Request) (*Claims, error) {
+	// The clock is read before extraction so that a verdict's duration
+	// covers the whole call.
+	now := v.opts.now()
+	start := v.verdictStart(now)
 	token, err := v.extract(r)
 	if err != nil {
 		v.logRejection(ctx, err)
+		if len(v.opts.verdicts) > 0 {
+			v.verdict(ctx, nil, err, cacheNotConsulted, start)
+		}
 		return nil, err
 	}
-	return v.Verify(ctx, token)
+	return v.verifyAt(ctx, token, now, start)
 }
 
 // extract is extractToken, failing closed if a Request implementation

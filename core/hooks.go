@@ -1,6 +1,8 @@
 package core
 
 import (
+	"context"
+	"log/slog"
 	"time"
 
 	"github.com/jwtguard/jwtguard/core/internal/jwks"
@@ -49,14 +51,95 @@ type KeySetChange struct {
 	Fingerprint string // of the new set, as in [IssuerStats]
 }
 
-// WithHooks subscribes h to key lifecycle events. It may be given several
-// times; every hook is called, in order.
+// WithHooks subscribes h to key lifecycle events, and to verdicts when h
+// also implements [VerdictHooks]. It may be given several times; every hook
+// is called, in order.
 func WithHooks(h KeyHooks) Option {
 	return func(o *options) {
 		if h != nil {
 			o.hooks = append(o.hooks, hookAdapter{h})
+			if vh, ok := h.(VerdictHooks); ok {
+				o.verdicts = append(o.verdicts, vh)
+			}
 		}
 	}
+}
+
+// VerdictHooks is implemented by a [KeyHooks] value that also wants one
+// event per verdict, for metrics and traces. It is an optional interface
+// rather than an option of its own because an exporter wants both kinds of
+// event, and one registration keeps them from being wired half-way.
+//
+// Verdict is called on the request's goroutine, with the request's ctx,
+// after the rejection (if any) is logged: it must return quickly and must
+// not call back into the Verifier. A panic in it is recovered and logged.
+// A verifier with no VerdictHooks reads no extra clock and builds no event.
+type VerdictHooks interface {
+	Verdict(ctx context.Context, e VerdictEvent)
+}
+
+// VerdictEvent describes one verdict: of [Verifier.Verify] or
+// [Verifier.Authenticate] (one event per call), or a refusal of
+// [Verifier.Authorize] (Policy set). Reason and Cache are fixed sets and
+// Issuer is one of the baseline's, so all three are fit for metric labels;
+// KID and Alg come from the token and are not.
+type VerdictEvent struct {
+	// Reason is "" when the token was accepted.
+	Reason Reason
+	// Issuer is the token's iss when the baseline trusts it, else "": an
+	// untrusted or unread iss is never reported, so that a token cannot
+	// choose a label.
+	Issuer string
+	// KID and Alg are the token's header values (at most 128 bytes), or ""
+	// when they could not be read.
+	KID, Alg string
+	// Cache is "hit" when the verified-token cache answered, "miss" when it
+	// was consulted and did not, and "" when it was not consulted: the
+	// cache is off, there was no token, the token was over
+	// max_token_bytes, or the event is a policy's.
+	Cache string
+	// Policy marks a refusal by Authorize: the token was accepted earlier,
+	// and Duration is the time its policies took.
+	Policy bool
+	// Duration is measured on the monotonic clock, from the call's start
+	// to the verdict, extraction included.
+	Duration time.Duration
+}
+
+// Values of VerdictEvent.Cache.
+const (
+	cacheNotConsulted = ""
+	cacheHit          = "hit"
+	cacheMiss         = "miss"
+)
+
+// verdict reports one verdict to every VerdictHooks. Callers check that
+// there is one, so that a verifier without hooks builds no event.
+func (v *Verifier) verdict(ctx context.Context, c *Claims, err error, cache string, start time.Time) {
+	e := VerdictEvent{Cache: cache, Duration: time.Since(start)}
+	if err == nil {
+		e.Issuer, e.KID, e.Alg = c.issuer, clip(c.kid), clip(c.alg)
+	} else if x, ok := err.(*Error); ok {
+		e.Reason, e.KID, e.Alg = x.Reason, clip(x.KID), clip(x.Alg)
+		if _, trusted := v.issuers[x.Issuer]; trusted {
+			e.Issuer = x.Issuer
+		}
+	} else {
+		e.Reason = AsError(err).Reason
+	}
+	for _, h := range v.opts.verdicts {
+		v.callVerdict(ctx, h, e)
+	}
+}
+
+// callVerdict keeps a panicking hook from turning a verdict into a crash.
+func (v *Verifier) callVerdict(ctx context.Context, h VerdictHooks, e VerdictEvent) {
+	defer func() {
+		if r := recover(); r != nil {
+			v.opts.logger.Error("jwtguard verdict hook panicked", slog.Any("panic", r))
+		}
+	}()
+	h.Verdict(ctx, e)
 }
 
 // hookAdapter hands the key lifecycle's events to a user's hook in core's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 )
 
 // Policy decides whether verified claims may do what the request asks.
@@ -34,10 +35,19 @@ func RequireScopes(scopes ...string) Policy {
 // Authorize runs policies on verified claims, in order. A policy error that
 // is not a *Error becomes insufficient_scope, so every refusal has a reason
 // and a 403. A rejection is logged as one line.
+//
+// A refusal is also a verdict for [VerdictHooks] (Policy set), so that
+// counting verdicts by reason covers 403s. Its Issuer is the claims' own,
+// whatever issuer the policy's error names.
 func (v *Verifier) Authorize(ctx context.Context, c *Claims, policies ...Policy) error {
+	var start time.Time
+	if len(v.opts.verdicts) > 0 {
+		start = time.Now()
+	}
 	if c == nil {
 		err := newError(ReasonTokenMissing, "no verified claims")
 		v.logRejection(ctx, err)
+		v.policyVerdict(ctx, err, "", start)
 		return err
 	}
 	for _, p := range policies {
@@ -47,10 +57,24 @@ func (v *Verifier) Authorize(ctx context.Context, c *Claims, policies ...Policy)
 				e = &Error{Reason: ReasonInsufficientScope, Detail: "policy refused", KID: c.kid, Alg: c.alg, Issuer: c.issuer, cause: err}
 			}
 			v.logRejection(ctx, e)
+			v.policyVerdict(ctx, e, c.issuer, start)
 			return e
 		}
 	}
 	return nil
+}
+
+// policyVerdict reports Authorize's refusal e of claims from issuer (a
+// verified, so trusted, one; "" without claims).
+func (v *Verifier) policyVerdict(ctx context.Context, e *Error, issuer string, start time.Time) {
+	if len(v.opts.verdicts) == 0 {
+		return
+	}
+	ev := VerdictEvent{Reason: e.Reason, Issuer: issuer, KID: clip(e.KID), Alg: clip(e.Alg), Policy: true,
+		Duration: time.Since(start)}
+	for _, h := range v.opts.verdicts {
+		v.callVerdict(ctx, h, ev)
+	}
 }
 
 // Response is the RFC 6750 response for err under this verifier's realm;

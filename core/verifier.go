@@ -42,6 +42,13 @@ type options struct {
 	realm      string
 	// hooks subscribe to key lifecycle events (WithHooks).
 	hooks []jwks.Hooks
+	// verdicts are the hooks that also take verdicts; empty means no
+	// verdict is timed or built.
+	verdicts []VerdictHooks
+	// runtimeClock is set when now is time.Now, whose readings carry the
+	// monotonic clock: a verdict's duration then starts from the reading
+	// the time checks take anyway, and costs one clock read, not two.
+	runtimeClock bool
 }
 
 // WithClock sets the time source of every time check and of the key
@@ -49,7 +56,9 @@ type options struct {
 // captured token replayed as of a past instant, or a conformance run whose
 // tokens were minted at a fixed one. The lifecycle's timers still run on
 // the runtime's clock, which testing/synctest fakes in tests.
-func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now, o.runtimeClock = now, false }
+}
 
 // WithLogger sets where rejections and key set events are logged.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -80,6 +89,7 @@ func New(cfg Config, opts ...Option) (*Verifier, error) {
 		cache:       newTokenCache(n.Cache),
 		opts:        options{now: time.Now, logger: slog.Default(), realm: "api"},
 	}
+	v.opts.runtimeClock = true
 	for _, o := range opts {
 		o(&v.opts)
 	}
@@ -168,27 +178,64 @@ func (v *Verifier) Stats() []IssuerStats {
 	return out
 }
 
+// CacheLen is the number of tokens in the verified-token cache (0 when
+// cache.max_entries is 0), for metrics.
+func (v *Verifier) CacheLen() int {
+	if v.cache == nil {
+		return 0
+	}
+	return v.cache.len()
+}
+
 // Verify checks token and returns its claims. Any failure is a *Error with a
 // stable Reason, and is logged as one line.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
-	c, err := v.verify(ctx, token)
+	now := v.opts.now()
+	return v.verifyAt(ctx, token, now, v.verdictStart(now))
+}
+
+// verifyAt is Verify judging at now; start is when the call began, for a
+// verdict's duration.
+func (v *Verifier) verifyAt(ctx context.Context, token string, now, start time.Time) (*Claims, error) {
+	c, cache, err := v.verify(ctx, token, now)
 	if err != nil {
 		v.logRejection(ctx, err)
+	}
+	if len(v.opts.verdicts) > 0 {
+		v.verdict(ctx, c, err, cache, start)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// verify is Verify without the log line. It fails closed on a panic.
-func (v *Verifier) verify(ctx context.Context, token string) (c *Claims, err error) {
+// verdictStart is when a verdict's duration starts, given the verifier's
+// clock reading now: nothing without VerdictHooks; now itself when it comes
+// from the runtime clock, whose readings carry the monotonic clock; else
+// a reading of the runtime clock, since a test clock says nothing of
+// elapsed time.
+func (v *Verifier) verdictStart(now time.Time) time.Time {
+	switch {
+	case len(v.opts.verdicts) == 0:
+		return time.Time{}
+	case v.opts.runtimeClock:
+		return now
+	}
+	return time.Now()
+}
+
+// verify is Verify without the log line. It fails closed on a panic. cache
+// says whether the token cache answered (VerdictEvent.Cache).
+func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (c *Claims, cache string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			c, err = nil, newError(ReasonTokenMalformed, "internal failure during verification")
 		}
 	}()
-	now := v.opts.now()
 	if v.cache == nil || token == "" || len(token) > v.maxBytes {
-		return v.checkStamped(ctx, token, now)
+		c, err = v.checkStamped(ctx, token, now)
+		return c, cacheNotConsulted, err
 	}
 	if c := v.cache.get(token, now); c != nil {
 		// The signature and the static claims were checked when the entry
@@ -197,16 +244,16 @@ func (v *Verifier) verify(ctx context.Context, token string) (c *Claims, err err
 		if !v.stillServed(c, now) {
 			v.cache.remove(token)
 		} else if err := v.checkTimes(c, now); err != nil {
-			return nil, err.stamp(c.kid, c.alg, c.issuer)
+			return nil, cacheHit, err.stamp(c.kid, c.alg, c.issuer)
 		} else {
-			return c, nil
+			return c, cacheHit, nil
 		}
 	}
 	c, err = v.checkStamped(ctx, token, now)
 	if err == nil {
 		v.cache.add(token, c, now)
 	}
-	return c, err
+	return c, cacheMiss, err
 }
 
 // stillServed reports whether the issuer of c still serves, at now, the key
