@@ -2,13 +2,15 @@
 //
 //	echo -config baseline.yaml -addr 127.0.0.1:8080
 //
-// GET /healthz needs no token, GET /whoami answers the verified claims and
-// GET /admin needs the admin scope. Logs are JSON lines on stderr.
+// GET /healthz, /readyz and /metrics need no token, GET /whoami answers the
+// verified claims and GET /admin needs the admin scope. Logs are JSON lines
+// on stderr.
 package main
 
 import (
 	"context"
 	"net"
+	"net/http"
 
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/examples/internal/echoapp"
@@ -16,7 +18,7 @@ import (
 )
 
 func main() {
-	service.Main("echo", func(ctx context.Context, v *core.Verifier, ln net.Listener) error {
-		return service.ServeHTTP(ctx, ln, echoapp.New(v))
+	service.Main("echo", func(ctx context.Context, v *core.Verifier, metrics http.Handler, ln net.Listener) error {
+		return service.ServeHTTP(ctx, ln, echoapp.New(v, metrics))
 	})
 }

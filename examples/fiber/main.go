@@ -2,13 +2,15 @@
 //
 //	fiber -config baseline.yaml -addr 127.0.0.1:8080
 //
-// GET /healthz needs no token, GET /whoami answers the verified claims and
-// GET /admin needs the admin scope. Logs are JSON lines on stderr.
+// GET /healthz, /readyz and /metrics need no token, GET /whoami answers the
+// verified claims and GET /admin needs the admin scope. Logs are JSON lines
+// on stderr.
 package main
 
 import (
 	"context"
 	"net"
+	"net/http"
 
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/examples/internal/fiberapp"
@@ -16,8 +18,8 @@ import (
 )
 
 func main() {
-	service.Main("fiber", func(ctx context.Context, v *core.Verifier, ln net.Listener) error {
-		app := fiberapp.New(v)
+	service.Main("fiber", func(ctx context.Context, v *core.Verifier, metrics http.Handler, ln net.Listener) error {
+		app := fiberapp.New(v, metrics)
 		return service.Until(ctx, func() error { return app.Listener(ln) }, app.ShutdownWithContext)
 	})
 }

@@ -2,13 +2,15 @@
 //
 //	gin -config baseline.yaml -addr 127.0.0.1:8080
 //
-// GET /healthz needs no token, GET /whoami answers the verified claims and
-// GET /admin needs the admin scope. Logs are JSON lines on stderr.
+// GET /healthz, /readyz and /metrics need no token, GET /whoami answers the
+// verified claims and GET /admin needs the admin scope. Logs are JSON lines
+// on stderr.
 package main
 
 import (
 	"context"
 	"net"
+	"net/http"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,7 +22,7 @@ import (
 func main() {
 	// Debug mode prints route tables on stdout; the logs are JSON lines.
 	gin.SetMode(gin.ReleaseMode)
-	service.Main("gin", func(ctx context.Context, v *core.Verifier, ln net.Listener) error {
-		return service.ServeHTTP(ctx, ln, ginapp.New(v))
+	service.Main("gin", func(ctx context.Context, v *core.Verifier, metrics http.Handler, ln net.Listener) error {
+		return service.ServeHTTP(ctx, ln, ginapp.New(v, metrics))
 	})
 }

@@ -4,13 +4,15 @@
 //
 // demo.Demo/Whoami and demo.Demo/WhoamiStream answer the verified claims of
 // the token in the authorization metadata, demo.Demo/Admin needs the admin
-// scope, and grpc.health.v1.Health/Check needs no token. Logs are JSON
-// lines on stderr.
+// scope, and grpc.health.v1.Health/Check needs no token. The same address
+// serves GET /metrics, /healthz and /readyz over HTTP. Logs are JSON lines
+// on stderr.
 package main
 
 import (
 	"context"
 	"net"
+	"net/http"
 
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/examples/internal/grpcapp"
@@ -18,18 +20,11 @@ import (
 )
 
 func main() {
-	service.Main("grpc", func(ctx context.Context, v *core.Verifier, ln net.Listener) error {
+	service.Main("grpc", func(ctx context.Context, v *core.Verifier, metrics http.Handler, ln net.Listener) error {
 		s := grpcapp.New(v)
-		return service.Until(ctx, func() error { return s.Serve(ln) }, func(ctx context.Context) error {
-			// Calls in flight may finish; past the deadline they are cut.
-			stopped := make(chan struct{})
-			go func() { s.GracefulStop(); close(stopped) }()
-			select {
-			case <-stopped:
-			case <-ctx.Done():
-				s.Stop()
-			}
-			return nil
-		})
+		// Shutdown lets calls in flight finish; Stop then ends the streams
+		// that outlived its deadline.
+		defer s.Stop()
+		return service.ServeHTTP(ctx, ln, grpcapp.Handler(s, v, metrics))
 	})
 }

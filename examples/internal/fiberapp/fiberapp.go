@@ -2,16 +2,20 @@
 package fiberapp
 
 import (
+	"net/http"
+
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/fiberjwt"
+	"github.com/jwtguard/jwtguard/health"
 )
 
-// New returns the routes: /healthz and /readyz need no token, /whoami any
-// valid token, /admin a token granting the admin scope.
-func New(v *core.Verifier) *fiber.App {
+// New returns the routes: /healthz, /readyz and /metrics need no token,
+// /whoami any valid token, /admin a token granting the admin scope.
+func New(v *core.Verifier, metrics http.Handler) *fiber.App {
 	// One Guard: its Middleware and its scope check share its options.
 	g := fiberjwt.New(v)
 	app := fiber.New(fiber.Config{
@@ -22,16 +26,9 @@ func New(v *core.Verifier) *fiber.App {
 		DisableStartupMessage: true, // the logs are JSON lines
 	})
 	app.Use(recover.New())
-	// Liveness: the process answers, whatever the IdP is doing.
-	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
-	// Readiness: not ready while no key set could be fetched, since every
-	// token would then be answered 503 keys_unavailable.
-	app.Get("/readyz", func(c *fiber.Ctx) error {
-		if !v.Ready() {
-			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "no keys yet"})
-		}
-		return c.JSON(fiber.Map{"status": "ready"})
-	})
+	app.Get("/healthz", adaptor.HTTPHandler(health.Liveness()))
+	app.Get("/readyz", adaptor.HTTPHandler(health.Readiness(v)))
+	app.Get("/metrics", adaptor.HTTPHandler(metrics))
 	app.Get("/whoami", g.Middleware, func(c *fiber.Ctx) error {
 		claims, _ := fiberjwt.Claims(c)
 		return c.JSON(claims)

@@ -6,28 +6,19 @@ import (
 	"net/http"
 
 	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/health"
 	"github.com/jwtguard/jwtguard/nethttpjwt"
 )
 
-// New returns the routes: /healthz and /readyz need no token, /whoami any
-// valid token, /admin a token granting the admin scope.
-func New(v *core.Verifier) http.Handler {
+// New returns the routes: /healthz, /readyz and /metrics need no token,
+// /whoami any valid token, /admin a token granting the admin scope.
+func New(v *core.Verifier, metrics http.Handler) http.Handler {
 	// One Guard: its Middleware and its scope check share its options.
 	g := nethttpjwt.New(v)
 	mux := http.NewServeMux()
-	// Liveness: the process answers, whatever the IdP is doing.
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	// Readiness: not ready while no key set could be fetched, since every
-	// token would then be answered 503 keys_unavailable.
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !v.Ready() {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no keys yet"})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
+	mux.Handle("GET /healthz", health.Liveness())
+	mux.Handle("GET /readyz", health.Readiness(v))
+	mux.Handle("GET /metrics", metrics)
 	mux.Handle("GET /whoami", g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := nethttpjwt.Claims(r)
 		writeJSON(w, http.StatusOK, claims)
