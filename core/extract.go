@@ -116,11 +116,19 @@ func (v *Verifier) Authenticate(ctx context.Context, r Request) (*Claims, error)
 	if err != nil {
 		v.logRejection(ctx, err)
 		if len(v.opts.verdicts) > 0 {
-			v.verdict(ctx, nil, err, cacheNotConsulted, start)
+			v.notify(ctx, v.rejectionEvent(err, cacheNotConsulted, start))
 		}
 		return nil, err
 	}
-	return v.verifyAt(ctx, token, now, start)
+	if len(v.opts.verdicts) > 0 {
+		return v.verifyReported(ctx, token, now, start)
+	}
+	c, _, err := v.verify(ctx, token, now)
+	if err != nil {
+		v.logRejection(ctx, err)
+		return nil, err
+	}
+	return c, nil
 }
 
 // extract is extractToken, failing closed if a Request implementation

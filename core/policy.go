@@ -70,11 +70,8 @@ func (v *Verifier) policyVerdict(ctx context.Context, e *Error, issuer string, s
 	if len(v.opts.verdicts) == 0 {
 		return
 	}
-	ev := VerdictEvent{Reason: e.Reason, Issuer: issuer, KID: clip(e.KID), Alg: clip(e.Alg), Policy: true,
-		Duration: time.Since(start)}
-	for _, h := range v.opts.verdicts {
-		v.callVerdict(ctx, h, ev)
-	}
+	v.notify(ctx, VerdictEvent{Reason: e.Reason, Issuer: issuer, KID: clip(e.KID), Alg: clip(e.Alg), Policy: true,
+		Duration: time.Since(start)})
 }
 
 // Response is the RFC 6750 response for err under this verifier's realm;
