@@ -20,21 +20,27 @@ import (
 )
 
 func ExampleNewVerifier() {
-	idp := jwtguardtest.NewIdP() // stands in for the identity provider
+	// The test kit stands in for the identity provider, on the runtime's
+	// clock as a real one is; a service loads its baseline file instead.
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
 	defer idp.Close()
-	cfg := idp.Config() // a service loads its baseline file instead
-
-	// A service passes its own providers; these keep everything in memory.
+	cfg := idp.Config()
+	// A service passes its own providers and log handler; these keep
+	// everything in memory.
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	handler := slog.DiscardHandler
 
-	v, err := oteljwt.NewVerifier(mp, tp, cfg, core.WithLogger(slog.New(slog.DiscardHandler)), core.WithClock(idp.Now))
+	// One logger for the service: rejections carry the request's trace id.
+	logger := slog.New(oteljwt.LogHandler(handler))
+	v, err := oteljwt.NewVerifier(mp, tp, cfg, core.WithLogger(logger))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer v.Close()
+
 	ctx := context.Background()
 	v.Verify(ctx, idp.Token("alice"))
 	v.Verify(ctx, idp.NewToken("mallory").ExpiresIn(-time.Hour).Sign())
