@@ -300,3 +300,15 @@ func ExampleWithHooks() {
 	// issuer_invalid issuer="" cache="miss" policy=false
 	// cached tokens: 1
 }
+
+func ExampleVerifier_CacheLen() {
+	v := exampleVerifier()
+	defer v.Close()
+	ctx := context.Background()
+	token := exampleToken(exampleClaims())
+	v.Verify(ctx, token)
+	v.Verify(ctx, token) // a hit: the cache still holds one token
+	v.Verify(ctx, "not-a-jwt")
+	fmt.Println(v.CacheLen())
+	// Output: 1
+}
