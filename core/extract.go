@@ -114,10 +114,10 @@ func (v *Verifier) Authenticate(ctx context.Context, r Request) (*Claims, error)
 	start := v.verdictStart(now)
 	token, err := v.extract(r)
 	if err != nil {
-		v.logRejection(ctx, err)
 		if len(v.opts.verdicts) > 0 {
 			v.notify(ctx, v.rejectionEvent(err, cacheNotConsulted, start))
 		}
+		v.logRejection(ctx, err)
 		return nil, err
 	}
 	if len(v.opts.verdicts) > 0 {

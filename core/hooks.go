@@ -94,16 +94,18 @@ type VerdictEvent struct {
 	// untrusted or unread iss is never reported, so that a token cannot
 	// choose a label.
 	Issuer string
-	// KID and Alg are the token's header values (at most 128 bytes), or ""
-	// when they could not be read.
+	// KID and Alg are the token's header values, or "" when they could
+	// not be read; a rejected token's are cut to 128 bytes, an accepted
+	// token's named a key of its issuer and an allowed alg.
 	KID, Alg string
 	// Cache is "hit" when the verified-token cache answered, "miss" when it
 	// was consulted and did not, and "" when it was not consulted: the
 	// cache is off, there was no token, the token was over
 	// max_token_bytes, or the event is a policy's.
 	Cache string
-	// Policy marks a refusal by Authorize: the token was accepted earlier,
-	// and Duration is the time its policies took.
+	// Policy marks a refusal by Authorize: the token was accepted earlier
+	// (or there was none: Authorize got no claims), and Duration is the
+	// time its policies took.
 	Policy bool
 	// Duration is measured on the monotonic clock, from the call's start
 	// to the verdict, extraction included.

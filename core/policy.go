@@ -46,8 +46,8 @@ func (v *Verifier) Authorize(ctx context.Context, c *Claims, policies ...Policy)
 	}
 	if c == nil {
 		err := newError(ReasonTokenMissing, "no verified claims")
-		v.logRejection(ctx, err)
 		v.policyVerdict(ctx, err, "", start)
+		v.logRejection(ctx, err)
 		return err
 	}
 	for _, p := range policies {
@@ -56,8 +56,8 @@ func (v *Verifier) Authorize(ctx context.Context, c *Claims, policies ...Policy)
 			if !errors.As(err, &e) {
 				e = &Error{Reason: ReasonInsufficientScope, Detail: "policy refused", KID: c.kid, Alg: c.alg, Issuer: c.issuer, cause: err}
 			}
-			v.logRejection(ctx, e)
 			v.policyVerdict(ctx, e, c.issuer, start)
+			v.logRejection(ctx, e)
 			return e
 		}
 	}
