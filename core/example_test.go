@@ -247,3 +247,59 @@ func ExampleVerifier_Config() {
 	fmt.Println(v.Config().Audiences, cfg.MaxTokenBytes, cfg.JWKS.UnknownKIDInterval)
 	// Output: [orders-api] 8192 5s
 }
+
+// verdictPrinter is a metrics exporter reduced to printing: it takes key
+// lifecycle events, and verdicts too because it has a Verdict method.
+type verdictPrinter struct{}
+
+func (verdictPrinter) FetchDone(core.FetchEvent)       {}
+func (verdictPrinter) KeySetChanged(core.KeySetChange) {}
+func (verdictPrinter) Verdict(_ context.Context, e core.VerdictEvent) {
+	reason := string(e.Reason)
+	if reason == "" {
+		reason = "accepted"
+	}
+	fmt.Printf("%s issuer=%q cache=%q policy=%v\n", reason, e.Issuer, e.Cache, e.Policy)
+}
+
+func ExampleWithHooks() {
+	v, err := core.New(core.Config{
+		Issuers: []core.IssuerConfig{{Issuer: "https://idp.example.com/",
+			PublicKeys: map[string]crypto.PublicKey{"k1": exampleKey.Public()}}},
+		Audiences:  []string{"orders-api"},
+		Algorithms: []string{"EdDSA"},
+	}, core.WithClock(func() time.Time { return exampleNow }), core.WithLogger(slog.New(slog.DiscardHandler)),
+		core.WithHooks(verdictPrinter{}))
+	if err != nil {
+		panic(err)
+	}
+	defer v.Close()
+	ctx := context.Background()
+	token := exampleToken(exampleClaims())
+	v.Verify(ctx, token)
+	claims, _ := v.Verify(ctx, token)
+	v.Authorize(ctx, claims, core.RequireScopes("orders:write"))
+
+	forged := exampleClaims()
+	forged["iss"] = "https://attacker.example.com/"
+	v.Verify(ctx, exampleToken(forged))
+	fmt.Println("cached tokens:", v.CacheLen())
+	// Output:
+	// accepted issuer="https://idp.example.com/" cache="miss" policy=false
+	// accepted issuer="https://idp.example.com/" cache="hit" policy=false
+	// insufficient_scope issuer="https://idp.example.com/" cache="" policy=true
+	// issuer_invalid issuer="" cache="miss" policy=false
+	// cached tokens: 1
+}
+
+func ExampleVerifier_CacheLen() {
+	v := exampleVerifier()
+	defer v.Close()
+	ctx := context.Background()
+	token := exampleToken(exampleClaims())
+	v.Verify(ctx, token)
+	v.Verify(ctx, token) // a hit: the cache still holds one token
+	v.Verify(ctx, "not-a-jwt")
+	fmt.Println(v.CacheLen())
+	// Output: 1
+}

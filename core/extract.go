@@ -107,12 +107,27 @@ func parseAuthorization(value string) (string, error) {
 
 // Authenticate is [Verifier.Authenticate] on this engine.
 func (v *engine) Authenticate(ctx context.Context, r Request) (*Claims, error) {
+	// The clock is read before extraction so that a verdict's duration
+	// covers the whole call.
+	now := v.opts.now()
+	start := v.verdictStart(now)
 	token, err := v.extract(r)
+	if err != nil {
+		if len(v.opts.verdicts) > 0 {
+			v.notify(ctx, v.rejectionEvent(err, cacheNotConsulted, start))
+		}
+		v.logRejection(ctx, err)
+		return nil, err
+	}
+	if len(v.opts.verdicts) > 0 {
+		return v.verifyReported(ctx, token, now, start)
+	}
+	c, _, err := v.verify(ctx, token, now)
 	if err != nil {
 		v.logRejection(ctx, err)
 		return nil, err
 	}
-	return v.Verify(ctx, token)
+	return c, nil
 }
 
 // extract is extractToken, failing closed if a Request implementation

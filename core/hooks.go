@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"time"
 
 	"github.com/jwtguard/jwtguard/core/internal/jwks"
@@ -49,13 +50,90 @@ type KeySetChange struct {
 	Fingerprint string // of the new set, as in [IssuerStats]
 }
 
-// WithHooks subscribes h to key lifecycle events. It may be given several
-// times; every hook is called, in order.
+// WithHooks subscribes h to key lifecycle events, and to verdicts when h
+// also implements [VerdictHooks]. It may be given several times; every hook
+// is called, in order.
 func WithHooks(h KeyHooks) Option {
 	return func(o *options) {
 		if h != nil {
 			o.hooks = append(o.hooks, hookAdapter{h})
+			if vh, ok := h.(VerdictHooks); ok {
+				o.verdicts = append(o.verdicts, vh)
+			}
 		}
+	}
+}
+
+// VerdictHooks is implemented by a [KeyHooks] value that also wants one
+// event per verdict, for metrics and traces. It is an optional interface
+// rather than an option of its own because an exporter wants both kinds of
+// event, and one registration keeps them from being wired half-way.
+//
+// Verdict is called on the request's goroutine, with the request's ctx,
+// before the rejection (if any) is logged: it must return quickly and must
+// not call back into the Verifier. Unlike the key hooks, which run on the
+// verifier's own goroutines, it runs as part of the call it reports, so a
+// panic in it is not recovered here: it reaches the caller as a panic of
+// the request's own code would, and the request is refused, never
+// accepted. (A recover per verdict would cost a cached verify a third of
+// the hook's budget; see BenchmarkVerifyCached/RS256_noop_hook.)
+// A verifier with no VerdictHooks reads no extra clock and builds no event.
+type VerdictHooks interface {
+	Verdict(ctx context.Context, e VerdictEvent)
+}
+
+// VerdictEvent describes one verdict: of [Verifier.Verify] or
+// [Verifier.Authenticate] (one event per call), or a refusal of
+// [Verifier.Authorize] (Policy set). Reason and Cache are fixed sets and
+// Issuer is one of the baseline's, so all three are fit for metric labels;
+// KID and Alg come from the token and are not.
+type VerdictEvent struct {
+	// Reason is "" when the token was accepted.
+	Reason Reason
+	// Issuer is the token's iss when the baseline trusts it, else "": an
+	// untrusted or unread iss is never reported, so that a token cannot
+	// choose a label.
+	Issuer string
+	// KID and Alg are the token's header values, or "" when they could
+	// not be read; a rejected token's are cut to 128 bytes, an accepted
+	// token's named a key of its issuer and an allowed alg.
+	KID, Alg string
+	// Cache is "hit" when the verified-token cache answered, "miss" when it
+	// was consulted and did not, and "" when it was not consulted: the
+	// cache is off, there was no token, the token was over
+	// max_token_bytes, or the event is a policy's.
+	Cache string
+	// Policy marks a refusal by Authorize: the token was accepted earlier
+	// (or there was none: Authorize got no claims), and Duration is the
+	// time its policies took.
+	Policy bool
+	// Duration is measured on the monotonic clock, from the call's start
+	// to the verdict, extraction included.
+	Duration time.Duration
+}
+
+// Values of VerdictEvent.Cache.
+const (
+	cacheNotConsulted = ""
+	cacheHit          = "hit"
+	cacheMiss         = "miss"
+)
+
+// rejectionEvent describes a rejection; its issuer only when trusted.
+func (v *engine) rejectionEvent(err error, cache string, start time.Time) VerdictEvent {
+	e := VerdictEvent{Cache: cache, Duration: time.Since(start)}
+	x := asError(err)
+	e.Reason, e.KID, e.Alg = x.Reason, clip(x.KID), clip(x.Alg)
+	if _, trusted := v.issuers[x.Issuer]; trusted {
+		e.Issuer = x.Issuer
+	}
+	return e
+}
+
+// notify gives e to every VerdictHooks.
+func (v *engine) notify(ctx context.Context, e VerdictEvent) {
+	for _, h := range v.opts.verdicts {
+		h.Verdict(ctx, e)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 )
 
 // Policy decides whether verified claims may do what the request asks.
@@ -31,10 +32,18 @@ func RequireScopes(scopes ...string) Policy {
 	}
 }
 
-// Authorize is [Verifier.Authorize] on this engine.
+// Authorize is [Verifier.Authorize] on this engine. A refusal is also a
+// verdict for [VerdictHooks] (Policy set), so that
+// counting verdicts by reason covers 403s. Its Issuer is the claims' own,
+// whatever issuer the policy's error names.
 func (v *engine) Authorize(ctx context.Context, c *Claims, policies ...Policy) error {
+	var start time.Time
+	if len(v.opts.verdicts) > 0 {
+		start = time.Now()
+	}
 	if c == nil {
 		err := newError(ReasonTokenMissing, "no verified claims")
+		v.policyVerdict(ctx, err, "", start)
 		v.logRejection(ctx, err)
 		return err
 	}
@@ -44,9 +53,20 @@ func (v *engine) Authorize(ctx context.Context, c *Claims, policies ...Policy) e
 			if !errors.As(err, &e) {
 				e = &Error{Reason: ReasonInsufficientScope, Detail: "policy refused", KID: c.kid, Alg: c.alg, Issuer: c.issuer, cause: err}
 			}
+			v.policyVerdict(ctx, e, c.issuer, start)
 			v.logRejection(ctx, e)
 			return e
 		}
 	}
 	return nil
+}
+
+// policyVerdict reports Authorize's refusal e of claims from issuer (a
+// verified, so trusted, one; "" without claims).
+func (v *engine) policyVerdict(ctx context.Context, e *Error, issuer string, start time.Time) {
+	if len(v.opts.verdicts) == 0 {
+		return
+	}
+	v.notify(ctx, VerdictEvent{Reason: e.Reason, Issuer: issuer, KID: clip(e.KID), Alg: clip(e.Alg), Policy: true,
+		Duration: time.Since(start)})
 }

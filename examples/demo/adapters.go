@@ -22,6 +22,7 @@ import (
 	"github.com/jwtguard/jwtguard/examples/internal/ginapp"
 	"github.com/jwtguard/jwtguard/examples/internal/grpcapp"
 	"github.com/jwtguard/jwtguard/examples/internal/nethttpapp"
+	"github.com/jwtguard/jwtguard/examples/internal/service"
 )
 
 // accepted is the verdict of a request that got through.
@@ -34,6 +35,9 @@ type adapter struct {
 	grpc     bool // statuses are gRPC codes, not HTTP statuses
 	verifier *core.Verifier
 	log      *reasonLog
+	// base is the service's URL for HTTP routes, /metrics among them; the
+	// gRPC service serves them on the same address.
+	base string
 	// send makes one request for route ("/whoami" or "/admin") with token
 	// and returns the status code it got: HTTP's, or gRPC's.
 	send  func(ctx context.Context, route, token string) (int, error)
@@ -90,25 +94,29 @@ func (a *adapter) fetches() uint64 {
 }
 
 // startAdapters starts the five example services, each with its own
-// verifier built from cfg, on loopback ports.
+// verifier built from cfg and its own /metrics, on loopback ports.
 func startAdapters(cfg core.Config, now func() time.Time) ([]*adapter, error) {
 	starts := []struct {
 		name  string
 		grpc  bool
-		serve func(v *core.Verifier, ln net.Listener) (stop func())
+		serve func(v *core.Verifier, metrics http.Handler, ln net.Listener) (stop func())
 	}{
-		{"gin", false, func(v *core.Verifier, ln net.Listener) func() { return serveHTTP(ln, ginapp.New(v)) }},
-		{"echo", false, func(v *core.Verifier, ln net.Listener) func() { return serveHTTP(ln, echoapp.New(v)) }},
-		{"fiber", false, func(v *core.Verifier, ln net.Listener) func() {
-			app := fiberapp.New(v)
+		{"gin", false, func(v *core.Verifier, m http.Handler, ln net.Listener) func() { return serveHTTP(ln, ginapp.New(v, m)) }},
+		{"echo", false, func(v *core.Verifier, m http.Handler, ln net.Listener) func() {
+			return serveHTTP(ln, echoapp.New(v, m))
+		}},
+		{"fiber", false, func(v *core.Verifier, m http.Handler, ln net.Listener) func() {
+			app := fiberapp.New(v, m)
 			go app.Listener(ln)
 			return func() { app.Shutdown() }
 		}},
-		{"net/http", false, func(v *core.Verifier, ln net.Listener) func() { return serveHTTP(ln, nethttpapp.New(v)) }},
-		{"gRPC", true, func(v *core.Verifier, ln net.Listener) func() {
+		{"net/http", false, func(v *core.Verifier, m http.Handler, ln net.Listener) func() {
+			return serveHTTP(ln, nethttpapp.New(v, m))
+		}},
+		{"gRPC", true, func(v *core.Verifier, m http.Handler, ln net.Listener) func() {
 			s := grpcapp.New(v)
-			go s.Serve(ln)
-			return s.Stop
+			stop := serveHTTP(ln, grpcapp.Handler(s, v, m))
+			return func() { stop(); s.Stop() }
 		}},
 	}
 	var adapters []*adapter
@@ -121,7 +129,7 @@ func startAdapters(cfg core.Config, now func() time.Time) ([]*adapter, error) {
 	client := &http.Client{Timeout: 30 * time.Second}
 	for _, s := range starts {
 		a := &adapter{name: s.name, grpc: s.grpc, log: &reasonLog{}}
-		v, err := core.New(cfg, core.WithLogger(slog.New(a.log)), core.WithClock(now))
+		v, metrics, err := service.NewVerifier(cfg, core.WithLogger(slog.New(a.log)), core.WithClock(now))
 		if err != nil {
 			return fail(err)
 		}
@@ -132,9 +140,10 @@ func startAdapters(cfg core.Config, now func() time.Time) ([]*adapter, error) {
 		if err != nil {
 			return fail(err)
 		}
-		a.stops = append(a.stops, s.serve(v, ln))
+		a.stops = append(a.stops, s.serve(v, metrics, ln))
+		a.base = "http://" + ln.Addr().String()
 		if !s.grpc {
-			a.send = httpSender(client, "http://"+ln.Addr().String())
+			a.send = httpSender(client, a.base)
 			continue
 		}
 		conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -147,8 +156,13 @@ func startAdapters(cfg core.Config, now func() time.Time) ([]*adapter, error) {
 	return adapters, nil
 }
 
+// serveHTTP serves h as the examples do: HTTP/1 and unencrypted HTTP/2,
+// which carries the gRPC example's calls beside its /metrics.
 func serveHTTP(ln net.Listener, h http.Handler) func() {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, Protocols: &protocols}
 	go srv.Serve(ln)
 	return func() { srv.Close() }
 }

@@ -56,6 +56,9 @@ func TestDemoIsGreen(t *testing.T) {
 	if tl.exitCode() != 0 || !strings.Contains(out.String(), "PASS") {
 		t.Fatal("the demo is not green")
 	}
+	if m := tl.metrics; m == nil || m.err != nil || len(m.lines) == 0 || !strings.Contains(out.String(), "Its counters agree") {
+		t.Errorf("the summary does not show agreeing /metrics of a service: %+v", m)
+	}
 	if tl.rotations != 2 {
 		t.Errorf("%d rotations, want 2 (at 2s and 4s)", tl.rotations)
 	}

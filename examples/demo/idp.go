@@ -15,8 +15,8 @@ import (
 // audience is the orders service's audience in every valid token, as in
 // examples/baseline.yaml; service is its entry in the estate file.
 const (
-	audience = "orders-api"
-	service  = "orders"
+	audience    = "orders-api"
+	serviceName = "orders"
 )
 
 //go:embed baseline.yaml.tmpl
@@ -33,7 +33,7 @@ func defaultBaseline(issuer, jwksURL string) (core.Config, error) {
 	if err != nil {
 		return core.Config{}, err
 	}
-	return cfg.ForService(service)
+	return cfg.ForService(serviceName)
 }
 
 // renderBaseline is the baseline file the services of the demo load.

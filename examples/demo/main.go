@@ -8,8 +8,10 @@
 // It starts an IdP on a random loopback port, the gin, echo, fiber,
 // net/http and gRPC examples, and a traffic generator that sends each
 // request to all five: valid tokens and hostile ones. It draws a live table
-// per adapter, then a summary, and exits 1 if any adapter disagreed with
-// another, rejected a valid token or accepted a hostile one.
+// per adapter, then a summary, with the counters the net/http service
+// serves at /metrics beside its column, and exits 1 if any adapter
+// disagreed with another, rejected a valid token or accepted a hostile
+// one, or if those counters disagree with the table.
 //
 //	go run ./examples/demo -idp 127.0.0.1:8081
 //
@@ -145,6 +147,13 @@ func run(ctx context.Context, pl plan, clk clock, out io.Writer, live bool) (*ta
 	})
 	screen.clear()
 	t.elapsed = clk.Now().Sub(start)
+	// The net/http service's counters, read while it still runs.
+	for i, a := range adapters {
+		if a.name == "net/http" {
+			m := scrapeMetrics(adapters, i)
+			t.metrics = &m
+		}
+	}
 	if ctx.Err() != nil {
 		fmt.Fprintf(out, "interrupted after %s\n\n", t.elapsed.Truncate(100*time.Millisecond))
 	}

@@ -24,6 +24,8 @@ type tally struct {
 	// few are kept for the summary.
 	disagreements int
 	examples      []result
+	// metrics is one service's /metrics, read after the traffic.
+	metrics *scraped
 }
 
 // counts is one adapter's share of a tally.
@@ -91,6 +93,9 @@ func (t *tally) ok() bool {
 	if t.requests == 0 || t.disagreements > 0 {
 		return false
 	}
+	if t.metrics != nil && len(t.metrics.disagreements(t.counts[t.metrics.adapter])) > 0 {
+		return false
+	}
 	for _, c := range t.counts {
 		if c.validRejected > 0 || c.hostileAccepted > 0 || c.broken > 0 {
 			return false
@@ -146,6 +151,9 @@ func (t *tally) summary(w io.Writer, pl plan) {
 	fmt.Fprintf(w, "\nvalid tokens to /whoami and /admin, plus hostile ones: expired, a token for billing,\n"+
 		"alg none, forged signature, a valid token lacking the admin scope, and %d unknown-kid\n"+
 		"probes, sent only in the first half of each rotation period.\n\n", t.probes)
+	if m := t.metrics; m != nil {
+		m.show(w, t.adapters[m.adapter].name, t.counts[m.adapter])
+	}
 	for _, r := range t.examples {
 		fmt.Fprintf(w, "disagreement at %s on %q (%s):\n", r.at.Truncate(time.Millisecond), r.kind.name, r.kind.route)
 		for i, v := range r.verdicts {
@@ -163,6 +171,11 @@ func (t *tally) summary(w io.Writer, pl plan) {
 	}
 	if t.disagreements > 0 {
 		why = append(why, fmt.Sprintf("the adapters disagreed on %d requests", t.disagreements))
+	}
+	if m := t.metrics; m != nil {
+		if d := m.disagreements(t.counts[m.adapter]); len(d) > 0 {
+			why = append(why, fmt.Sprintf("the %s service's /metrics disagree with its column", t.adapters[m.adapter].name))
+		}
 	}
 	for i, c := range t.counts {
 		name := t.adapters[i].name

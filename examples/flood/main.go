@@ -69,7 +69,7 @@ func run(duration time.Duration, clients, budget int) error {
 	}
 	defer v.Close()
 	gin.SetMode(gin.ReleaseMode)
-	srv := httptest.NewServer(ginapp.New(v))
+	srv := httptest.NewServer(ginapp.New(v, http.NotFoundHandler()))
 	defer srv.Close()
 	start := logs.lines.Load() // the start line
 

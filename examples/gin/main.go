@@ -2,8 +2,9 @@
 //
 //	gin -config baseline.yaml -addr 127.0.0.1:8080
 //
-// GET /healthz needs no token, GET /whoami answers the verified claims and
-// GET /admin needs the admin scope. Logs are JSON lines on stderr.
+// GET /healthz, /readyz and /metrics need no token, GET /whoami answers the
+// verified claims and GET /admin needs the admin scope. Logs are JSON lines
+// on stderr.
 package main
 
 import (

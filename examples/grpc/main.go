@@ -4,8 +4,9 @@
 //
 // demo.Demo/Whoami and demo.Demo/WhoamiStream answer the verified claims of
 // the token in the authorization metadata, demo.Demo/Admin needs the admin
-// scope, and grpc.health.v1.Health/Check needs no token. Logs are JSON
-// lines on stderr.
+// scope, and grpc.health.v1.Health/Check needs no token. The same address
+// serves GET /metrics, /healthz and /readyz over HTTP. Logs are JSON lines
+// on stderr.
 package main
 
 import (

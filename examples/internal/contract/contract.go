@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -31,10 +32,12 @@ import (
 // provider; runs replace it with their own IdP's address.
 const sampleIdPAddr = "127.0.0.1:8081"
 
-// Env is one run: an IdP, the verifier a service gets, and its log.
+// Env is one run: an IdP, the verifier a service gets with its /metrics
+// handler, and its log.
 type Env struct {
 	IdP      *idp.IdP
 	Verifier *core.Verifier
+	Metrics  http.Handler
 	Log      *Log
 }
 
@@ -56,12 +59,12 @@ func NewEnv(t testing.TB) *Env {
 		t.Fatalf("examples/baseline.yaml: %v", err)
 	}
 	log := &Log{}
-	v, err := core.New(cfg, core.WithLogger(service.Logger(log, "test")))
+	v, metrics, err := service.NewVerifier(cfg, core.WithLogger(service.Logger(log, "test")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(v.Close)
-	return &Env{IdP: p, Verifier: v, Log: log}
+	return &Env{IdP: p, Verifier: v, Metrics: metrics, Log: log}
 }
 
 // Baseline returns examples/baseline.yaml with its IdP address replaced

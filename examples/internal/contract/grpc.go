@@ -2,6 +2,7 @@ package contract
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -26,14 +27,18 @@ import (
 //   - demo.Demo/Whoami and WhoamiStream: the verified claims as a Struct;
 //   - demo.Demo/Admin: only with the admin scope, else PermissionDenied;
 //   - every rejection has the code and message of the verifier's response
-//     and is logged as one line with its reason.
-func GRPC(t *testing.T, start func(t testing.TB, v *core.Verifier) string) {
+//     and is logged as one line with its reason;
+//   - GET /metrics on the same address: every metric of [MetricNames],
+//     after the cases.
+func GRPC(t *testing.T, start func(t testing.TB, v *core.Verifier, metrics http.Handler) string) {
 	env := NewEnv(t)
-	conn, err := grpc.NewClient(start(t, env.Verifier), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	target := start(t, env.Verifier, env.Metrics)
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	defer t.Run("metrics", func(t *testing.T) { CheckMetrics(t, "http://"+target, env.Verifier) })
 	methods := map[string][]string{
 		"/healthz": {healthCheck},
 		"/readyz":  {readyCheck},

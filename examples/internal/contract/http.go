@@ -29,10 +29,12 @@ func ServeHTTP(t testing.TB, h http.Handler) string {
 //   - GET /whoami: 200 and the verified claims as a JSON object;
 //   - GET /admin: 200 only with the admin scope (scope or scp), else 403;
 //   - every rejection is the verifier's RFC 6750 response, exactly, and is
-//     logged as one line with its reason.
-func HTTP(t *testing.T, start func(t testing.TB, v *core.Verifier) string) {
+//     logged as one line with its reason;
+//   - GET /metrics: every metric of [MetricNames], after the cases.
+func HTTP(t *testing.T, start func(t testing.TB, v *core.Verifier, metrics http.Handler) string) {
 	env := NewEnv(t)
-	base := start(t, env.Verifier)
+	base := start(t, env.Verifier, env.Metrics)
+	defer t.Run("metrics", func(t *testing.T) { CheckMetrics(t, base, env.Verifier) })
 	for _, c := range cases() {
 		t.Run(c.name, func(t *testing.T) {
 			req, err := http.NewRequest(http.MethodGet, base+c.route, nil)

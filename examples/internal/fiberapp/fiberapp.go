@@ -4,25 +4,21 @@ package fiberapp
 import (
 	"context"
 	"net"
+	"net/http"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/examples/internal/service"
 	"github.com/jwtguard/jwtguard/fiberjwt"
+	"github.com/jwtguard/jwtguard/health"
 )
 
-// Serve serves the routes for v on ln until ctx is done: the example's
-// main, as service.Main runs it.
-func Serve(ctx context.Context, v *core.Verifier, ln net.Listener) error {
-	app := New(v)
-	return service.Until(ctx, func() error { return app.Listener(ln) }, app.ShutdownWithContext)
-}
-
-// New returns the routes: /healthz and /readyz need no token, /whoami any
-// valid token, /admin a token granting the admin scope.
-func New(v *core.Verifier) *fiber.App {
+// New returns the routes: /healthz, /readyz and /metrics need no token,
+// /whoami any valid token, /admin a token granting the admin scope.
+func New(v *core.Verifier, metrics http.Handler) *fiber.App {
 	// One Guard: its Middleware and its scope check share its options.
 	g := fiberjwt.New(v)
 	app := fiber.New(fiber.Config{
@@ -33,16 +29,9 @@ func New(v *core.Verifier) *fiber.App {
 		DisableStartupMessage: true, // the logs are JSON lines
 	})
 	app.Use(recover.New())
-	// Liveness: the process answers, whatever the IdP is doing.
-	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
-	// Readiness: not ready while no key set could be fetched, since every
-	// token would then be answered 503 keys_unavailable.
-	app.Get("/readyz", func(c *fiber.Ctx) error {
-		if !v.Ready() {
-			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "no keys yet"})
-		}
-		return c.JSON(fiber.Map{"status": "ready"})
-	})
+	app.Get("/healthz", adaptor.HTTPHandler(health.Liveness()))
+	app.Get("/readyz", adaptor.HTTPHandler(health.Readiness(v)))
+	app.Get("/metrics", adaptor.HTTPHandler(metrics))
 	app.Get("/whoami", g.Middleware, func(c *fiber.Ctx) error {
 		claims, _ := fiberjwt.Claims(c)
 		return c.JSON(claims)
@@ -52,4 +41,12 @@ func New(v *core.Verifier) *fiber.App {
 		return c.JSON(fiber.Map{"admin": true, "sub": claims.Subject()})
 	})
 	return app
+}
+
+// Serve serves the example on ln until ctx is done, with the verifier's
+// metrics at /metrics: the example's main, as service.Main runs it, and
+// what the conformance run drives.
+func Serve(ctx context.Context, v *core.Verifier, metrics http.Handler, ln net.Listener) error {
+	app := New(v, metrics)
+	return service.Until(ctx, func() error { return app.Listener(ln) }, app.ShutdownWithContext)
 }

@@ -11,32 +11,19 @@ import (
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/examples/internal/service"
 	"github.com/jwtguard/jwtguard/ginjwt"
+	"github.com/jwtguard/jwtguard/health"
 )
 
-// Serve serves the routes for v on ln until ctx is done: the example's
-// main, as service.Main runs it.
-func Serve(ctx context.Context, v *core.Verifier, ln net.Listener) error {
-	return service.ServeHTTP(ctx, ln, New(v))
-}
-
-// New returns the routes: /healthz and /readyz need no token, /whoami any
-// valid token, /admin a token granting the admin scope.
-func New(v *core.Verifier) *gin.Engine {
+// New returns the routes: /healthz, /readyz and /metrics need no token,
+// /whoami any valid token, /admin a token granting the admin scope.
+func New(v *core.Verifier, metrics http.Handler) *gin.Engine {
 	// One Guard: its Middleware and its scope check share its options.
 	g := ginjwt.New(v)
 	r := gin.New()
 	r.Use(gin.Recovery())
-	// Liveness: the process answers, whatever the IdP is doing.
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	// Readiness: not ready while no key set could be fetched, since every
-	// token would then be answered 503 keys_unavailable.
-	r.GET("/readyz", func(c *gin.Context) {
-		if !v.Ready() {
-			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "no keys yet"})
-			return
-		}
-		c.JSON(http.StatusOK, gin.H{"status": "ready"})
-	})
+	r.GET("/healthz", gin.WrapH(health.Liveness()))
+	r.GET("/readyz", gin.WrapH(health.Readiness(v)))
+	r.GET("/metrics", gin.WrapH(metrics))
 	r.GET("/whoami", g.Middleware, func(c *gin.Context) {
 		claims, _ := ginjwt.Claims(c)
 		c.JSON(http.StatusOK, claims)
@@ -46,4 +33,11 @@ func New(v *core.Verifier) *gin.Engine {
 		c.JSON(http.StatusOK, gin.H{"admin": true, "sub": claims.Subject()})
 	})
 	return r
+}
+
+// Serve serves the example on ln until ctx is done, with the verifier's
+// metrics at /metrics: the example's main, as service.Main runs it, and
+// what the conformance run drives.
+func Serve(ctx context.Context, v *core.Verifier, metrics http.Handler, ln net.Listener) error {
+	return service.ServeHTTP(ctx, ln, New(v, metrics))
 }

@@ -1,6 +1,7 @@
 package ginapp_test
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -12,7 +13,7 @@ import (
 
 func TestRoutes(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
-	contract.HTTP(t, func(t testing.TB, v *core.Verifier) string {
-		return contract.ServeHTTP(t, ginapp.New(v))
+	contract.HTTP(t, func(t testing.TB, v *core.Verifier, metrics http.Handler) string {
+		return contract.ServeHTTP(t, ginapp.New(v, metrics))
 	})
 }

@@ -1,15 +1,18 @@
 // Package grpcapp is the example service on gRPC, behind grpcjwt: the
 // demo.Demo service, whose messages are the well-known Empty and Struct
 // types so that no generated code is needed, and the standard health
-// service, which needs no token.
+// service, which needs no token. [Handler] serves it beside /metrics and
+// the HTTP probes on one address.
 package grpcapp
 
 import (
 	"context"
 	"net"
+	"net/http"
+	"strings"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
+	grpchealth "google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -17,24 +20,8 @@ import (
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/examples/internal/service"
 	"github.com/jwtguard/jwtguard/grpcjwt"
+	"github.com/jwtguard/jwtguard/health"
 )
-
-// Serve serves New(v) on ln until ctx is done: the example's main, as
-// service.Main runs it.
-func Serve(ctx context.Context, v *core.Verifier, ln net.Listener) error {
-	s := New(v)
-	return service.Until(ctx, func() error { return s.Serve(ln) }, func(ctx context.Context) error {
-		// Calls in flight may finish; past the deadline they are cut.
-		stopped := make(chan struct{})
-		go func() { s.GracefulStop(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-ctx.Done():
-			s.Stop()
-		}
-		return nil
-	})
-}
 
 // The methods of demo.Demo. Each takes google.protobuf.Empty and answers
 // google.protobuf.Struct.
@@ -53,8 +40,28 @@ func New(v *core.Verifier, opts ...grpc.ServerOption) *grpc.Server {
 		grpc.ChainStreamInterceptor(g.StreamServerInterceptor()))
 	s := grpc.NewServer(opts...)
 	s.RegisterService(&demoServiceDesc, demo{})
-	healthpb.RegisterHealthServer(s, readiness{health.NewServer(), v})
+	healthpb.RegisterHealthServer(s, readiness{grpchealth.NewServer(), v})
 	return s
+}
+
+// Handler serves s's calls and, beside them, GET /healthz, /readyz and
+// /metrics, so that one address serves both as the HTTP examples do: a
+// gRPC call is an HTTP/2 request of content type application/grpc, and
+// anything else is an HTTP route. The server must speak unencrypted HTTP/2
+// (service.ServeHTTP does). grpc-go's ServeHTTP lacks some of its own
+// transport's tuning, none of which the example uses.
+func Handler(s *grpc.Server, v *core.Verifier, metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", health.Liveness())
+	mux.Handle("GET /readyz", health.Readiness(v))
+	mux.Handle("GET /metrics", metrics)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+			s.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // forMethod applies i to the calls of one method only, so that one scope
@@ -75,7 +82,7 @@ func forMethod(method string, i grpc.UnaryServerInterceptor) grpc.UnaryServerInt
 // NOT_SERVING while the verifier holds no key set, since every call would
 // then fail with Unavailable. Watch streams the standard server's status.
 type readiness struct {
-	*health.Server
+	*grpchealth.Server
 	v *core.Verifier
 }
 
@@ -161,4 +168,15 @@ func unary(fullMethod string, method func(demoServer, context.Context, *emptypb.
 		}
 		return interceptor(ctx, in, &grpc.UnaryServerInfo{Server: srv, FullMethod: fullMethod}, call)
 	}
+}
+
+// Serve serves the example on ln until ctx is done, with the verifier's
+// metrics at /metrics: the example's main, as service.Main runs it, and
+// what the conformance run drives.
+func Serve(ctx context.Context, v *core.Verifier, metrics http.Handler, ln net.Listener) error {
+	s := New(v)
+	// Shutdown lets calls in flight finish; Stop then ends the streams
+	// that outlived its deadline.
+	defer s.Stop()
+	return service.ServeHTTP(ctx, ln, Handler(s, v, metrics))
 }

@@ -1,6 +1,7 @@
 package nethttpapp_test
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/jwtguard/jwtguard/core"
@@ -9,7 +10,7 @@ import (
 )
 
 func TestRoutes(t *testing.T) {
-	contract.HTTP(t, func(t testing.TB, v *core.Verifier) string {
-		return contract.ServeHTTP(t, nethttpapp.New(v))
+	contract.HTTP(t, func(t testing.TB, v *core.Verifier, metrics http.Handler) string {
+		return contract.ServeHTTP(t, nethttpapp.New(v, metrics))
 	})
 }

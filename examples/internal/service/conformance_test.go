@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,9 +76,9 @@ func TestConformanceRun(t *testing.T) {
 			done := make(chan int, 1)
 			go func() {
 				done <- service.Run(ctx, s.name, []string{"-config", config, "-addr", "127.0.0.1:0"}, &r.stderr,
-					func(ctx context.Context, v *core.Verifier, ln net.Listener) error {
+					func(ctx context.Context, v *core.Verifier, metrics http.Handler, ln net.Listener) error {
 						listening <- ln.Addr().String()
-						return s.serve(ctx, v, ln)
+						return s.serve(ctx, v, metrics, ln)
 					})
 			}()
 			select {

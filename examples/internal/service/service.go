@@ -1,6 +1,7 @@
 // Package service is what the example services share: the flags, the JSON
-// logger, the baseline and the verifier, the listener, and a clean stop on
-// SIGINT or SIGTERM. Each example's main adds only its framework.
+// logger, the baseline and the verifier with its Prometheus metrics, the
+// listener, and a clean stop on SIGINT or SIGTERM. Each example's main
+// adds only its framework.
 package service
 
 import (
@@ -17,12 +18,18 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/promjwt"
 	"github.com/jwtguard/jwtguard/reload"
 )
 
-// Serve runs a server on ln until ctx is done, then stops it.
-type Serve func(ctx context.Context, v *core.Verifier, ln net.Listener) error
+// Serve runs a server on ln until ctx is done, then stops it. metrics
+// serves the verifier's Prometheus metrics; the server mounts it at
+// /metrics.
+type Serve func(ctx context.Context, v *core.Verifier, metrics http.Handler, ln net.Listener) error
 
 // Main runs serve as the service name and exits with Run's status.
 func Main(name string, serve Serve) {
@@ -59,7 +66,7 @@ func Run(ctx context.Context, name string, args []string, stderr io.Writer, serv
 		logRefused(log, *config, err)
 		return 1
 	}
-	v, err := core.New(cfg, core.WithLogger(log))
+	v, metrics, err := NewVerifier(cfg, core.WithLogger(log))
 	if err != nil {
 		log.Error("verifier not started", slog.String("error", err.Error()))
 		return 1
@@ -79,12 +86,24 @@ func Run(ctx context.Context, name string, args []string, stderr io.Writer, serv
 		return 1
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.Bool("ready", v.Ready()))
-	if err := serve(ctx, v, ln); err != nil {
+	if err := serve(ctx, v, metrics, ln); err != nil {
 		log.Error("server failed", slog.String("error", err.Error()))
 		return 1
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// NewVerifier builds the verifier of cfg, with its Prometheus metrics on a
+// registry of its own, and the handler of /metrics that serves them. A
+// registry per verifier lets the demo run five services in one process.
+func NewVerifier(cfg core.Config, opts ...core.Option) (*core.Verifier, http.Handler, error) {
+	reg := prometheus.NewRegistry()
+	v, err := promjwt.NewVerifier(reg, cfg, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), nil
 }
 
 // Logger writes JSON lines to w, each naming the service. The verifier
@@ -97,8 +116,13 @@ func Logger(w io.Writer, name string) *slog.Logger {
 const shutdownTimeout = 5 * time.Second
 
 // ServeHTTP serves h on ln until ctx is done, then shuts down gracefully.
+// It speaks HTTP/1 and unencrypted HTTP/2 (prior knowledge), which is how
+// the gRPC example serves its calls and /metrics on one address.
 func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, Protocols: &protocols}
 	return Until(ctx, func() error { return srv.Serve(ln) }, func(ctx context.Context) error {
 		return srv.Shutdown(ctx)
 	})

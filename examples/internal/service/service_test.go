@@ -38,7 +38,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-var neverServe = func(context.Context, *core.Verifier, net.Listener) error { panic("serve was called") }
+var neverServe = func(context.Context, *core.Verifier, http.Handler, net.Listener) error { panic("serve was called") }
 
 func TestRunRefuses(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
@@ -87,9 +87,9 @@ func TestRunServes(t *testing.T) {
 	done := make(chan int)
 	go func() {
 		done <- service.Run(ctx, "nethttp", []string{"-config", config, "-service", "orders", "-addr", "127.0.0.1:0"}, &stderr,
-			func(ctx context.Context, v *core.Verifier, ln net.Listener) error {
+			func(ctx context.Context, v *core.Verifier, metrics http.Handler, ln net.Listener) error {
 				listening <- ln.Addr().String()
-				return service.ServeHTTP(ctx, ln, nethttpapp.New(v))
+				return service.ServeHTTP(ctx, ln, nethttpapp.New(v, metrics))
 			})
 	}()
 	var base string
@@ -99,7 +99,7 @@ func TestRunServes(t *testing.T) {
 	case code := <-done:
 		t.Fatalf("exit %d before serving: %s", code, stderr.String())
 	}
-	for path, want := range map[string]int{"/healthz": 200, "/whoami": 401} {
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/whoami": 401} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
