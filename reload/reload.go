@@ -133,6 +133,13 @@ func (w *Watcher) loop() {
 // verifies differently.
 func (w *Watcher) reload(trigger string) {
 	r := Result{Trigger: trigger}
+	if fi, err := os.Stat(w.path); trigger == "file" && err == nil && fi.Size() == 0 {
+		// A file written in place is truncated first: the content comes
+		// with the next event.
+		r.Fingerprint = w.v.Config().Fingerprint()
+		w.report(r)
+		return
+	}
 	cfg, err := core.LoadBaseline(w.path)
 	if err == nil {
 		cfg, err = cfg.ForService(w.service)
