@@ -241,3 +241,55 @@ func TestRegisterTwice(t *testing.T) {
 		v.Close()
 	}
 }
+
+// The rejection log is sampled under a flood; the verdict counter is not:
+// dashboards lose nothing that the log leaves out.
+func TestVerdictsCountWhatTheLogSamples(t *testing.T) {
+	idp := jwtguardtest.NewIdP()
+	defer idp.Close()
+	reg := prometheus.NewPedanticRegistry()
+	var logs strings.Builder
+	v, err := promjwt.NewVerifier(reg, idp.Config(), core.WithClock(idp.Now),
+		core.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	for range 1_000 {
+		if _, err := v.Verify(context.Background(), "not-a-token"); err == nil {
+			t.Fatal("accepted")
+		}
+	}
+	v.Close() // writes the summary of the second
+	lines := strings.Count(logs.String(), `"msg":"jwt rejected"`)
+	if lines != 10 || !strings.Contains(logs.String(), `"msg":"jwt rejections not logged"`) {
+		t.Fatalf("%d rejection lines, want the budget's 10 and a summary", lines)
+	}
+	got := testutil.ToFloat64(mustCounter(t, reg, "jwtguard_verdicts_total", "token_malformed"))
+	if got != 1_000 {
+		t.Fatalf("jwtguard_verdicts_total{reason=token_malformed} = %v, want every one of 1000", got)
+	}
+}
+
+// mustCounter finds the verdict counter of reason in reg.
+func mustCounter(t *testing.T, reg *prometheus.Registry, name, reason string) prometheus.Collector {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == reason {
+					return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "x"}, func() float64 { return m.GetCounter().GetValue() })
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{reason=%q}", name, reason)
+	return nil
+}
