@@ -17,6 +17,7 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -524,8 +525,11 @@ func (e *lcEnv) wantFetches(tb testing.TB, want int) {
 
 // lcClass is the class each reason of the key lifecycle belongs to.
 var lcClass = map[core.Reason]error{
-	core.ReasonKeyNotFound:     core.ErrInvalidToken,
-	core.ReasonKeysUnavailable: core.ErrServerUnavailable,
+	core.ReasonKeyNotFound:      core.ErrInvalidToken,
+	core.ReasonKeysUnavailable:  core.ErrServerUnavailable,
+	core.ReasonSignatureInvalid: core.ErrInvalidToken,
+	core.ReasonAlgNotAllowed:    core.ErrInvalidToken,
+	core.ReasonHeaderInvalid:    core.ErrInvalidToken,
 }
 
 // lcReason checks that err is a *core.Error with reason, and that
@@ -1476,3 +1480,139 @@ func TestKeyLifecycleRedirectToHTTPRefused(t *testing.T) {
 type lcRoundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f lcRoundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// lcRekeyed is k's kid and alg on another RSA key.
+func lcRekeyed(tb testing.TB, k *lcKey) *lcKey {
+	tb.Helper()
+	for _, priv := range lcRSAKeys() {
+		if priv != k.priv {
+			jwk := lcRSAJWK(&priv.PublicKey)
+			jwk["kid"], jwk["alg"], jwk["use"] = k.kid, k.jwk["alg"], "sig"
+			return &lcKey{kid: k.kid, method: k.method, priv: priv, jwk: jwk}
+		}
+	}
+	tb.Fatal("no other RSA key")
+	return nil
+}
+
+// lcTokenWithoutKID is p.token without a kid header, for a one-key set.
+func lcTokenWithoutKID(tb testing.TB, k *lcKey, now time.Time) string {
+	tb.Helper()
+	t := jwt.NewWithClaims(k.method, jwt.MapClaims{
+		"iss": lcIssuer, "aud": "api", "sub": "user-1",
+		"iat": now.Unix(), "exp": now.Add(1000 * time.Hour).Unix(),
+	})
+	s, err := t.SignedString(k.priv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// A cache hit is served only while the issuer still serves, under the
+// token's kid, the key that verified it (Verifier.stillServed): key set
+// changes prune nothing, so this is the only guard between a cached token
+// and a key the IdP revoked. Each change below is made after the token was
+// cached, and the hit must give the verdict a fresh verification gives.
+//
+// A refresh that swaps the set after a verification read its key and
+// before it inserts its entry leaves the cache in the same state as a swap
+// right after the insert, which these rows build; the order cannot be
+// forced from outside, since nothing of the verifier waits between the
+// two, and the guard does not depend on it: it runs on every hit.
+func TestKeyLifecycleCacheHitNeedsItsKey(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// change alters what the IdP serves, then lets fake time pass.
+		change func(e *lcEnv, k, other *lcKey)
+		noKID  bool
+		want   core.Reason // "" for accepted, and still from the cache
+	}{
+		{name: "same keys fetched again", change: func(e *lcEnv, _, _ *lcKey) { e.tick(t) }},
+		{name: "key removed", want: core.ReasonKeyNotFound, change: func(e *lcEnv, _, other *lcKey) {
+			e.idp.publish(other)
+			e.tick(t)
+		}},
+		{name: "another key under its kid", want: core.ReasonSignatureInvalid, change: func(e *lcEnv, k, other *lcKey) {
+			e.idp.publish(lcRekeyed(t, k), other)
+			e.tick(t)
+		}},
+		// RFC 7517 section 4.4: the same key now verifies only PS256. (A
+		// set whose keys differ only in alg must count as changed, or the
+		// held set would be kept, cached or not.)
+		{name: "its JWK alg changed", want: core.ReasonAlgNotAllowed, change: func(e *lcEnv, k, other *lcKey) {
+			moved := *k
+			moved.jwk = maps.Clone(k.jwk)
+			moved.jwk["alg"] = "PS256"
+			e.idp.publish(&moved, other)
+			e.tick(t)
+		}},
+		// RFC 7515 section 4.1.4: without a kid, a second key makes the
+		// choice ambiguous.
+		{name: "a second key beside the only one", noKID: true, want: core.ReasonHeaderInvalid, change: func(e *lcEnv, k, other *lcKey) {
+			e.idp.publish(k, other)
+			e.tick(t)
+		}},
+		{name: "the set older than max_stale", want: core.ReasonKeysUnavailable, change: func(e *lcEnv, _, _ *lcKey) {
+			e.idp.setMode("503")
+			time.Sleep(lcOutageMaxStale + time.Second)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				k, other := lcNewKey(t, "RS256", "k1"), lcNewKey(t, "EdDSA", "k2")
+				p := newLCIdP(k, other)
+				tok := p.token(t, k, time.Now())
+				if tc.noKID {
+					p.publish(k)
+					tok = lcTokenWithoutKID(t, k, time.Now())
+				}
+				e := lcStart(t, p, func(c *core.Config) {
+					c.Algorithms = append(c.Algorithms, "PS256")
+					// Entries outlive max_stale, so the staleness is the
+					// only reason for the last row's refusal.
+					c.JWKS.MaxStale, c.Cache.MaxTTL = lcOutageMaxStale, 2*lcOutageMaxStale
+				})
+				first, err := e.v.Verify(context.Background(), tok)
+				lcWantOK(t, err)
+				if again, err := e.v.Verify(context.Background(), tok); err != nil || again != first {
+					t.Fatalf("second verify: %v, a cache hit %v", err, again == first)
+				}
+				tc.change(e, k, other)
+				got, err := e.v.Verify(context.Background(), tok)
+				if tc.want == "" {
+					if err != nil || got != first {
+						t.Fatalf("after the change: %v, a cache hit %v", err, got == first)
+					}
+					return
+				}
+				lcWant(t, err, tc.want)
+			})
+		})
+	}
+}
+
+// A kid found absent is refused without a fetch for unknown_kid_interval,
+// and not a moment longer: a key the IdP publishes just after a client
+// asked for it is accepted once the interval is over, without waiting for
+// the periodic refresh.
+func TestKeyLifecycleNegativeKIDExpires(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, late := lcNewKey(t, "ES256", "k1"), lcNewKey(t, "EdDSA", "late")
+		e := lcStart(t, newLCIdP(k), nil)
+		tok := e.idp.token(t, late, time.Now())
+		lcWant(t, e.verify(tok), core.ReasonKeyNotFound)
+		e.wantFetches(t, 2)
+
+		e.idp.publish(k, late)
+		time.Sleep(lcUnknownKIDInterval - time.Millisecond)
+		lcWant(t, e.verify(tok), core.ReasonKeyNotFound)
+		e.wantFetches(t, 2)
+		if st := e.stats(t); st.RefusedUnknown != 1 {
+			t.Fatalf("RefusedUnknown = %d, want 1 (the negative cache)", st.RefusedUnknown)
+		}
+		time.Sleep(time.Millisecond)
+		lcWantOK(t, e.verify(tok))
+		e.wantFetches(t, 3)
+	})
+}
