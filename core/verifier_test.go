@@ -3,8 +3,10 @@ package core_test
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +40,10 @@ func raw(header, payload string) func(testing.TB) string {
 	return func(tb testing.TB) string { return rawToken(tb, header, payload) }
 }
 
+func rawWith(alg, header, payload string) func(testing.TB) string {
+	return func(tb testing.TB) string { return rawTokenWith(tb, alg, header, payload) }
+}
+
 func literal(s string) func(testing.TB) string { return func(testing.TB) string { return s } }
 
 func noEdit(map[string]any) {}
@@ -62,6 +68,10 @@ var verifyCases = []verifyCase{
 	{name: "exp inside leeway", token: signed("RS256", "rsa", func(c map[string]any) { c["exp"] = testNow.Add(-20 * time.Second).Unix() })},
 	{name: "nbf inside leeway", token: signed("RS256", "rsa", func(c map[string]any) { c["nbf"] = testNow.Add(20 * time.Second).Unix() })},
 	{name: "iat inside leeway", token: signed("RS256", "rsa", func(c map[string]any) { c["iat"] = testNow.Add(20 * time.Second).Unix() })},
+	// RFC 7519 sections 4.1.5 and 4.1.6 leave the edge to the leeway: a
+	// token valid from exactly now plus leeway is accepted.
+	{name: "nbf at the leeway edge", token: signed("RS256", "rsa", func(c map[string]any) { c["nbf"] = testNow.Add(30 * time.Second).Unix() })},
+	{name: "iat at the leeway edge", token: signed("RS256", "rsa", func(c map[string]any) { c["iat"] = testNow.Add(30 * time.Second).Unix() })},
 	{name: "fractional exp", token: signed("RS256", "rsa", func(c map[string]any) { c["exp"] = float64(testNow.Unix()) + 0.5 })},
 	{name: "escaped issuer", token: raw(`{"alg":"RS256","kid":"rsa"}`, strings.Replace(payloadJSON(nil, ""), `"https://idp.example.com/"`, `"https:\/\/idp.example.com\/"`, 1))},
 	{name: "typ at+jwt accepted with application/ prefix", cfg: func(c *core.Config) { c.TokenTypes = []string{"at+jwt"} },
@@ -147,6 +157,14 @@ var verifyCases = []verifyCase{
 		}
 		return s
 	}, want: core.ReasonAlgNotAllowed},
+	// The keys of baseConfig come from Go code and carry no JWK alg, so
+	// only the allowlist stands between these tokens and a signature check
+	// that would pass: a JWK alg would refuse them first and hide a loose
+	// allowlist comparison.
+	{name: "alg with a suffix, key without JWK alg", token: raw(`{"alg":"RS256x","kid":"rsa"}`, payloadJSON(nil, "")), want: core.ReasonAlgNotAllowed},
+	{name: "alg cut short, key without JWK alg", token: raw(`{"alg":"RS25","kid":"rsa"}`, payloadJSON(nil, "")), want: core.ReasonAlgNotAllowed},
+	{name: "alg with a space, key without JWK alg", token: raw(`{"alg":" RS256","kid":"rsa"}`, payloadJSON(nil, "")), want: core.ReasonAlgNotAllowed},
+	{name: "alg case-changed Eddsa, key without JWK alg", token: rawWith("EdDSA", `{"alg":"Eddsa","kid":"ed"}`, payloadJSON(nil, "")), want: core.ReasonAlgNotAllowed},
 	{name: "alg differs from the JWK alg", cfg: func(c *core.Config) {
 		c.Issuers[0].PublicKeys = nil
 		c.Issuers[0].JWKSInline = jwksJSON(nil, jwkEntry{kid: "rsa", alg: "RS512", key: &getKeys(nil).rsa.PublicKey})
@@ -171,6 +189,11 @@ var verifyCases = []verifyCase{
 	{name: "unknown kid", token: signed("RS256", "nope", noEdit), want: core.ReasonKeyNotFound},
 	{name: "kid path traversal", token: signed("RS256", "../../etc/passwd", noEdit), want: core.ReasonKeyNotFound},
 	{name: "kid naming a key of another type", token: signed("RS256", "ec", noEdit), want: core.ReasonKeyNotFound},
+	// RFC 7518 section 3.1: the key type is checked before the signature,
+	// so a mismatch says key_not_found, never signature_invalid.
+	{name: "EdDSA under an RSA kid", token: signed("EdDSA", "rsa", noEdit), want: core.ReasonKeyNotFound},
+	{name: "ES256 under an Ed25519 kid", token: signed("ES256", "ed", noEdit), want: core.ReasonKeyNotFound},
+	{name: "EdDSA under an EC kid", token: signed("EdDSA", "ec", noEdit), want: core.ReasonKeyNotFound},
 	{name: "ES256 token on a P-384 key", cfg: func(c *core.Config) {
 		c.Issuers[0].PublicKeys["ec"] = &getKeys(nil).ec384.PublicKey
 	}, token: signed("ES256", "ec", noEdit), want: core.ReasonKeyNotFound},
@@ -203,6 +226,17 @@ var verifyCases = []verifyCase{
 		t := sign(tb, "ES256", "ec", goodClaims())
 		return t[:strings.LastIndexByte(t, '.')+1] + enc.EncodeToString(make([]byte, 64))
 	}, want: core.ReasonSignatureInvalid},
+	{name: "ES256 signature in ASN.1 DER form", token: func(tb testing.TB) string {
+		// RFC 7518 section 3.4: R and S as two 32-byte integers; the DER
+		// SEQUENCE that crypto/ecdsa produces is another encoding, refused.
+		input := enc.EncodeToString([]byte(`{"alg":"ES256","kid":"ec"}`)) + "." + enc.EncodeToString([]byte(payloadJSON(tb, "")))
+		digest := sha256.Sum256([]byte(input))
+		der, err := ecdsa.SignASN1(rand.Reader, getKeys(tb).ec, digest[:])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return input + "." + enc.EncodeToString(der)
+	}, want: core.ReasonSignatureInvalid},
 	{name: "EdDSA signature of another message", token: func(tb testing.TB) string {
 		a := sign(tb, "EdDSA", "ed", goodClaims())
 		b := sign(tb, "EdDSA", "ed", with(func(c map[string]any) { c["sub"] = "user-2" }))
@@ -218,6 +252,8 @@ var verifyCases = []verifyCase{
 	{name: "expired", token: signed("RS256", "rsa", func(c map[string]any) { c["exp"] = testNow.Add(-time.Hour).Unix() }), want: core.ReasonTokenExpired},
 	{name: "expired just past leeway", token: signed("RS256", "rsa", func(c map[string]any) { c["exp"] = testNow.Add(-30 * time.Second).Unix() }), want: core.ReasonTokenExpired},
 	{name: "nbf past leeway", token: signed("RS256", "rsa", func(c map[string]any) { c["nbf"] = testNow.Add(time.Minute).Unix() }), want: core.ReasonTokenNotYetValid},
+	{name: "nbf a second past the leeway edge", token: signed("RS256", "rsa", func(c map[string]any) { c["nbf"] = testNow.Add(31 * time.Second).Unix() }), want: core.ReasonTokenNotYetValid},
+	{name: "iat a second past the leeway edge", token: signed("RS256", "rsa", func(c map[string]any) { c["iat"] = testNow.Add(31 * time.Second).Unix() }), want: core.ReasonIssuedInFuture},
 	{name: "iat in the future", token: signed("RS256", "rsa", func(c map[string]any) { c["iat"] = testNow.Add(time.Minute).Unix() }), want: core.ReasonIssuedInFuture},
 
 	// audience_invalid: RFC 7519 section 4.1.3.
@@ -353,12 +389,29 @@ func TestClaimsAccessors(t *testing.T) {
 	if !bytes.Contains(b, []byte(`"tenant":"acme"`)) {
 		t.Errorf("MarshalJSON = %s", b)
 	}
+	// A NumericDate may be fractional (RFC 7519 section 2).
+	frac, err := v.Verify(bg, sign(t, "EdDSA", "ed", with(func(c map[string]any) {
+		c["exp"] = float64(testNow.Add(time.Hour).Unix()) + 0.25
+		c["aud"] = testAudience
+	})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := frac.ExpiresAt(); !got.Equal(testNow.Add(time.Hour + 250*time.Millisecond)) {
+		t.Errorf("fractional ExpiresAt = %v", got)
+	}
+	if got := frac.Audience(); len(got) != 1 || got[0] != testAudience {
+		t.Errorf("Audience of a string aud = %v", got)
+	}
 	ctx := core.NewContext(bg, c)
 	if got, ok := core.FromContext(ctx); !ok || got != c {
 		t.Error("FromContext lost the claims")
 	}
 	if _, ok := core.FromContext(bg); ok {
 		t.Error("FromContext found claims in an empty context")
+	}
+	if _, ok := core.FromContext(core.NewContext(bg, nil)); ok {
+		t.Error("FromContext found claims in a context holding a nil *Claims")
 	}
 }
 
@@ -487,5 +540,37 @@ func TestConfigIsACopy(t *testing.T) {
 	if again.Audiences[0] != testAudience || again.Issuers[0].Issuer != testIssuer ||
 		again.Issuers[0].PublicKeys["rsa"] == nil || *again.Cache.MaxEntries == 1 || len(again.Algorithms) != 3 {
 		t.Fatalf("a second Config shows the first one's edits: %+v", again)
+	}
+}
+
+// TestTokenSizeCapEdge: max_token_bytes is the largest token accepted, and
+// such a token is cached like any other; one byte more is refused before
+// any decoding.
+func TestTokenSizeCapEdge(t *testing.T) {
+	tok := sign(t, "RS256", "rsa", goodClaims())
+	for _, tc := range []struct {
+		name  string
+		limit int
+		want  core.Reason
+	}{
+		{"token of exactly max_token_bytes", len(tok), ""},
+		{"token one byte over max_token_bytes", len(tok) - 1, core.ReasonTokenTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := baseConfig(t)
+			cfg.MaxTokenBytes = tc.limit
+			v := newVerifier(t, cfg)
+			a, err := v.Verify(bg, tok)
+			if tc.want != "" {
+				assertReason(t, err, tc.want)
+				return
+			}
+			if err != nil {
+				t.Fatalf("want accepted, got %v", err)
+			}
+			if b, err := v.Verify(bg, tok); err != nil || b != a || core.CacheLen(v) != 1 {
+				t.Fatalf("second verify: %v, a cache hit %v, %d entries", err, b == a, core.CacheLen(v))
+			}
+		})
 	}
 }
