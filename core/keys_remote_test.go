@@ -1016,15 +1016,26 @@ func TestKeyLifecycleJitter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := lcStart(t, newLCIdP(lcNewKey(t, "ES256", "k1")), nil)
 		distinct := map[time.Duration]bool{}
+		var early, late int
 		for range 20 {
 			d := e.tick(t)
 			if d < lcRefreshInterval*9/10 || d > lcRefreshInterval*11/10 {
 				t.Fatalf("refresh after %v, want %v ±10%%", d, lcRefreshInterval)
 			}
 			distinct[d] = true
+			if d < lcRefreshInterval {
+				early++
+			} else if d > lcRefreshInterval {
+				late++
+			}
 		}
 		if len(distinct) < 2 {
 			t.Fatal("20 refresh delays are all equal: no jitter")
+		}
+		// Spread both ways, so the mean stays refresh_interval (one in
+		// 2^19 runs would see all 20 on one side).
+		if early == 0 || late == 0 {
+			t.Fatalf("%d refreshes came early and %d late: the jitter is one-sided", early, late)
 		}
 		e.wantFetches(t, 21)
 	})

@@ -79,6 +79,12 @@ var verifyCases = []verifyCase{
 	{name: "required claim present", cfg: func(c *core.Config) { c.RequiredClaims = []string{"sub", "jti"} }, token: signed("RS256", "rsa", noEdit)},
 	{name: "jku header is never used", token: raw(`{"alg":"RS256","kid":"rsa","jku":"https://attacker.example/jwks"}`, payloadJSON(nil, ""))},
 	{name: "case-variant claim is another claim", token: signed("RS256", "rsa", func(c map[string]any) { c["EXP"] = "x" })},
+	// RFC 7519 section 2: a NumericDate is any JSON number, and a
+	// StringOrURI any string, the empty one included.
+	{name: "empty jti", token: signed("RS256", "rsa", func(c map[string]any) { c["jti"] = "" })},
+	{name: "iat zero", token: signed("RS256", "rsa", func(c map[string]any) { c["iat"] = 0 })},
+	{name: "nbf negative", token: signed("RS256", "rsa", func(c map[string]any) { c["nbf"] = -5 })},
+	{name: "exp starting with 9", token: signed("RS256", "rsa", func(c map[string]any) { c["exp"] = int64(9000000000) })},
 
 	// token_missing.
 	{name: "empty token", token: literal(""), want: core.ReasonTokenMissing},
@@ -182,6 +188,10 @@ var verifyCases = []verifyCase{
 
 	// type_invalid: RFC 8725 section 3.11.
 	{name: "typ JWT when at+jwt required", cfg: func(c *core.Config) { c.TokenTypes = []string{"at+jwt"} }, token: signed("RS256", "rsa", noEdit), want: core.ReasonTypeInvalid},
+	// RFC 7515 section 4.1.9: "application/" may be left out only when no
+	// other "/" follows, so application/a/b is not a/b.
+	{name: "typ a/b when application/a/b required", cfg: func(c *core.Config) { c.TokenTypes = []string{"application/a/b"} },
+		token: raw(`{"alg":"RS256","kid":"rsa","typ":"a/b"}`, payloadJSON(nil, "")), want: core.ReasonTypeInvalid},
 	{name: "typ missing when at+jwt required", cfg: func(c *core.Config) { c.TokenTypes = []string{"at+jwt"} },
 		token: raw(`{"alg":"RS256","kid":"rsa"}`, payloadJSON(nil, "")), want: core.ReasonTypeInvalid},
 
@@ -237,6 +247,14 @@ var verifyCases = []verifyCase{
 		}
 		return input + "." + enc.EncodeToString(der)
 	}, want: core.ReasonSignatureInvalid},
+	{name: "ES256 signature with a zero byte before S", token: func(tb testing.TB) string {
+		// 65 bytes that a lax reader would take as R and a zero-padded S:
+		// RFC 7518 section 3.4 fixes the length at 64.
+		t := sign(tb, "ES256", "ec", goodClaims())
+		i := strings.LastIndexByte(t, '.')
+		sig, _ := enc.DecodeString(t[i+1:])
+		return t[:i+1] + enc.EncodeToString(append(append(sig[:32:32], 0), sig[32:]...))
+	}, want: core.ReasonSignatureInvalid},
 	{name: "EdDSA signature of another message", token: func(tb testing.TB) string {
 		a := sign(tb, "EdDSA", "ed", goodClaims())
 		b := sign(tb, "EdDSA", "ed", with(func(c map[string]any) { c["sub"] = "user-2" }))
@@ -275,6 +293,7 @@ var verifyCases = []verifyCase{
 	{name: "nbf as string", token: signed("RS256", "rsa", func(c map[string]any) { c["nbf"] = "0" }), want: core.ReasonClaimInvalid},
 	{name: "exp huge", token: raw(`{"alg":"RS256","kid":"rsa"}`, strings.Replace(payloadJSON(nil, ""), fmt.Sprint(testNow.Add(time.Hour).Unix()), "1e999", 1)), want: core.ReasonClaimInvalid},
 	{name: "iss as number", token: signed("RS256", "rsa", func(c map[string]any) { c["iss"] = 7 }), want: core.ReasonClaimInvalid},
+	{name: "iss as a two-digit number", token: signed("RS256", "rsa", func(c map[string]any) { c["iss"] = 42 }), want: core.ReasonClaimInvalid},
 	{name: "aud array of numbers", token: signed("RS256", "rsa", func(c map[string]any) { c["aud"] = []int{1} }), want: core.ReasonClaimInvalid},
 	{name: "scope as array", token: signed("RS256", "rsa", func(c map[string]any) { c["scope"] = []string{"a"} }), want: core.ReasonClaimInvalid},
 }
@@ -454,7 +473,9 @@ func TestRejectionLogLine(t *testing.T) {
 	if len(lines) != 1 {
 		t.Fatalf("want one log line, got %d: %s", len(lines), buf.String())
 	}
-	for _, want := range []string{`"reason":"token_expired"`, `"kid":"rsa"`, `"alg":"RS256"`, `"iss":"https://idp.example.com/"`} {
+	// A bad token is the client's problem: INFO. ERROR is kept for
+	// keys_unavailable (TestKeysUnavailableAtStart).
+	for _, want := range []string{`"level":"INFO"`, `"reason":"token_expired"`, `"kid":"rsa"`, `"alg":"RS256"`, `"iss":"https://idp.example.com/"`} {
 		if !strings.Contains(lines[0], want) {
 			t.Errorf("log line lacks %s: %s", want, lines[0])
 		}
@@ -571,6 +592,33 @@ func TestTokenSizeCapEdge(t *testing.T) {
 			if b, err := v.Verify(bg, tok); err != nil || b != a || core.CacheLen(v) != 1 {
 				t.Fatalf("second verify: %v, a cache hit %v, %d entries", err, b == a, core.CacheLen(v))
 			}
+		})
+	}
+}
+
+// TestTimeChecksReadSubseconds: the clock's fraction of a second counts
+// (RFC 7519 section 2 allows fractional NumericDates): half a second past
+// exp plus leeway is expired, half a second before it is not.
+func TestTimeChecksReadSubseconds(t *testing.T) {
+	tok := sign(t, "RS256", "rsa", with(func(c map[string]any) { c["exp"] = testNow.Add(-30 * time.Second).Unix() }))
+	for _, tc := range []struct {
+		name string
+		at   time.Duration
+		want core.Reason
+	}{
+		{"half a second before exp plus leeway", -500 * time.Millisecond, ""},
+		{"half a second past exp plus leeway", 500 * time.Millisecond, core.ReasonTokenExpired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newVerifier(t, baseConfig(t), core.WithClock(func() time.Time { return testNow.Add(tc.at) }))
+			_, err := v.Verify(bg, tok)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("want accepted, got %v", err)
+				}
+				return
+			}
+			assertReason(t, err, tc.want)
 		})
 	}
 }
