@@ -155,6 +155,7 @@ type lcIdP struct {
 	mode         string   // "ok" or one failure of lcOutages
 	refused      bool     // fail every request as a refused connection
 	etags        bool     // serve an ETag and honour If-None-Match
+	bare304      bool     // answer 304 without repeating the ETag
 	cacheControl string
 	age          string
 	gate         chan struct{} // while set, responses wait for it to close
@@ -227,7 +228,7 @@ func (p *lcIdP) serve(w http.ResponseWriter, r *http.Request) {
 	if v := r.Header.Get("If-None-Match"); v != "" {
 		p.ifNoneMatch = append(p.ifNoneMatch, v)
 	}
-	cc, age := p.cacheControl, p.age
+	cc, age, bare304 := p.cacheControl, p.age, p.bare304
 	p.mu.Unlock()
 	if gate != nil {
 		select {
@@ -261,18 +262,23 @@ func (p *lcIdP) serve(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"keys":[{"kty":"oct","kid":"hmac","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQ"}]}`)
 		return
 	}
-	if etag != "" {
-		w.Header().Set("ETag", etag)
-		if r.Header.Get("If-None-Match") == etag {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-	}
+	// RFC 9110 section 15.4.5: a 304 carries the Cache-Control and ETag a
+	// 200 would, unless the test wants a bare one.
 	if cc != "" {
 		w.Header().Set("Cache-Control", cc)
 	}
 	if age != "" {
 		w.Header().Set("Age", age)
+	}
+	if etag != "" {
+		if r.Header.Get("If-None-Match") == etag {
+			if !bare304 {
+				w.Header().Set("ETag", etag)
+			}
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", etag)
 	}
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	io.WriteString(w, body)
@@ -918,7 +924,22 @@ func TestKeyLifecycleMaxStale(t *testing.T) {
 				if !e.v.Ready() {
 					t.Fatalf("not ready %v after the last success", c.want)
 				}
+				// A fetch failing at that instant says the held set still
+				// serves; a second later, that nothing does.
+				lastFailure := func() map[string]any {
+					if err := e.v.Refresh(context.Background()); err == nil {
+						t.Fatal("Refresh succeeded against a failing IdP")
+					}
+					recs := e.logs.records(t, "jwks fetch failed")
+					return recs[len(recs)-1]
+				}
+				if rec := lastFailure(); rec["level"] != "WARN" || rec["serving"] != "last good key set" {
+					t.Fatalf("a failure at max_stale logs %v", rec)
+				}
 				time.Sleep(time.Second)
+				if rec := lastFailure(); rec["level"] != "ERROR" || rec["serving"] != "none" {
+					t.Fatalf("a failure past max_stale logs %v", rec)
+				}
 				lcWant(t, e.verify(tok), core.ReasonKeysUnavailable)
 				if st := e.stats(t); e.v.Ready() || st.Ready || !st.LastSuccess.Equal(lastGood) || st.FetchFailed == 0 {
 					t.Fatalf("%v past the last success: Ready %v, %+v", c.want+time.Second, e.v.Ready(), st)
@@ -1052,6 +1073,7 @@ func TestKeyLifecycleCacheControl(t *testing.T) {
 		{"max-age=60", "", time.Minute},
 		{"public, max-age=300, must-revalidate", "", 5 * time.Minute},
 		{"max-age=120", "60", time.Minute},      // RFC 9111 section 4.2.3: less the Age
+		{"max-age=60", "-30", time.Minute},      // an invalid Age is ignored, never added
 		{`max-age="30"`, "", 30 * time.Second},  // the quoted form
 		{"max-age=1", "", 5 * time.Second},      // clamped up to unknown_kid_interval
 		{"max-age=0", "", 5 * time.Second},      // clamped up to unknown_kid_interval
@@ -1311,7 +1333,9 @@ func TestKeyLifecycleStatsAndHooks(t *testing.T) {
 		}
 		var got []row
 		for _, f := range fetches {
-			if f.Issuer != lcIssuer || f.URL != lcJWKSURL {
+			// Keys is the size of the set served after the fetch, the held
+			// one after a failure.
+			if f.Issuer != lcIssuer || f.URL != lcJWKSURL || f.Keys != 1 {
 				t.Fatalf("event %+v", f)
 			}
 			got = append(got, row{f.Trigger, f.Result, f.Err != nil})
@@ -1626,4 +1650,47 @@ func TestKeyLifecycleNegativeKIDExpires(t *testing.T) {
 		lcWantOK(t, e.verify(tok))
 		e.wantFetches(t, 3)
 	})
+}
+
+// The refresh schedule follows the latest response's max-age (RFC 9111
+// section 5.2.2.1): a 200 without one returns to refresh_interval, a 304
+// without Cache-Control keeps the stored one (section 4.3.4), a 304 with a
+// new one replaces it. A 304 without an ETag keeps the held one, so the
+// next refresh is still conditional.
+func TestKeyLifecycleFreshnessUpdates(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		etags   bool
+		then    string // Cache-Control of every response after the first
+		bare304 bool
+		want    time.Duration // the delay after the second response
+	}{
+		{name: "200 without max-age", then: "", want: lcRefreshInterval},
+		{name: "200 with another max-age", then: "max-age=120", want: 2 * time.Minute},
+		{name: "304 without Cache-Control", etags: true, then: "", want: time.Minute},
+		{name: "304 with another max-age", etags: true, then: "max-age=120", want: 2 * time.Minute},
+		{name: "304 without ETag", etags: true, then: "max-age=60", bare304: true, want: time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := newLCIdP(lcNewKey(t, "ES256", "k1"))
+				p.etags, p.cacheControl = tc.etags, "max-age=60"
+				e := lcStart(t, p, nil)
+				p.mu.Lock()
+				p.cacheControl, p.bare304 = tc.then, tc.bare304
+				p.mu.Unlock()
+				if d := e.tick(t); d < time.Minute*9/10 || d > time.Minute*11/10 {
+					t.Fatalf("first refresh after %v, want 1m ±10%%", d)
+				}
+				if d := e.tick(t); d < tc.want*9/10 || d > tc.want*11/10 {
+					t.Fatalf("second refresh after %v, want %v ±10%%", d, tc.want)
+				}
+				if tc.etags {
+					if st := e.stats(t); st.FetchOK != 1 || st.FetchNotModified != 2 {
+						t.Fatalf("FetchOK %d, FetchNotModified %d; want 1 and 2: every refresh revalidated", st.FetchOK, st.FetchNotModified)
+					}
+				}
+			})
+		})
+	}
 }
