@@ -566,6 +566,12 @@ var cases = []testCase{
 		source:      "RFC 7519 section 4.1.3",
 	},
 	{
+		name: "aud-array-without-ours", group: gClaims, want: InvalidToken, reason: core.ReasonAudienceInvalid,
+		token:       edit(func(_ *env, _, c map[string]any) { c["aud"] = []string{"https://other.example.test"} }),
+		explanation: "an aud array that names only other services is refused: the service must find itself among the audiences",
+		source:      "RFC 7519 section 4.1.3, RFC 9068 section 4",
+	},
+	{
 		name: "aud-empty-array", group: gClaims, want: InvalidToken, reason: core.ReasonAudienceInvalid,
 		token:       edit(func(_ *env, _, c map[string]any) { c["aud"] = []string{} }),
 		explanation: "an empty aud array names no audience and is refused",

@@ -277,6 +277,7 @@ var verifyCases = []verifyCase{
 	// audience_invalid: RFC 7519 section 4.1.3.
 	{name: "wrong audience", token: signed("RS256", "rsa", func(c map[string]any) { c["aud"] = "billing-api" }), want: core.ReasonAudienceInvalid},
 	{name: "audience case changed", token: signed("RS256", "rsa", func(c map[string]any) { c["aud"] = "Orders-API" }), want: core.ReasonAudienceInvalid},
+	{name: "audience array without ours", token: signed("RS256", "rsa", func(c map[string]any) { c["aud"] = []string{"billing-api"} }), want: core.ReasonAudienceInvalid},
 	{name: "audience empty array", token: signed("RS256", "rsa", func(c map[string]any) { c["aud"] = []string{} }), want: core.ReasonAudienceInvalid},
 	{name: "audience missing", token: signed("RS256", "rsa", func(c map[string]any) { delete(c, "aud") }), want: core.ReasonAudienceInvalid},
 	{name: "audience missing but skipped", cfg: func(c *core.Config) { c.Audiences = nil; c.InsecureSkipAudience = true },
@@ -619,6 +620,40 @@ func TestTimeChecksReadSubseconds(t *testing.T) {
 				return
 			}
 			assertReason(t, err, tc.want)
+		})
+	}
+}
+
+// TestMalformedDetail: a malformed token is token_malformed whichever rule
+// it breaks, and the rejection's detail (the one log line an operator
+// reads) names the rule: RFC 7515 section 7.1's three segments, checked
+// before any decoding, then each segment's encoding.
+func TestMalformedDetail(t *testing.T) {
+	s := strings.Split(sign(t, "RS256", "rsa", goodClaims()), ".")
+	h, p, sig := s[0], s[1], s[2]
+	const segments = "not a compact JWS of three segments"
+	for _, tc := range []struct {
+		name, token, detail string
+	}{
+		{"no dot", h + p + sig, segments},
+		{"one dot after one character", "e." + p + sig, segments},
+		{"one dot", h + "." + p + sig, segments},
+		{"empty header", "." + p + "." + sig, segments},
+		{"four segments", h + "." + p + "." + sig + ".x", segments},
+		{"empty fourth segment", h + "." + p + "." + sig + ".", segments},
+		{"empty third and fourth segments", h + "." + p + "..x", segments},
+		{"empty payload", h + ".." + sig, "empty payload segment"},
+		{"header not base64url", h + "%." + p + "." + sig, "header is not strict base64url"},
+		{"payload not base64url", h + "." + p + "%." + sig, "payload is not strict base64url"},
+		{"signature not base64url", h + "." + p + "." + sig + "%", "signature is not strict base64url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newVerifier(t, baseConfig(t))
+			_, err := v.Verify(bg, tc.token)
+			assertReason(t, err, core.ReasonTokenMalformed)
+			if e := core.AsError(err); e.Detail != tc.detail {
+				t.Fatalf("detail %q, want %q", e.Detail, tc.detail)
+			}
 		})
 	}
 }
