@@ -73,6 +73,14 @@ var verifyCases = []verifyCase{
 	{name: "nbf at the leeway edge", token: signed("RS256", "rsa", func(c map[string]any) { c["nbf"] = testNow.Add(30 * time.Second).Unix() })},
 	{name: "iat at the leeway edge", token: signed("RS256", "rsa", func(c map[string]any) { c["iat"] = testNow.Add(30 * time.Second).Unix() })},
 	{name: "fractional exp", token: signed("RS256", "rsa", func(c map[string]any) { c["exp"] = float64(testNow.Unix()) + 0.5 })},
+	// RFC 8259 section 2: whitespace may surround every token of the
+	// JSON text; an IdP that pretty-prints its header and claims is valid.
+	{name: "JSON whitespace everywhere", token: func(tb testing.TB) string {
+		payload := fmt.Sprintf(" {\n\t\"iss\" : %q ,\r\n\t\"sub\":\"user-1\", \"aud\" : [ \"other\" ,\t%q ] ,"+
+			"\n\t\"exp\" : %d , \"scp\" : [ \"read\" ] , \"extra\" : { \"a\" : [ 1 , { } ] } } ",
+			testIssuer, testAudience, testNow.Add(time.Hour).Unix())
+		return rawToken(tb, " {\n\t\"alg\" : \"RS256\" ,\r\n \"kid\":\"rsa\" } ", payload)
+	}},
 	{name: "escaped issuer", token: raw(`{"alg":"RS256","kid":"rsa"}`, strings.Replace(payloadJSON(nil, ""), `"https://idp.example.com/"`, `"https:\/\/idp.example.com\/"`, 1))},
 	{name: "typ at+jwt accepted with application/ prefix", cfg: func(c *core.Config) { c.TokenTypes = []string{"at+jwt"} },
 		token: raw(`{"alg":"RS256","kid":"rsa","typ":"application/AT+JWT"}`, payloadJSON(nil, ""))},
