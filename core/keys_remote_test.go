@@ -1352,8 +1352,14 @@ func TestKeyLifecycleStatsAndHooks(t *testing.T) {
 			!slices.Equal(changes[1].NewKIDs, []string{"k2"}) || changes[1].Fingerprint != st3.Fingerprint {
 			t.Fatalf("changes %+v", changes)
 		}
-		if n := len(e.logs.records(t, "jwtguard key hook panicked")); n != 5 {
-			t.Fatalf("%d hook panics logged, want 5 (3 fetches, 2 changes)", n)
+		panics := e.logs.records(t, "jwtguard key hook panicked")
+		if len(panics) != 5 {
+			t.Fatalf("%d hook panics logged, want 5 (3 fetches, 2 changes)", len(panics))
+		}
+		for _, rec := range panics {
+			if rec["panic"] != "metrics exporter bug" {
+				t.Fatalf("a hook panic logged as %v: only the panicking hook's calls are, with what it panicked with", rec)
+			}
 		}
 	})
 }
@@ -1693,4 +1699,19 @@ func TestKeyLifecycleFreshnessUpdates(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A max-age longer than fifteen hours is honoured when refresh_interval is
+// longer still: the cap that keeps the conversion from overflowing is a
+// year, far above any refresh_interval.
+func TestKeyLifecycleLongMaxAge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newLCIdP(lcNewKey(t, "ES256", "k1"))
+		p.cacheControl = "max-age=129600" // 36h
+		e := lcStart(t, p, func(c *core.Config) { c.JWKS.RefreshInterval = 48 * time.Hour })
+		const want = 36 * time.Hour
+		if d := e.tick(t); d < want*9/10 || d > want*11/10 {
+			t.Fatalf("next refresh in %v, want %v ±10%%", d, want)
+		}
+	})
 }

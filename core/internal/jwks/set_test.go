@@ -12,7 +12,8 @@ import (
 
 // TestParseLimits: a key set of exactly maxJWKSBytes is read, one byte more
 // is refused before parsing; key_ops must include verify when present (RFC
-// 7517 section 4.3).
+// 7517 section 4.3); a second key under a kid is skipped, keys without a
+// kid are not.
 func TestParseLimits(t *testing.T) {
 	doc := newTestIdP(t).doc
 	algs := map[string]bool{"ES256": true}
@@ -20,11 +21,19 @@ func TestParseLimits(t *testing.T) {
 	withOps := func(ops string) []byte {
 		return []byte(strings.Replace(doc, `"use":"sig"`, `"use":"sig","key_ops":`+ops, 1))
 	}
+	twice := func(kid1, kid2 string) []byte {
+		k := doc[len(`{"keys":[`) : len(doc)-2]
+		return []byte(`{"keys":[` + strings.Replace(k, `"kid":"k1"`, `"kid":"`+kid1+`"`, 1) + "," +
+			strings.Replace(k, `"kid":"k1"`, `"kid":"`+kid2+`"`, 1) + "]}")
+	}
 	for _, tc := range []struct {
 		name string
 		data []byte
 		keys int // 0: refused
 	}{
+		// RFC 7517 section 4.5: one kid, one key; the first is kept.
+		{"the same kid twice", twice("k1", "k1"), 1},
+		{"two keys without kid", twice("", ""), 2},
 		{"exactly maxJWKSBytes", pad(maxJWKSBytes), 1},
 		{"one byte over maxJWKSBytes", pad(maxJWKSBytes + 1), 0},
 		{"key_ops with verify", withOps(`["verify"]`), 1},
