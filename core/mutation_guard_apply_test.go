@@ -47,7 +47,7 @@ func TestMutationGuards(t *testing.T) {
 				out, err := exec.Command("go", "test", "-overlay", ov, "-count=1", "-vet=off", "-run", pattern, "./"+pkg).CombinedOutput()
 				// A mutant that does not compile kills nothing: only a
 				// failing test, or a test binary that crashed, counts.
-				failed := strings.Contains(string(out), "--- FAIL") || strings.Contains(string(out), "\npanic: ")
+				failed := strings.Contains(string(out), "--- FAIL") || strings.Contains(string(out), "panic: ")
 				if err == nil || !failed || strings.Contains(string(out), "[build failed]") {
 					t.Errorf("%s survives the mutation (err %v):\n%s", k, err, out)
 					continue
