@@ -42,6 +42,8 @@ var extractCases = []extractCase{
 	{name: "cookie token while cookies are off", req: func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "at", Value: "abc"}) }, want: core.ReasonTokenMissing},
 	{name: "query token when on", sources: core.TokenSourcesConfig{Query: "access_token"},
 		req: func(r *http.Request) { r.URL.RawQuery = "access_token=abc" }, token: "abc"},
+	{name: "empty query token", sources: core.TokenSourcesConfig{Query: "access_token"},
+		req: func(r *http.Request) { r.URL.RawQuery = "access_token=" }, want: core.ReasonTokenMissing},
 	{name: "two query tokens", sources: core.TokenSourcesConfig{Query: "access_token"},
 		req: func(r *http.Request) { r.URL.RawQuery = "access_token=abc&access_token=def" }, want: core.ReasonRequestInvalid},
 	{name: "cookie token when on", sources: core.TokenSourcesConfig{Cookie: "at"},

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Mutation testing of the verifier: core, core/internal/jose and
-# core/internal/jwks. Slow (some twenty minutes on two cores), so it is not
+# core/internal/jwks. Slow (about an hour on two busy cores), so it is not
 # part of `go test work`; run it after changing a check or its tests:
 #
 #   bash core/mutation.sh            # gremlins, then the hand mutations
@@ -74,8 +74,9 @@ fi
 
 if [[ $what == all || $what == guard ]]; then
   # The mutations no gremlins operator makes (a removed call, a loosened
-  # string comparison), each applied with go test -overlay: every one must
-  # make its named test fail. The table is mutationGuards in
-  # core/mutation_guard_test.go.
+  # string comparison), and gremlins' survivors killed by a later test,
+  # each applied with go test -overlay: every one must make its named tests
+  # fail. The table is mutationGuards in core/mutation_guards_test.go, the
+  # runner core/mutation_guard_apply_test.go.
   go test -tags mutationguard -run '^TestMutationGuards$' -count=1 -v ./core/ | grep -E '^(=== RUN|--- |    |ok|FAIL|PASS)'
 fi
