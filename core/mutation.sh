@@ -17,7 +17,10 @@ root=$PWD
 what=${1:-all}
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# gremlins runs go mod download in the module root, which writes the sums
+# of every workspace module's dependencies into go.work.sum: put it back.
+cp go.work.sum "$tmp/go.work.sum"
+trap 'cp "$tmp/go.work.sum" go.work.sum; rm -rf "$tmp"' EXIT
 
 if [[ $what == all || $what == gremlins ]]; then
   # Pinned: a newer gremlins may generate other mutants, and the score in
