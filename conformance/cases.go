@@ -244,6 +244,27 @@ var cases = []testCase{
 		explanation: `alg "rs256" is not RS256: alg values are case-sensitive`,
 		source:      "RFC 7515 section 4.1.1",
 	},
+	// The JWK of rsa-1 names RS256, which alone refuses every other alg
+	// under that kid; rsa-noalg and ed-1 name none, so under them only the
+	// allowlist's exact comparison refuses these.
+	{
+		name: "alg-suffix-key-without-alg", group: gAlg, want: InvalidToken, reason: core.ReasonAlgNotAllowed,
+		token:       edit(func(_ *env, h, _ map[string]any) { h["alg"], h["kid"] = "RS256x", "rsa-noalg" }),
+		explanation: `alg "RS256x", RS256-signed under a key whose JWK names no alg, is refused: an alg that merely starts with an allowed one is another alg`,
+		source:      "RFC 7515 section 4.1.1, RFC 8725 section 3.1",
+	},
+	{
+		name: "alg-lowercase-key-without-alg", group: gAlg, want: InvalidToken, reason: core.ReasonAlgNotAllowed,
+		token:       edit(func(_ *env, h, _ map[string]any) { h["alg"], h["kid"] = "rs256", "rsa-noalg" }),
+		explanation: `alg "rs256", RS256-signed under a key whose JWK names no alg, is refused: alg values are case-sensitive`,
+		source:      "RFC 7515 section 4.1.1",
+	},
+	{
+		name: "alg-eddsa-case-changed", group: gAlg, want: InvalidToken, reason: core.ReasonAlgNotAllowed,
+		token:       edit(func(_ *env, h, _ map[string]any) { h["alg"], h["kid"] = "Eddsa", "ed-1" }),
+		explanation: `alg "Eddsa", EdDSA-signed under ed-1, whose JWK names no alg, is refused: alg values are case-sensitive`,
+		source:      "RFC 7515 section 4.1.1, RFC 8037 section 3.1",
+	},
 	{
 		name: "alg-not-a-string", group: gAlg, want: InvalidToken, reason: core.ReasonHeaderInvalid,
 		token:       edit(func(_ *env, h, _ map[string]any) { h["alg"] = []string{"RS256"} }),
@@ -390,6 +411,12 @@ var cases = []testCase{
 		source:      "RFC 7518 section 3.1, RFC 8725 section 3.1",
 	},
 	{
+		name: "kid-eddsa-under-rsa-key", group: gKeys, want: InvalidToken, reason: core.ReasonKeyNotFound,
+		token:       func(e *env) string { return e.token().SignedBy(e.keys.ed).KID("rsa-noalg").Sign() },
+		explanation: "EdDSA under a kid naming an RSA key whose JWK names no alg is refused as finding no key, before any signature check",
+		source:      "RFC 7518 section 3.1, RFC 8037 section 3.1",
+	},
+	{
 		name: "kid-use-enc", group: gKeys, want: InvalidToken, reason: core.ReasonKeyNotFound,
 		token:       edit(func(_ *env, h, _ map[string]any) { h["kid"] = "enc-1" }),
 		explanation: `a key published with use "enc" never verifies a signature`,
@@ -483,6 +510,26 @@ var cases = []testCase{
 		source:      "RFC 7519 section 4.1.5",
 	},
 	{
+		name: "nbf-at-leeway-edge", group: gClaims, want: Accept,
+		token:       edit(func(e *env, _, c map[string]any) { c["nbf"] = e.now() + 60 }),
+		explanation: "a token valid from exactly 60s on passes under 60s of leeway: it is refused only when nbf is past now plus leeway",
+		source:      "RFC 7519 section 4.1.5",
+	},
+	{
+		name: "nbf-after-clock-stepped-back", group: gClaims, want: InvalidToken, reason: core.ReasonTokenNotYetValid,
+		started: func(e *env) error {
+			e.saved = edit(func(e *env, _, c map[string]any) { c["nbf"] = e.now() })(e)
+			if err := e.world.accepted(e.saved); err != nil {
+				return err
+			}
+			return e.world.advance(-90 * time.Second)
+		},
+		token:       saved,
+		explanation: "a token accepted once is refused when the clock steps back 90s before its nbf: an earlier acceptance (or a cache of it) is judged again at the current time",
+		served:      "needs the target's clock stepped back after an acceptance",
+		source:      "RFC 7519 section 4.1.5",
+	},
+	{
 		name: "iat-within-leeway", group: gClaims, want: Accept,
 		token:       edit(func(e *env, _, c map[string]any) { c["iat"] = e.now() + 30 }),
 		explanation: "a token issued 30s in the future passes under 60s of leeway (clock skew)",
@@ -495,10 +542,36 @@ var cases = []testCase{
 		source:      "RFC 7519 section 4.1.6, RFC 9068 section 4",
 	},
 	{
+		name: "iat-at-leeway-edge", group: gClaims, want: Accept,
+		token:       edit(func(e *env, _, c map[string]any) { c["iat"] = e.now() + 60 }),
+		explanation: "a token issued exactly 60s in the future passes under 60s of leeway",
+		source:      "RFC 7519 section 4.1.6",
+	},
+	{
+		name: "iat-after-clock-stepped-back", group: gClaims, want: InvalidToken, reason: core.ReasonIssuedInFuture,
+		started: func(e *env) error {
+			e.saved = edit(func(e *env, _, c map[string]any) { c["iat"] = e.now() })(e)
+			if err := e.world.accepted(e.saved); err != nil {
+				return err
+			}
+			return e.world.advance(-90 * time.Second)
+		},
+		token:       saved,
+		explanation: "a token accepted once is refused when the clock steps back 90s before its iat: it is now issued in the future",
+		served:      "needs the target's clock stepped back after an acceptance",
+		source:      "RFC 7519 section 4.1.6, RFC 9068 section 4",
+	},
+	{
 		name: "aud-array", group: gClaims, want: Accept,
 		token:       edit(func(e *env, _, c map[string]any) { c["aud"] = []string{"https://other.example.test", e.idp.Audience()} }),
 		explanation: "an aud array that contains this service's audience passes",
 		source:      "RFC 7519 section 4.1.3",
+	},
+	{
+		name: "aud-array-without-ours", group: gClaims, want: InvalidToken, reason: core.ReasonAudienceInvalid,
+		token:       edit(func(_ *env, _, c map[string]any) { c["aud"] = []string{"https://other.example.test"} }),
+		explanation: "an aud array that names only other services is refused: the service must find itself among the audiences",
+		source:      "RFC 7519 section 4.1.3, RFC 9068 section 4",
 	},
 	{
 		name: "aud-empty-array", group: gClaims, want: InvalidToken, reason: core.ReasonAudienceInvalid,
@@ -600,6 +673,12 @@ var cases = []testCase{
 		name: "b64-false", group: gClaims, want: InvalidToken, reason: core.ReasonHeaderInvalid,
 		token:       edit(func(_ *env, h, _ map[string]any) { h["b64"], h["crit"] = false, []string{"b64"} }),
 		explanation: "b64: false (an unencoded payload) changes what is signed and is refused",
+		source:      "RFC 7797 section 3",
+	},
+	{
+		name: "b64-false-without-crit", group: gClaims, want: InvalidToken, reason: core.ReasonHeaderInvalid,
+		token:       edit(func(_ *env, h, _ map[string]any) { h["b64"] = false }),
+		explanation: "b64: false is refused without crit too, so the refusal does not rest on the crit check",
 		source:      "RFC 7797 section 3",
 	},
 	{

@@ -316,3 +316,39 @@ func TestIssuersStartTogether(t *testing.T) {
 		t.Fatalf("not ready: %+v", v.Stats())
 	}
 }
+
+// TestCacheRechecksTimesWhenTheClockStepsBack: an entry goes at exp, so of
+// the time checks only nbf and iat can turn a hit into a rejection, and
+// only when the wall clock steps back (an NTP correction): the hit must
+// give the verdict a fresh verification gives at the new time (RFC 7519
+// sections 4.1.5 and 4.1.6).
+func TestCacheRechecksTimesWhenTheClockStepsBack(t *testing.T) {
+	for _, tc := range []struct {
+		claim string
+		want  core.Reason
+	}{
+		{"nbf", core.ReasonTokenNotYetValid},
+		{"iat", core.ReasonIssuedInFuture},
+	} {
+		t.Run(tc.claim, func(t *testing.T) {
+			v, clk := cachedVerifier(t, baseConfig(t))
+			tok := sign(t, "RS256", "rsa", with(func(c map[string]any) { c[tc.claim] = testNow.Unix() }))
+			if _, err := v.Verify(bg, tok); err != nil {
+				t.Fatal(err)
+			}
+			// Back by the 30s leeway: still valid, and served by the cache.
+			clk.Advance(-30 * time.Second)
+			if _, err := v.Verify(bg, tok); err != nil || core.CacheLen(v) != 1 {
+				t.Fatalf("at the leeway edge: %v, %d entries", err, core.CacheLen(v))
+			}
+			clk.Advance(-time.Second)
+			_, err := v.Verify(bg, tok)
+			assertReason(t, err, tc.want)
+			// The clock catching up makes the same entry good again.
+			clk.Advance(time.Second)
+			if _, err := v.Verify(bg, tok); err != nil {
+				t.Fatalf("after the clock caught up: %v", err)
+			}
+		})
+	}
+}

@@ -30,6 +30,10 @@ var extractCases = []extractCase{
 	{name: "bearer with only spaces", req: header("Bearer    "), want: core.ReasonRequestInvalid},
 	{name: "extra parts", req: header("Bearer abc def"), want: core.ReasonRequestInvalid},
 	{name: "two tokens comma-joined", req: header("Bearer abc, Bearer def"), want: core.ReasonRequestInvalid},
+	// The token's first byte counts too: only spaces separate it from the
+	// scheme (RFC 6750 section 2.1, 1*SP).
+	{name: "tab before the token", req: header("Bearer \tabc"), want: core.ReasonRequestInvalid},
+	{name: "comma before the token", req: header("Bearer ,abc"), want: core.ReasonRequestInvalid},
 	{name: "two Authorization headers", req: func(r *http.Request) {
 		r.Header.Add("Authorization", "Bearer abc")
 		r.Header.Add("Authorization", "Bearer def")
@@ -38,6 +42,8 @@ var extractCases = []extractCase{
 	{name: "cookie token while cookies are off", req: func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "at", Value: "abc"}) }, want: core.ReasonTokenMissing},
 	{name: "query token when on", sources: core.TokenSourcesConfig{Query: "access_token"},
 		req: func(r *http.Request) { r.URL.RawQuery = "access_token=abc" }, token: "abc"},
+	{name: "empty query token", sources: core.TokenSourcesConfig{Query: "access_token"},
+		req: func(r *http.Request) { r.URL.RawQuery = "access_token=" }, want: core.ReasonTokenMissing},
 	{name: "two query tokens", sources: core.TokenSourcesConfig{Query: "access_token"},
 		req: func(r *http.Request) { r.URL.RawQuery = "access_token=abc&access_token=def" }, want: core.ReasonRequestInvalid},
 	{name: "cookie token when on", sources: core.TokenSourcesConfig{Cookie: "at"},
@@ -47,6 +53,11 @@ var extractCases = []extractCase{
 			r.Header.Set("Authorization", "Bearer abc")
 			r.URL.RawQuery = "access_token=abc"
 		}, want: core.ReasonRequestInvalid},
+	{name: "header and an empty cookie", sources: core.TokenSourcesConfig{Cookie: "at"},
+		req: func(r *http.Request) {
+			r.Header.Set("Authorization", "Bearer abc")
+			r.Header.Add("Cookie", "at=")
+		}, token: "abc"},
 	{name: "header and cookie", sources: core.TokenSourcesConfig{Cookie: "at"},
 		req: func(r *http.Request) {
 			r.Header.Set("Authorization", "Bearer abc")

@@ -146,6 +146,21 @@ func rawToken(tb testing.TB, header, payload string) string {
 	return input + "." + enc.EncodeToString(sig)
 }
 
+// rawTokenWith signs arbitrary header and payload bytes under alg with the
+// test key of that algorithm, for headers whose alg golang-jwt would not
+// write (a casing the verifier must refuse).
+func rawTokenWith(tb testing.TB, alg, header, payload string) string {
+	tb.Helper()
+	k := getKeys(tb)
+	keys := map[string]any{"RS256": k.rsa, "ES256": k.ec, "EdDSA": k.ed}
+	input := enc.EncodeToString([]byte(header)) + "." + enc.EncodeToString([]byte(payload))
+	sig, err := jwt.GetSigningMethod(alg).Sign(input, keys[alg])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return input + "." + enc.EncodeToString(sig)
+}
+
 func mustJSON(_ testing.TB, v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -154,7 +154,7 @@ type IssuerStats struct {
 	LastSuccess      time.Time // zero for a static set or before the first fetch
 	Keys             int
 	KIDs             []string
-	Fingerprint      string // sorted kids and thumbprints of the current set
+	Fingerprint      string // sorted kids, thumbprints and algs of the current set
 	Age              time.Duration
 	Ready            bool
 	LastError        string // why the last fetch failed; "" after a success

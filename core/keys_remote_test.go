@@ -17,6 +17,7 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -154,6 +155,7 @@ type lcIdP struct {
 	mode         string   // "ok" or one failure of lcOutages
 	refused      bool     // fail every request as a refused connection
 	etags        bool     // serve an ETag and honour If-None-Match
+	bare304      bool     // answer 304 without repeating the ETag
 	cacheControl string
 	age          string
 	gate         chan struct{} // while set, responses wait for it to close
@@ -226,7 +228,7 @@ func (p *lcIdP) serve(w http.ResponseWriter, r *http.Request) {
 	if v := r.Header.Get("If-None-Match"); v != "" {
 		p.ifNoneMatch = append(p.ifNoneMatch, v)
 	}
-	cc, age := p.cacheControl, p.age
+	cc, age, bare304 := p.cacheControl, p.age, p.bare304
 	p.mu.Unlock()
 	if gate != nil {
 		select {
@@ -260,18 +262,23 @@ func (p *lcIdP) serve(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"keys":[{"kty":"oct","kid":"hmac","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQ"}]}`)
 		return
 	}
-	if etag != "" {
-		w.Header().Set("ETag", etag)
-		if r.Header.Get("If-None-Match") == etag {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-	}
+	// RFC 9110 section 15.4.5: a 304 carries the Cache-Control and ETag a
+	// 200 would, unless the test wants a bare one.
 	if cc != "" {
 		w.Header().Set("Cache-Control", cc)
 	}
 	if age != "" {
 		w.Header().Set("Age", age)
+	}
+	if etag != "" {
+		if r.Header.Get("If-None-Match") == etag {
+			if !bare304 {
+				w.Header().Set("ETag", etag)
+			}
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", etag)
 	}
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	io.WriteString(w, body)
@@ -524,8 +531,11 @@ func (e *lcEnv) wantFetches(tb testing.TB, want int) {
 
 // lcClass is the class each reason of the key lifecycle belongs to.
 var lcClass = map[core.Reason]error{
-	core.ReasonKeyNotFound:     core.ErrInvalidToken,
-	core.ReasonKeysUnavailable: core.ErrServerUnavailable,
+	core.ReasonKeyNotFound:      core.ErrInvalidToken,
+	core.ReasonKeysUnavailable:  core.ErrServerUnavailable,
+	core.ReasonSignatureInvalid: core.ErrInvalidToken,
+	core.ReasonAlgNotAllowed:    core.ErrInvalidToken,
+	core.ReasonHeaderInvalid:    core.ErrInvalidToken,
 }
 
 // lcReason checks that err is a *core.Error with reason, and that
@@ -914,7 +924,22 @@ func TestKeyLifecycleMaxStale(t *testing.T) {
 				if !e.v.Ready() {
 					t.Fatalf("not ready %v after the last success", c.want)
 				}
+				// A fetch failing at that instant says the held set still
+				// serves; a second later, that nothing does.
+				lastFailure := func() map[string]any {
+					if err := e.v.Refresh(context.Background()); err == nil {
+						t.Fatal("Refresh succeeded against a failing IdP")
+					}
+					recs := e.logs.records(t, "jwks fetch failed")
+					return recs[len(recs)-1]
+				}
+				if rec := lastFailure(); rec["level"] != "WARN" || rec["serving"] != "last good key set" {
+					t.Fatalf("a failure at max_stale logs %v", rec)
+				}
 				time.Sleep(time.Second)
+				if rec := lastFailure(); rec["level"] != "ERROR" || rec["serving"] != "none" {
+					t.Fatalf("a failure past max_stale logs %v", rec)
+				}
 				lcWant(t, e.verify(tok), core.ReasonKeysUnavailable)
 				if st := e.stats(t); e.v.Ready() || st.Ready || !st.LastSuccess.Equal(lastGood) || st.FetchFailed == 0 {
 					t.Fatalf("%v past the last success: Ready %v, %+v", c.want+time.Second, e.v.Ready(), st)
@@ -1012,15 +1037,26 @@ func TestKeyLifecycleJitter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := lcStart(t, newLCIdP(lcNewKey(t, "ES256", "k1")), nil)
 		distinct := map[time.Duration]bool{}
+		var early, late int
 		for range 20 {
 			d := e.tick(t)
 			if d < lcRefreshInterval*9/10 || d > lcRefreshInterval*11/10 {
 				t.Fatalf("refresh after %v, want %v ±10%%", d, lcRefreshInterval)
 			}
 			distinct[d] = true
+			if d < lcRefreshInterval {
+				early++
+			} else if d > lcRefreshInterval {
+				late++
+			}
 		}
 		if len(distinct) < 2 {
 			t.Fatal("20 refresh delays are all equal: no jitter")
+		}
+		// Spread both ways, so the mean stays refresh_interval (one in
+		// 2^19 runs would see all 20 on one side).
+		if early == 0 || late == 0 {
+			t.Fatalf("%d refreshes came early and %d late: the jitter is one-sided", early, late)
 		}
 		e.wantFetches(t, 21)
 	})
@@ -1037,6 +1073,7 @@ func TestKeyLifecycleCacheControl(t *testing.T) {
 		{"max-age=60", "", time.Minute},
 		{"public, max-age=300, must-revalidate", "", 5 * time.Minute},
 		{"max-age=120", "60", time.Minute},      // RFC 9111 section 4.2.3: less the Age
+		{"max-age=60", "-30", time.Minute},      // an invalid Age is ignored, never added
 		{`max-age="30"`, "", 30 * time.Second},  // the quoted form
 		{"max-age=1", "", 5 * time.Second},      // clamped up to unknown_kid_interval
 		{"max-age=0", "", 5 * time.Second},      // clamped up to unknown_kid_interval
@@ -1296,7 +1333,9 @@ func TestKeyLifecycleStatsAndHooks(t *testing.T) {
 		}
 		var got []row
 		for _, f := range fetches {
-			if f.Issuer != lcIssuer || f.URL != lcJWKSURL {
+			// Keys is the size of the set served after the fetch, the held
+			// one after a failure.
+			if f.Issuer != lcIssuer || f.URL != lcJWKSURL || f.Keys != 1 {
 				t.Fatalf("event %+v", f)
 			}
 			got = append(got, row{f.Trigger, f.Result, f.Err != nil})
@@ -1313,8 +1352,14 @@ func TestKeyLifecycleStatsAndHooks(t *testing.T) {
 			!slices.Equal(changes[1].NewKIDs, []string{"k2"}) || changes[1].Fingerprint != st3.Fingerprint {
 			t.Fatalf("changes %+v", changes)
 		}
-		if n := len(e.logs.records(t, "jwtguard key hook panicked")); n != 5 {
-			t.Fatalf("%d hook panics logged, want 5 (3 fetches, 2 changes)", n)
+		panics := e.logs.records(t, "jwtguard key hook panicked")
+		if len(panics) != 5 {
+			t.Fatalf("%d hook panics logged, want 5 (3 fetches, 2 changes)", len(panics))
+		}
+		for _, rec := range panics {
+			if rec["panic"] != "metrics exporter bug" {
+				t.Fatalf("a hook panic logged as %v: only the panicking hook's calls are, with what it panicked with", rec)
+			}
 		}
 	})
 }
@@ -1476,3 +1521,197 @@ func TestKeyLifecycleRedirectToHTTPRefused(t *testing.T) {
 type lcRoundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f lcRoundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// lcRekeyed is k's kid and alg on another RSA key.
+func lcRekeyed(tb testing.TB, k *lcKey) *lcKey {
+	tb.Helper()
+	for _, priv := range lcRSAKeys() {
+		if priv != k.priv {
+			jwk := lcRSAJWK(&priv.PublicKey)
+			jwk["kid"], jwk["alg"], jwk["use"] = k.kid, k.jwk["alg"], "sig"
+			return &lcKey{kid: k.kid, method: k.method, priv: priv, jwk: jwk}
+		}
+	}
+	tb.Fatal("no other RSA key")
+	return nil
+}
+
+// lcTokenWithoutKID is p.token without a kid header, for a one-key set.
+func lcTokenWithoutKID(tb testing.TB, k *lcKey, now time.Time) string {
+	tb.Helper()
+	t := jwt.NewWithClaims(k.method, jwt.MapClaims{
+		"iss": lcIssuer, "aud": "api", "sub": "user-1",
+		"iat": now.Unix(), "exp": now.Add(1000 * time.Hour).Unix(),
+	})
+	s, err := t.SignedString(k.priv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// A cache hit is served only while the issuer still serves, under the
+// token's kid, the key that verified it (Verifier.stillServed): key set
+// changes prune nothing, so this is the only guard between a cached token
+// and a key the IdP revoked. Each change below is made after the token was
+// cached, and the hit must give the verdict a fresh verification gives.
+//
+// A refresh that swaps the set after a verification read its key and
+// before it inserts its entry leaves the cache in the same state as a swap
+// right after the insert, which these rows build; the order cannot be
+// forced from outside, since nothing of the verifier waits between the
+// two, and the guard does not depend on it: it runs on every hit.
+func TestKeyLifecycleCacheHitNeedsItsKey(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// change alters what the IdP serves, then lets fake time pass.
+		change func(e *lcEnv, k, other *lcKey)
+		noKID  bool
+		want   core.Reason // "" for accepted, and still from the cache
+	}{
+		{name: "same keys fetched again", change: func(e *lcEnv, _, _ *lcKey) { e.tick(t) }},
+		{name: "key removed", want: core.ReasonKeyNotFound, change: func(e *lcEnv, _, other *lcKey) {
+			e.idp.publish(other)
+			e.tick(t)
+		}},
+		{name: "another key under its kid", want: core.ReasonSignatureInvalid, change: func(e *lcEnv, k, other *lcKey) {
+			e.idp.publish(lcRekeyed(t, k), other)
+			e.tick(t)
+		}},
+		// RFC 7517 section 4.4: the same key now verifies only PS256. (A
+		// set whose keys differ only in alg must count as changed, or the
+		// held set would be kept, cached or not.)
+		{name: "its JWK alg changed", want: core.ReasonAlgNotAllowed, change: func(e *lcEnv, k, other *lcKey) {
+			moved := *k
+			moved.jwk = maps.Clone(k.jwk)
+			moved.jwk["alg"] = "PS256"
+			e.idp.publish(&moved, other)
+			e.tick(t)
+		}},
+		// RFC 7515 section 4.1.4: without a kid, a second key makes the
+		// choice ambiguous.
+		{name: "a second key beside the only one", noKID: true, want: core.ReasonHeaderInvalid, change: func(e *lcEnv, k, other *lcKey) {
+			e.idp.publish(k, other)
+			e.tick(t)
+		}},
+		{name: "the set older than max_stale", want: core.ReasonKeysUnavailable, change: func(e *lcEnv, _, _ *lcKey) {
+			e.idp.setMode("503")
+			time.Sleep(lcOutageMaxStale + time.Second)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				k, other := lcNewKey(t, "RS256", "k1"), lcNewKey(t, "EdDSA", "k2")
+				p := newLCIdP(k, other)
+				tok := p.token(t, k, time.Now())
+				if tc.noKID {
+					p.publish(k)
+					tok = lcTokenWithoutKID(t, k, time.Now())
+				}
+				e := lcStart(t, p, func(c *core.Config) {
+					c.Algorithms = append(c.Algorithms, "PS256")
+					// Entries outlive max_stale, so the staleness is the
+					// only reason for the last row's refusal.
+					c.JWKS.MaxStale, c.Cache.MaxTTL = lcOutageMaxStale, 2*lcOutageMaxStale
+				})
+				first, err := e.v.Verify(context.Background(), tok)
+				lcWantOK(t, err)
+				if again, err := e.v.Verify(context.Background(), tok); err != nil || again != first {
+					t.Fatalf("second verify: %v, a cache hit %v", err, again == first)
+				}
+				tc.change(e, k, other)
+				got, err := e.v.Verify(context.Background(), tok)
+				if tc.want == "" {
+					if err != nil || got != first {
+						t.Fatalf("after the change: %v, a cache hit %v", err, got == first)
+					}
+					return
+				}
+				lcWant(t, err, tc.want)
+			})
+		})
+	}
+}
+
+// A kid found absent is refused without a fetch for unknown_kid_interval,
+// and not a moment longer: a key the IdP publishes just after a client
+// asked for it is accepted once the interval is over, without waiting for
+// the periodic refresh.
+func TestKeyLifecycleNegativeKIDExpires(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, late := lcNewKey(t, "ES256", "k1"), lcNewKey(t, "EdDSA", "late")
+		e := lcStart(t, newLCIdP(k), nil)
+		tok := e.idp.token(t, late, time.Now())
+		lcWant(t, e.verify(tok), core.ReasonKeyNotFound)
+		e.wantFetches(t, 2)
+
+		e.idp.publish(k, late)
+		time.Sleep(lcUnknownKIDInterval - time.Millisecond)
+		lcWant(t, e.verify(tok), core.ReasonKeyNotFound)
+		e.wantFetches(t, 2)
+		if st := e.stats(t); st.RefusedUnknown != 1 {
+			t.Fatalf("RefusedUnknown = %d, want 1 (the negative cache)", st.RefusedUnknown)
+		}
+		time.Sleep(time.Millisecond)
+		lcWantOK(t, e.verify(tok))
+		e.wantFetches(t, 3)
+	})
+}
+
+// The refresh schedule follows the latest response's max-age (RFC 9111
+// section 5.2.2.1): a 200 without one returns to refresh_interval, a 304
+// without Cache-Control keeps the stored one (section 4.3.4), a 304 with a
+// new one replaces it. A 304 without an ETag keeps the held one, so the
+// next refresh is still conditional.
+func TestKeyLifecycleFreshnessUpdates(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		etags   bool
+		then    string // Cache-Control of every response after the first
+		bare304 bool
+		want    time.Duration // the delay after the second response
+	}{
+		{name: "200 without max-age", then: "", want: lcRefreshInterval},
+		{name: "200 with another max-age", then: "max-age=120", want: 2 * time.Minute},
+		{name: "304 without Cache-Control", etags: true, then: "", want: time.Minute},
+		{name: "304 with another max-age", etags: true, then: "max-age=120", want: 2 * time.Minute},
+		{name: "304 without ETag", etags: true, then: "max-age=60", bare304: true, want: time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := newLCIdP(lcNewKey(t, "ES256", "k1"))
+				p.etags, p.cacheControl = tc.etags, "max-age=60"
+				e := lcStart(t, p, nil)
+				p.mu.Lock()
+				p.cacheControl, p.bare304 = tc.then, tc.bare304
+				p.mu.Unlock()
+				if d := e.tick(t); d < time.Minute*9/10 || d > time.Minute*11/10 {
+					t.Fatalf("first refresh after %v, want 1m ±10%%", d)
+				}
+				if d := e.tick(t); d < tc.want*9/10 || d > tc.want*11/10 {
+					t.Fatalf("second refresh after %v, want %v ±10%%", d, tc.want)
+				}
+				if tc.etags {
+					if st := e.stats(t); st.FetchOK != 1 || st.FetchNotModified != 2 {
+						t.Fatalf("FetchOK %d, FetchNotModified %d; want 1 and 2: every refresh revalidated", st.FetchOK, st.FetchNotModified)
+					}
+				}
+			})
+		})
+	}
+}
+
+// A max-age longer than fifteen hours is honoured when refresh_interval is
+// longer still: the cap that keeps the conversion from overflowing is a
+// year, far above any refresh_interval.
+func TestKeyLifecycleLongMaxAge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newLCIdP(lcNewKey(t, "ES256", "k1"))
+		p.cacheControl = "max-age=129600" // 36h
+		e := lcStart(t, p, func(c *core.Config) { c.JWKS.RefreshInterval = 48 * time.Hour })
+		const want = 36 * time.Hour
+		if d := e.tick(t); d < want*9/10 || d > want*11/10 {
+			t.Fatalf("next refresh in %v, want %v ±10%%", d, want)
+		}
+	})
+}

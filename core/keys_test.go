@@ -90,12 +90,18 @@ func TestKeysUnavailableAtStart(t *testing.T) {
 	cfg.Issuers[0].PublicKeys = nil
 	cfg.Issuers[0].JWKSURL = idp.URL + "/jwks"
 	cfg.JWKS.HTTPTimeout = time.Second
-	v := newVerifier(t, cfg)
+	var logs bytes.Buffer
+	v := newVerifier(t, cfg, core.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 	if v.Ready() {
 		t.Fatal("ready without keys")
 	}
+	logs.Reset()
 	_, err := v.Verify(bg, sign(t, "RS256", "rsa", goodClaims()))
 	assertReason(t, err, core.ReasonKeysUnavailable)
+	// The service, not the client, must act: the rejection is an ERROR.
+	if !strings.Contains(logs.String(), `"level":"ERROR","msg":"jwt rejected"`) {
+		t.Errorf("keys_unavailable rejection logged as %s", logs.String())
+	}
 	if r := v.Response(err); r.Status != http.StatusServiceUnavailable || r.GRPCCode != 14 /* codes.Unavailable */ {
 		t.Fatalf("response %d / %d", r.Status, r.GRPCCode)
 	}

@@ -3,8 +3,10 @@ package core_test
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +40,10 @@ func raw(header, payload string) func(testing.TB) string {
 	return func(tb testing.TB) string { return rawToken(tb, header, payload) }
 }
 
+func rawWith(alg, header, payload string) func(testing.TB) string {
+	return func(tb testing.TB) string { return rawTokenWith(tb, alg, header, payload) }
+}
+
 func literal(s string) func(testing.TB) string { return func(testing.TB) string { return s } }
 
 func noEdit(map[string]any) {}
@@ -62,13 +68,31 @@ var verifyCases = []verifyCase{
 	{name: "exp inside leeway", token: signed("RS256", "rsa", func(c map[string]any) { c["exp"] = testNow.Add(-20 * time.Second).Unix() })},
 	{name: "nbf inside leeway", token: signed("RS256", "rsa", func(c map[string]any) { c["nbf"] = testNow.Add(20 * time.Second).Unix() })},
 	{name: "iat inside leeway", token: signed("RS256", "rsa", func(c map[string]any) { c["iat"] = testNow.Add(20 * time.Second).Unix() })},
+	// RFC 7519 sections 4.1.5 and 4.1.6 leave the edge to the leeway: a
+	// token valid from exactly now plus leeway is accepted.
+	{name: "nbf at the leeway edge", token: signed("RS256", "rsa", func(c map[string]any) { c["nbf"] = testNow.Add(30 * time.Second).Unix() })},
+	{name: "iat at the leeway edge", token: signed("RS256", "rsa", func(c map[string]any) { c["iat"] = testNow.Add(30 * time.Second).Unix() })},
 	{name: "fractional exp", token: signed("RS256", "rsa", func(c map[string]any) { c["exp"] = float64(testNow.Unix()) + 0.5 })},
+	// RFC 8259 section 2: whitespace may surround every token of the
+	// JSON text; an IdP that pretty-prints its header and claims is valid.
+	{name: "JSON whitespace everywhere", token: func(tb testing.TB) string {
+		payload := fmt.Sprintf(" {\n\t\"iss\" : %q ,\r\n\t\"sub\":\"user-1\", \"aud\" : [ \"other\" ,\t%q ] ,"+
+			"\n\t\"exp\" : %d , \"scp\" : [ \"read\" ] , \"extra\" : { \"a\" : [ 1 , { } ] } } ",
+			testIssuer, testAudience, testNow.Add(time.Hour).Unix())
+		return rawToken(tb, " {\n\t\"alg\" : \"RS256\" ,\r\n \"kid\":\"rsa\" } ", payload)
+	}},
 	{name: "escaped issuer", token: raw(`{"alg":"RS256","kid":"rsa"}`, strings.Replace(payloadJSON(nil, ""), `"https://idp.example.com/"`, `"https:\/\/idp.example.com\/"`, 1))},
 	{name: "typ at+jwt accepted with application/ prefix", cfg: func(c *core.Config) { c.TokenTypes = []string{"at+jwt"} },
 		token: raw(`{"alg":"RS256","kid":"rsa","typ":"application/AT+JWT"}`, payloadJSON(nil, ""))},
 	{name: "required claim present", cfg: func(c *core.Config) { c.RequiredClaims = []string{"sub", "jti"} }, token: signed("RS256", "rsa", noEdit)},
 	{name: "jku header is never used", token: raw(`{"alg":"RS256","kid":"rsa","jku":"https://attacker.example/jwks"}`, payloadJSON(nil, ""))},
 	{name: "case-variant claim is another claim", token: signed("RS256", "rsa", func(c map[string]any) { c["EXP"] = "x" })},
+	// RFC 7519 section 2: a NumericDate is any JSON number, and a
+	// StringOrURI any string, the empty one included.
+	{name: "empty jti", token: signed("RS256", "rsa", func(c map[string]any) { c["jti"] = "" })},
+	{name: "iat zero", token: signed("RS256", "rsa", func(c map[string]any) { c["iat"] = 0 })},
+	{name: "nbf negative", token: signed("RS256", "rsa", func(c map[string]any) { c["nbf"] = -5 })},
+	{name: "exp starting with 9", token: signed("RS256", "rsa", func(c map[string]any) { c["exp"] = int64(9000000000) })},
 
 	// token_missing.
 	{name: "empty token", token: literal(""), want: core.ReasonTokenMissing},
@@ -147,6 +171,14 @@ var verifyCases = []verifyCase{
 		}
 		return s
 	}, want: core.ReasonAlgNotAllowed},
+	// The keys of baseConfig come from Go code and carry no JWK alg, so
+	// only the allowlist stands between these tokens and a signature check
+	// that would pass: a JWK alg would refuse them first and hide a loose
+	// allowlist comparison.
+	{name: "alg with a suffix, key without JWK alg", token: raw(`{"alg":"RS256x","kid":"rsa"}`, payloadJSON(nil, "")), want: core.ReasonAlgNotAllowed},
+	{name: "alg cut short, key without JWK alg", token: raw(`{"alg":"RS25","kid":"rsa"}`, payloadJSON(nil, "")), want: core.ReasonAlgNotAllowed},
+	{name: "alg with a space, key without JWK alg", token: raw(`{"alg":" RS256","kid":"rsa"}`, payloadJSON(nil, "")), want: core.ReasonAlgNotAllowed},
+	{name: "alg case-changed Eddsa, key without JWK alg", token: rawWith("EdDSA", `{"alg":"Eddsa","kid":"ed"}`, payloadJSON(nil, "")), want: core.ReasonAlgNotAllowed},
 	{name: "alg differs from the JWK alg", cfg: func(c *core.Config) {
 		c.Issuers[0].PublicKeys = nil
 		c.Issuers[0].JWKSInline = jwksJSON(nil, jwkEntry{kid: "rsa", alg: "RS512", key: &getKeys(nil).rsa.PublicKey})
@@ -164,6 +196,10 @@ var verifyCases = []verifyCase{
 
 	// type_invalid: RFC 8725 section 3.11.
 	{name: "typ JWT when at+jwt required", cfg: func(c *core.Config) { c.TokenTypes = []string{"at+jwt"} }, token: signed("RS256", "rsa", noEdit), want: core.ReasonTypeInvalid},
+	// RFC 7515 section 4.1.9: "application/" may be left out only when no
+	// other "/" follows, so application/a/b is not a/b.
+	{name: "typ a/b when application/a/b required", cfg: func(c *core.Config) { c.TokenTypes = []string{"application/a/b"} },
+		token: raw(`{"alg":"RS256","kid":"rsa","typ":"a/b"}`, payloadJSON(nil, "")), want: core.ReasonTypeInvalid},
 	{name: "typ missing when at+jwt required", cfg: func(c *core.Config) { c.TokenTypes = []string{"at+jwt"} },
 		token: raw(`{"alg":"RS256","kid":"rsa"}`, payloadJSON(nil, "")), want: core.ReasonTypeInvalid},
 
@@ -171,6 +207,11 @@ var verifyCases = []verifyCase{
 	{name: "unknown kid", token: signed("RS256", "nope", noEdit), want: core.ReasonKeyNotFound},
 	{name: "kid path traversal", token: signed("RS256", "../../etc/passwd", noEdit), want: core.ReasonKeyNotFound},
 	{name: "kid naming a key of another type", token: signed("RS256", "ec", noEdit), want: core.ReasonKeyNotFound},
+	// RFC 7518 section 3.1: the key type is checked before the signature,
+	// so a mismatch says key_not_found, never signature_invalid.
+	{name: "EdDSA under an RSA kid", token: signed("EdDSA", "rsa", noEdit), want: core.ReasonKeyNotFound},
+	{name: "ES256 under an Ed25519 kid", token: signed("ES256", "ed", noEdit), want: core.ReasonKeyNotFound},
+	{name: "EdDSA under an EC kid", token: signed("EdDSA", "ec", noEdit), want: core.ReasonKeyNotFound},
 	{name: "ES256 token on a P-384 key", cfg: func(c *core.Config) {
 		c.Issuers[0].PublicKeys["ec"] = &getKeys(nil).ec384.PublicKey
 	}, token: signed("ES256", "ec", noEdit), want: core.ReasonKeyNotFound},
@@ -203,6 +244,25 @@ var verifyCases = []verifyCase{
 		t := sign(tb, "ES256", "ec", goodClaims())
 		return t[:strings.LastIndexByte(t, '.')+1] + enc.EncodeToString(make([]byte, 64))
 	}, want: core.ReasonSignatureInvalid},
+	{name: "ES256 signature in ASN.1 DER form", token: func(tb testing.TB) string {
+		// RFC 7518 section 3.4: R and S as two 32-byte integers; the DER
+		// SEQUENCE that crypto/ecdsa produces is another encoding, refused.
+		input := enc.EncodeToString([]byte(`{"alg":"ES256","kid":"ec"}`)) + "." + enc.EncodeToString([]byte(payloadJSON(tb, "")))
+		digest := sha256.Sum256([]byte(input))
+		der, err := ecdsa.SignASN1(rand.Reader, getKeys(tb).ec, digest[:])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return input + "." + enc.EncodeToString(der)
+	}, want: core.ReasonSignatureInvalid},
+	{name: "ES256 signature with a zero byte before S", token: func(tb testing.TB) string {
+		// 65 bytes that a lax reader would take as R and a zero-padded S:
+		// RFC 7518 section 3.4 fixes the length at 64.
+		t := sign(tb, "ES256", "ec", goodClaims())
+		i := strings.LastIndexByte(t, '.')
+		sig, _ := enc.DecodeString(t[i+1:])
+		return t[:i+1] + enc.EncodeToString(append(append(sig[:32:32], 0), sig[32:]...))
+	}, want: core.ReasonSignatureInvalid},
 	{name: "EdDSA signature of another message", token: func(tb testing.TB) string {
 		a := sign(tb, "EdDSA", "ed", goodClaims())
 		b := sign(tb, "EdDSA", "ed", with(func(c map[string]any) { c["sub"] = "user-2" }))
@@ -218,11 +278,14 @@ var verifyCases = []verifyCase{
 	{name: "expired", token: signed("RS256", "rsa", func(c map[string]any) { c["exp"] = testNow.Add(-time.Hour).Unix() }), want: core.ReasonTokenExpired},
 	{name: "expired just past leeway", token: signed("RS256", "rsa", func(c map[string]any) { c["exp"] = testNow.Add(-30 * time.Second).Unix() }), want: core.ReasonTokenExpired},
 	{name: "nbf past leeway", token: signed("RS256", "rsa", func(c map[string]any) { c["nbf"] = testNow.Add(time.Minute).Unix() }), want: core.ReasonTokenNotYetValid},
+	{name: "nbf a second past the leeway edge", token: signed("RS256", "rsa", func(c map[string]any) { c["nbf"] = testNow.Add(31 * time.Second).Unix() }), want: core.ReasonTokenNotYetValid},
+	{name: "iat a second past the leeway edge", token: signed("RS256", "rsa", func(c map[string]any) { c["iat"] = testNow.Add(31 * time.Second).Unix() }), want: core.ReasonIssuedInFuture},
 	{name: "iat in the future", token: signed("RS256", "rsa", func(c map[string]any) { c["iat"] = testNow.Add(time.Minute).Unix() }), want: core.ReasonIssuedInFuture},
 
 	// audience_invalid: RFC 7519 section 4.1.3.
 	{name: "wrong audience", token: signed("RS256", "rsa", func(c map[string]any) { c["aud"] = "billing-api" }), want: core.ReasonAudienceInvalid},
 	{name: "audience case changed", token: signed("RS256", "rsa", func(c map[string]any) { c["aud"] = "Orders-API" }), want: core.ReasonAudienceInvalid},
+	{name: "audience array without ours", token: signed("RS256", "rsa", func(c map[string]any) { c["aud"] = []string{"billing-api"} }), want: core.ReasonAudienceInvalid},
 	{name: "audience empty array", token: signed("RS256", "rsa", func(c map[string]any) { c["aud"] = []string{} }), want: core.ReasonAudienceInvalid},
 	{name: "audience missing", token: signed("RS256", "rsa", func(c map[string]any) { delete(c, "aud") }), want: core.ReasonAudienceInvalid},
 	{name: "audience missing but skipped", cfg: func(c *core.Config) { c.Audiences = nil; c.InsecureSkipAudience = true },
@@ -239,6 +302,7 @@ var verifyCases = []verifyCase{
 	{name: "nbf as string", token: signed("RS256", "rsa", func(c map[string]any) { c["nbf"] = "0" }), want: core.ReasonClaimInvalid},
 	{name: "exp huge", token: raw(`{"alg":"RS256","kid":"rsa"}`, strings.Replace(payloadJSON(nil, ""), fmt.Sprint(testNow.Add(time.Hour).Unix()), "1e999", 1)), want: core.ReasonClaimInvalid},
 	{name: "iss as number", token: signed("RS256", "rsa", func(c map[string]any) { c["iss"] = 7 }), want: core.ReasonClaimInvalid},
+	{name: "iss as a two-digit number", token: signed("RS256", "rsa", func(c map[string]any) { c["iss"] = 42 }), want: core.ReasonClaimInvalid},
 	{name: "aud array of numbers", token: signed("RS256", "rsa", func(c map[string]any) { c["aud"] = []int{1} }), want: core.ReasonClaimInvalid},
 	{name: "scope as array", token: signed("RS256", "rsa", func(c map[string]any) { c["scope"] = []string{"a"} }), want: core.ReasonClaimInvalid},
 }
@@ -353,12 +417,29 @@ func TestClaimsAccessors(t *testing.T) {
 	if !bytes.Contains(b, []byte(`"tenant":"acme"`)) {
 		t.Errorf("MarshalJSON = %s", b)
 	}
+	// A NumericDate may be fractional (RFC 7519 section 2).
+	frac, err := v.Verify(bg, sign(t, "EdDSA", "ed", with(func(c map[string]any) {
+		c["exp"] = float64(testNow.Add(time.Hour).Unix()) + 0.25
+		c["aud"] = testAudience
+	})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := frac.ExpiresAt(); !got.Equal(testNow.Add(time.Hour + 250*time.Millisecond)) {
+		t.Errorf("fractional ExpiresAt = %v", got)
+	}
+	if got := frac.Audience(); len(got) != 1 || got[0] != testAudience {
+		t.Errorf("Audience of a string aud = %v", got)
+	}
 	ctx := core.NewContext(bg, c)
 	if got, ok := core.FromContext(ctx); !ok || got != c {
 		t.Error("FromContext lost the claims")
 	}
 	if _, ok := core.FromContext(bg); ok {
 		t.Error("FromContext found claims in an empty context")
+	}
+	if _, ok := core.FromContext(core.NewContext(bg, nil)); ok {
+		t.Error("FromContext found claims in a context holding a nil *Claims")
 	}
 }
 
@@ -401,7 +482,9 @@ func TestRejectionLogLine(t *testing.T) {
 	if len(lines) != 1 {
 		t.Fatalf("want one log line, got %d: %s", len(lines), buf.String())
 	}
-	for _, want := range []string{`"reason":"token_expired"`, `"kid":"rsa"`, `"alg":"RS256"`, `"iss":"https://idp.example.com/"`} {
+	// A bad token is the client's problem: INFO. ERROR is kept for
+	// keys_unavailable (TestKeysUnavailableAtStart).
+	for _, want := range []string{`"level":"INFO"`, `"reason":"token_expired"`, `"kid":"rsa"`, `"alg":"RS256"`, `"iss":"https://idp.example.com/"`} {
 		if !strings.Contains(lines[0], want) {
 			t.Errorf("log line lacks %s: %s", want, lines[0])
 		}
@@ -487,5 +570,99 @@ func TestConfigIsACopy(t *testing.T) {
 	if again.Audiences[0] != testAudience || again.Issuers[0].Issuer != testIssuer ||
 		again.Issuers[0].PublicKeys["rsa"] == nil || *again.Cache.MaxEntries == 1 || len(again.Algorithms) != 3 {
 		t.Fatalf("a second Config shows the first one's edits: %+v", again)
+	}
+}
+
+// TestTokenSizeCapEdge: max_token_bytes is the largest token accepted, and
+// such a token is cached like any other; one byte more is refused before
+// any decoding.
+func TestTokenSizeCapEdge(t *testing.T) {
+	tok := sign(t, "RS256", "rsa", goodClaims())
+	for _, tc := range []struct {
+		name  string
+		limit int
+		want  core.Reason
+	}{
+		{"token of exactly max_token_bytes", len(tok), ""},
+		{"token one byte over max_token_bytes", len(tok) - 1, core.ReasonTokenTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := baseConfig(t)
+			cfg.MaxTokenBytes = tc.limit
+			v := newVerifier(t, cfg)
+			a, err := v.Verify(bg, tok)
+			if tc.want != "" {
+				assertReason(t, err, tc.want)
+				return
+			}
+			if err != nil {
+				t.Fatalf("want accepted, got %v", err)
+			}
+			if b, err := v.Verify(bg, tok); err != nil || b != a || core.CacheLen(v) != 1 {
+				t.Fatalf("second verify: %v, a cache hit %v, %d entries", err, b == a, core.CacheLen(v))
+			}
+		})
+	}
+}
+
+// TestTimeChecksReadSubseconds: the clock's fraction of a second counts
+// (RFC 7519 section 2 allows fractional NumericDates): half a second past
+// exp plus leeway is expired, half a second before it is not.
+func TestTimeChecksReadSubseconds(t *testing.T) {
+	tok := sign(t, "RS256", "rsa", with(func(c map[string]any) { c["exp"] = testNow.Add(-30 * time.Second).Unix() }))
+	for _, tc := range []struct {
+		name string
+		at   time.Duration
+		want core.Reason
+	}{
+		{"half a second before exp plus leeway", -500 * time.Millisecond, ""},
+		{"half a second past exp plus leeway", 500 * time.Millisecond, core.ReasonTokenExpired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newVerifier(t, baseConfig(t), core.WithClock(func() time.Time { return testNow.Add(tc.at) }))
+			_, err := v.Verify(bg, tok)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("want accepted, got %v", err)
+				}
+				return
+			}
+			assertReason(t, err, tc.want)
+		})
+	}
+}
+
+// TestMalformedDetail: a malformed token is token_malformed whichever rule
+// it breaks, and the rejection's detail (the one log line an operator
+// reads) names the rule: RFC 7515 section 7.1's three segments, checked
+// before any decoding, then each segment's encoding.
+func TestMalformedDetail(t *testing.T) {
+	s := strings.Split(sign(t, "RS256", "rsa", goodClaims()), ".")
+	h, p, sig := s[0], s[1], s[2]
+	const segments = "not a compact JWS of three segments"
+	for _, tc := range []struct {
+		name, token, detail string
+	}{
+		{"no dot", h + p + sig, segments},
+		{"one dot after one character", "e." + p + sig, segments},
+		{"one dot", h + "." + p + sig, segments},
+		{"empty header", "." + p + "." + sig, segments},
+		{"four segments", h + "." + p + "." + sig + ".x", segments},
+		{"empty fourth segment", h + "." + p + "." + sig + ".", segments},
+		{"empty third and fourth segments", h + "." + p + "..x", segments},
+		{"empty payload", h + ".." + sig, "empty payload segment"},
+		{"header not base64url", h + "%." + p + "." + sig, "header is not strict base64url"},
+		{"payload not base64url", h + "." + p + "%." + sig, "payload is not strict base64url"},
+		{"signature not base64url", h + "." + p + "." + sig + "%", "signature is not strict base64url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newVerifier(t, baseConfig(t))
+			_, err := v.Verify(bg, tc.token)
+			assertReason(t, err, core.ReasonTokenMalformed)
+			var e *core.Error
+			if errors.As(err, &e); e.Detail != tc.detail {
+				t.Fatalf("detail %q, want %q", e.Detail, tc.detail)
+			}
+		})
 	}
 }

@@ -53,7 +53,10 @@ func NewSet(keys []*Key) *Set {
 		if k.KID != "" {
 			s.byKID[k.KID] = k
 		}
-		parts = append(parts, k.KID+"="+k.Thumbprint)
+		// The alg is part of what a key is: a refresh that only changes a
+		// JWK's alg (RFC 7517 section 4.4) must replace the held set, or
+		// the key would go on verifying an algorithm the IdP withdrew.
+		parts = append(parts, k.KID+"="+k.Thumbprint+"/"+k.Alg)
 	}
 	slices.Sort(parts)
 	sum := sha256.Sum256([]byte(strings.Join(parts, ",")))
@@ -67,7 +70,7 @@ func (s *Set) ByKID(kid string) *Key { return s.byKID[kid] }
 // Keys is every key of the set. The slice is shared: do not modify it.
 func (s *Set) Keys() []*Key { return s.all }
 
-// Fingerprint identifies the set by its sorted kids and thumbprints, so
+// Fingerprint identifies the set by its sorted kids, thumbprints and algs, so
 // replicas can tell whether they hold the same keys.
 func (s *Set) Fingerprint() string { return s.fingerprint }
 
