@@ -42,6 +42,8 @@ type options struct {
 	realm      string
 	// hooks subscribe to key lifecycle events (WithHooks).
 	hooks []jwks.Hooks
+	// revocations, when set, refuses listed tokens (WithRevocations).
+	revocations Revocations
 }
 
 // WithClock sets the time source of every time check and of the key
@@ -186,7 +188,7 @@ func (v *Verifier) Stats() []IssuerStats {
 // Verify checks token and returns its claims. Any failure is a *Error with a
 // stable Reason, and is logged as one line.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
-	c, err := v.verify(ctx, token)
+	c, err := v.checkRevoked(v.verify(ctx, token))
 	if err != nil {
 		v.logRejection(ctx, err)
 		return nil, err
