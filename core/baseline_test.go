@@ -28,6 +28,7 @@ jwks:
   unknown_kid_interval: 10s
   max_stale: 12h
   http_timeout: 3s
+  convergence_window: 2s
 cache:
   max_entries: 500
   max_ttl: 1m
@@ -44,7 +45,8 @@ func TestParseBaseline(t *testing.T) {
 		t.Errorf("issuers %+v", cfg.Issuers)
 	}
 	if cfg.Leeway != 30*time.Second || cfg.JWKS.RefreshInterval != 15*time.Minute || cfg.JWKS.UnknownKIDInterval != 10*time.Second ||
-		cfg.JWKS.MaxStale != 12*time.Hour || cfg.JWKS.HTTPTimeout != 3*time.Second || cfg.MaxTokenBytes != 4096 {
+		cfg.JWKS.MaxStale != 12*time.Hour || cfg.JWKS.HTTPTimeout != 3*time.Second || cfg.MaxTokenBytes != 4096 ||
+		cfg.JWKS.ConvergenceWindow != 2*time.Second {
 		t.Errorf("durations/sizes %+v", cfg)
 	}
 	if *cfg.Cache.MaxEntries != 500 || cfg.Cache.MaxTTL != time.Minute || cfg.TokenSources.Cookie != "access_token" {
@@ -90,6 +92,8 @@ func TestBaselineErrors(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", "(file)", 1, "mapping"},
 		{"two documents", base + "---\na: 1\n", "(file)", 0, "more than one"},
 		{"unknown kid interval over refresh", base + "jwks:\n  refresh_interval: 1s\n  unknown_kid_interval: 2s\n", "jwks.unknown_kid_interval", 8, "must not exceed"},
+		{"convergence window as long as refresh", base + "jwks:\n  refresh_interval: 1m\n  convergence_window: 1m\n", "jwks.convergence_window", 8, "shorter than"},
+		{"negative convergence window", base + "jwks:\n  convergence_window: -1s\n", "jwks.convergence_window", 7, "negative"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
