@@ -37,7 +37,7 @@ const (
 const (
 	DefaultHeartbeatInterval = 10 * time.Second
 	// pingInterval bounds the heartbeats pings can draw from one instance.
-	pingInterval = time.Second
+	pingInterval = 250 * time.Millisecond
 	// watchRetryMax caps the backoff between attempts to watch the
 	// revocation bucket while the bus is unreachable.
 	watchRetryMax = 30 * time.Second

@@ -212,7 +212,10 @@ func Observe(ctx context.Context, nc *nats.Conn, wait time.Duration) ([]Heartbea
 	if err := nc.Publish(SubjectPing, nil); err != nil {
 		return nil, err
 	}
-	if err := nc.FlushWithContext(ctx); err != nil {
+	fctx, cancel := context.WithTimeout(ctx, busTimeout)
+	err = nc.FlushWithContext(fctx)
+	cancel()
+	if err != nil {
 		return nil, err
 	}
 	latest := map[string]Heartbeat{}
