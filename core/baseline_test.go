@@ -241,3 +241,20 @@ func TestFingerprint(t *testing.T) {
 		}
 	}
 }
+
+// Effective is the baseline the verifier runs on: defaults filled in, the
+// same fingerprint, and what Verifier.Config reports.
+func TestEffective(t *testing.T) {
+	cfg, err := core.ParseBaseline([]byte("issuers:\n  - issuer: https://idp.example.com/\n    jwks_inline: '{\"keys\":[]}'\naudiences: [b, a]\nalgorithms: [RS256]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eff := cfg.Effective()
+	if eff.JWKS.MaxStale != 24*time.Hour || eff.JWKS.ConvergenceWindow != 500*time.Millisecond || *eff.Cache.MaxEntries != 10000 ||
+		eff.Audiences[0] != "a" || eff.Fingerprint() != cfg.Fingerprint() {
+		t.Fatalf("effective %+v", eff)
+	}
+	if cfg.JWKS.MaxStale != 0 {
+		t.Fatal("Effective changed its receiver")
+	}
+}

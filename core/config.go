@@ -490,3 +490,9 @@ func (c Config) Fingerprint() string {
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:16])
 }
+
+// Effective returns c as a verifier built from it runs: every default
+// filled in and every list sorted, as [Verifier.Config] reports it. Two
+// effective baselines compare setting by setting, so a tool can name the
+// settings in which two fingerprints differ.
+func (c Config) Effective() Config { return c.normalize() }

@@ -2,9 +2,11 @@ package fleet
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/jwtguard/jwtguard/core"
@@ -57,7 +59,7 @@ func FindDrift(hbs []Heartbeat, ref *core.Config, bound time.Duration) []Drift {
 			out = append(out, Drift{Kind: DriftReference, Service: svc, Message: fmt.Sprintf("%s: not in the reference baseline: %v", svc, err)})
 			continue
 		}
-		wantFP, wantSummary := want.Fingerprint(), Summary(want)
+		wantFP, wantSummary := want.Fingerprint(), Summary(want.Effective())
 		for _, g := range fps {
 			if g.key == wantFP {
 				continue
@@ -216,4 +218,50 @@ func short(fp string) string {
 		return fp[:len("sha256:")+12]
 	}
 	return fp
+}
+
+// WriteReport writes the instances by service and the drift found, as
+// jwtguard-fleet fleet prints them.
+func WriteReport(w io.Writer, hbs []Heartbeat, drift []Drift) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tINSTANCE\tHOST\tVERSION\tBASELINE\tREADY\tREVOKED\tBUS\tKEY SETS")
+	services := map[string]bool{}
+	for _, hb := range hbs {
+		services[hb.Service] = true
+		var keys []string
+		for _, k := range hb.Keys {
+			keys = append(keys, fmt.Sprintf("%s %s %v (fetched %s ago)", k.Issuer, short(k.Fingerprint), k.KIDs,
+				time.Duration(k.Age).Round(time.Second)))
+		}
+		ready := "yes"
+		if !hb.Ready {
+			ready = "NO"
+		}
+		bus := "ok"
+		if hb.Bus.Reconnects > 0 {
+			bus = fmt.Sprintf("%d reconnects", hb.Bus.Reconnects)
+		}
+		version := hb.Version
+		if version == "" {
+			version = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", hb.Service, hb.Instance, hb.Host, version,
+			short(hb.Fingerprint), ready, hb.Revocations, bus, strings.Join(keys, "; "))
+	}
+	tw.Flush()
+	if len(drift) == 0 {
+		fmt.Fprintf(w, "\nno drift: %s of %s\n", plural(len(hbs), "instance"), plural(len(services), "service"))
+		return
+	}
+	fmt.Fprintf(w, "\ndrift (%d):\n", len(drift))
+	for _, d := range drift {
+		fmt.Fprintf(w, "  %s\n", d.Message)
+	}
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -68,7 +68,8 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// Summary describes the effective baseline of cfg, one entry per baseline
+// Summary describes the baseline cfg (give it cfg.Effective(), or a
+// verifier's Config(), for the values in force), one entry per baseline
 // key, the values written as a reader compares them: "30s", "[RS256
 // PS256]". It holds what the fingerprint covers, except the contents of
 // inline key sets, which it names only by hash.
