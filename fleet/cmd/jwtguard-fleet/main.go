@@ -24,7 +24,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -253,57 +252,10 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(rep)
 	} else {
-		printFleet(stdout, hbs, drift)
+		fleet.WriteReport(stdout, hbs, drift)
 	}
 	if len(drift) > 0 {
 		return 1
 	}
 	return 0
-}
-
-func printFleet(w io.Writer, hbs []fleet.Heartbeat, drift []fleet.Drift) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE\tINSTANCE\tHOST\tVERSION\tBASELINE\tREADY\tREVOKED\tBUS\tKEY SETS")
-	services := map[string]bool{}
-	for _, hb := range hbs {
-		services[hb.Service] = true
-		var keys []string
-		for _, k := range hb.Keys {
-			keys = append(keys, fmt.Sprintf("%s %s %v (fetched %s ago)", k.Issuer, short(k.Fingerprint), k.KIDs,
-				time.Duration(k.Age).Round(time.Second)))
-		}
-		ready := "yes"
-		if !hb.Ready {
-			ready = "NO"
-		}
-		bus := "ok"
-		if hb.Bus.Reconnects > 0 {
-			bus = fmt.Sprintf("%d reconnects", hb.Bus.Reconnects)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", hb.Service, hb.Instance, hb.Host, orDash(hb.Version),
-			short(hb.Fingerprint), ready, hb.Revocations, bus, strings.Join(keys, "; "))
-	}
-	tw.Flush()
-	if len(drift) == 0 {
-		fmt.Fprintf(w, "\nno drift: %d instances of %d services\n", len(hbs), len(services))
-		return
-	}
-	fmt.Fprintf(w, "\ndrift (%d):\n", len(drift))
-	for _, d := range drift {
-		fmt.Fprintf(w, "  %s\n", d.Message)
-	}
-}
-
-func short(fp string) string {
-	if len(fp) > len("sha256:")+12 {
-		return fp[:len("sha256:")+12]
-	}
-	return fp
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
