@@ -24,7 +24,10 @@ import (
 // counting transport, one rotation announced to all of them at one instant
 // (as a bus delivers it), and the IdP's view of the fetches that follow.
 
-var simReplicas = flag.String("convergence.replicas", "100,1000", "comma-separated fleet sizes of TestConvergenceSimulation")
+var (
+	simReplicas = flag.String("convergence.replicas", "100,1000", "comma-separated fleet sizes of TestConvergenceSimulation")
+	simWindow   = flag.Duration("convergence.window", 0, "the convergence window of every size (default: the README's rule)")
+)
 
 // simFetchTime is how long the simulated IdP takes to answer a fetch.
 const simFetchTime = 50 * time.Millisecond
@@ -81,12 +84,13 @@ type simResult struct {
 	lastFetch    time.Duration // arrival of the last fetch, after the announcement
 	converged    time.Duration // when every replica served the new set
 	maxPerRep    int           // most fetches of one replica
+	window       time.Duration
 }
 
 // simulateConvergence runs n replicas with the default baseline: the first
 // sees a token with the new kid, and its key set change is announced to
 // the others at that instant.
-func simulateConvergence(t *testing.T, n int) simResult {
+func simulateConvergence(t *testing.T, n int, window time.Duration) simResult {
 	var res simResult
 	synctest.Test(t, func(t *testing.T) {
 		k0, k1 := lcNewKey(t, "ES256", "k0"), lcNewKey(t, "ES256", "k1")
@@ -100,7 +104,11 @@ func simulateConvergence(t *testing.T, n int) simResult {
 		var wg sync.WaitGroup
 		for i := range replicas {
 			wg.Go(func() {
-				v, err := core.New(lcConfig(lcNoTokenCache), core.WithHTTPClient(client), core.WithLogger(quiet),
+				cfg := lcConfig(func(c *core.Config) {
+					lcNoTokenCache(c)
+					c.JWKS.ConvergenceWindow = window
+				})
+				v, err := core.New(cfg, core.WithHTTPClient(client), core.WithLogger(quiet),
 					core.WithHooks(simCounter{func() {
 						if announced.Load() {
 							fetched[i].Add(1)
@@ -140,7 +148,7 @@ func simulateConvergence(t *testing.T, n int) simResult {
 		}
 		// Convergence is checked every 10ms of fake time.
 		res.converged = -1
-		for time.Since(t0) < 2*lcConvergenceWindow+2*simFetchTime {
+		for time.Since(t0) < 2*window+2*simFetchTime {
 			time.Sleep(10 * time.Millisecond)
 			if res.converged < 0 && simAllOn(replicas, fp) {
 				res.converged = time.Since(tA)
@@ -160,7 +168,8 @@ func simulateConvergence(t *testing.T, n int) simResult {
 			res.maxPerRep = max(res.maxPerRep, int(fetched[i].Load()))
 		}
 		res.replicas, res.fetches = n, len(arrivals)+1 // and the first replica's
-		res.share = float64(n-1) * float64(100*time.Millisecond) / float64(lcConvergenceWindow)
+		res.share = float64(n-1) * float64(100*time.Millisecond) / float64(window)
+		res.window = window
 	})
 	return res
 }
@@ -181,24 +190,27 @@ func (c simCounter) FetchDone(core.FetchEvent)       { c.fetched() }
 func (c simCounter) KeySetChanged(core.KeySetChange) {}
 
 func (r simResult) String() string {
-	return fmt.Sprintf("%d replicas: %d fetches, at most %d per replica; peak %d in a 100ms slice (share %.0f, %.0f req/s); "+
+	return fmt.Sprintf("%d replicas, window %v: %d fetches, at most %d per replica; peak %d in a 100ms slice (share %.0f, %.0f req/s); "+
 		"after the announcement: last fetch +%v, all converged +%v (+%v after the first replica's request)",
-		r.replicas, r.fetches, r.maxPerRep, r.peakPerSlice, r.share, float64(r.peakPerSlice)*10, r.lastFetch, r.converged, r.converged+r.firstSeen)
+		r.replicas, r.window, r.fetches, r.maxPerRep, r.peakPerSlice, r.share, float64(r.peakPerSlice)*10, r.lastFetch, r.converged, r.converged+r.firstSeen)
 }
 
-// TestConvergenceSimulation: 1,000 replicas are told of a rotation at one
-// instant. The IdP sees one fetch per replica, spread over the window: no
-// 100ms slice gets much more than its share (the delays are independent,
-// so a slice's count varies by about its square root; the bound allows
-// four standard deviations), and every replica serves the new set by the
-// end of the window plus one fetch time.
+// TestConvergenceSimulation: 100 and 1,000 replicas are told of a rotation
+// at one instant, each with the convergence window the README's rule gives
+// its fleet (one second per 2,000 replicas, at least the default). The IdP
+// sees one fetch per replica, spread over the window: no 100ms slice gets
+// much more than its share (the delays are independent, so a slice's count
+// varies by about its square root; the bound allows four standard
+// deviations), and every replica serves the new set by the end of the
+// window plus one fetch time.
 //
 // The README's figures come from
 //
-//	go test -run ConvergenceSimulation -v -convergence.replicas 100,1000,10000 ./core
+//	go test ./core -run ConvergenceSimulation -v -args -convergence.replicas 100,1000,10000
 //
 // (10,000 replicas take about 20s, minutes under the race detector, so the
-// default runs 100 and 1,000).
+// default runs 100 and 1,000). -convergence.window sets one window for
+// every size instead of the rule's.
 func TestConvergenceSimulation(t *testing.T) {
 	var sizes []int
 	for f := range strings.SplitSeq(*simReplicas, ",") {
@@ -209,8 +221,12 @@ func TestConvergenceSimulation(t *testing.T) {
 		sizes = append(sizes, n)
 	}
 	for _, n := range sizes {
+		window := max(lcConvergenceWindow, time.Duration(n)*time.Second/2000)
+		if *simWindow > 0 {
+			window = *simWindow
+		}
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			r := simulateConvergence(t, n)
+			r := simulateConvergence(t, n, window)
 			t.Log(r)
 			if r.fetches != n || r.maxPerRep != 1 {
 				t.Errorf("%d fetches, at most %d per replica; want %d and 1", r.fetches, r.maxPerRep, n)
@@ -218,8 +234,8 @@ func TestConvergenceSimulation(t *testing.T) {
 			if bound := r.share + 4*math.Sqrt(r.share); float64(r.peakPerSlice) > bound {
 				t.Errorf("%d fetches in one 100ms slice, over %.0f", r.peakPerSlice, bound)
 			}
-			if r.converged < 0 || r.converged > lcConvergenceWindow+simFetchTime+10*time.Millisecond {
-				t.Errorf("converged after %v, want within the window and one fetch time (%v)", r.converged, lcConvergenceWindow+simFetchTime)
+			if r.converged < 0 || r.converged > window+simFetchTime+10*time.Millisecond {
+				t.Errorf("converged after %v, want within the window and one fetch time (%v)", r.converged, window+simFetchTime)
 			}
 		})
 	}
