@@ -129,10 +129,13 @@ func TestRevocation(t *testing.T) {
 			}
 			value := map[string]string{fleet.KindJTI: claims.ID(), fleet.KindSub: claims.Subject(), fleet.KindKID: kidOf(t, idp)}[tc.kind]
 			r := revoke(t, js, tc.kind, value, time.Hour)
+			revoked := time.Now()
+			var took []time.Duration
 			for _, m := range members {
-				took := m.waitRevocations(t, func() bool { _, err := m.v.Verify(bg, tok); return err != nil })
-				if took > busBound {
-					t.Errorf("%s: refused %v after the revocation", m.name, took)
+				m.waitRevocations(t, func() bool { _, err := m.v.Verify(bg, tok); return err != nil })
+				took = append(took, time.Since(revoked).Round(time.Millisecond))
+				if took[len(took)-1] > busBound {
+					t.Errorf("%s: refused %v after the revocation", m.name, took[len(took)-1])
 				}
 				_, err := m.v.Verify(bg, tok)
 				wantReason(t, err, core.ReasonTokenRevoked)
@@ -141,6 +144,7 @@ func TestRevocation(t *testing.T) {
 					t.Fatalf("%s: another token of the same key: %v", m.name, err)
 				}
 			}
+			t.Logf("%s revoked: refused by every instance after %v", tc.kind, took)
 			if ok, err := fleet.Unrevoke(bg, js, r); !ok || err != nil {
 				t.Fatalf("unrevoke: %v %v", ok, err)
 			}
