@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"crypto"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -68,6 +69,23 @@ func TestRevocations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A token without a kid header, verified by an issuer's only key, is
+// refused by a revocation of that key's kid.
+func TestRevocationsKIDOfTheKey(t *testing.T) {
+	list := &listed{}
+	cfg := baseConfig(t)
+	k := getKeys(t)
+	cfg.Issuers[0].PublicKeys = map[string]crypto.PublicKey{"only": &k.rsa.PublicKey}
+	v := newVerifier(t, cfg, core.WithRevocations(list))
+	tok := sign(t, "RS256", "", goodClaims())
+	if _, err := v.Verify(bg, tok); err != nil {
+		t.Fatal(err)
+	}
+	list.set("", "only", "", "")
+	_, err := v.Verify(bg, tok)
+	assertReason(t, err, core.ReasonTokenRevoked)
 }
 
 // Without a cache the list is consulted too, and an invalid token keeps

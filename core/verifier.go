@@ -328,7 +328,7 @@ func (v *Verifier) check(ctx context.Context, token string, now time.Time, h *to
 	if method.Verify(token[:d2], sig, key.Pub) != nil {
 		return nil, newError(ReasonSignatureInvalid, "signature does not verify")
 	}
-	c.keyThumbprint, c.keyAlg = key.Thumbprint, key.Alg
+	c.keyThumbprint, c.keyAlg, c.keyKID = key.Thumbprint, key.Alg, key.KID
 	if err := v.checkTimes(c, now); err != nil {
 		return nil, err
 	}

@@ -406,6 +406,9 @@ func (f *Fleet) FetchDone(e core.FetchEvent) {
 // announcement, not one per instance. It runs on the fetching goroutine:
 // publishing only buffers.
 func (f *Fleet) KeySetChanged(c core.KeySetChange) {
+	if f.ctx.Err() != nil {
+		return // closed: the verifier may outlive its membership
+	}
 	f.mu.Lock()
 	f.changedAt[c.Issuer] = time.Now()
 	known := f.announced[c.Issuer] == c.Fingerprint

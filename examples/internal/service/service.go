@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -106,7 +107,11 @@ func Join(bus fleet.ConnFlags, service, binary string, log *slog.Logger) (*fleet
 	if service == "" {
 		service = binary
 	}
-	return fleet.New(fleet.Options{URL: bus.URL, NATS: nopts, Service: service, Logger: log})
+	version := "(unknown)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version = bi.Main.Version
+	}
+	return fleet.New(fleet.Options{URL: bus.URL, NATS: nopts, Service: service, Version: version, Logger: log})
 }
 
 // Logger writes JSON lines to w, each naming the service. The verifier
