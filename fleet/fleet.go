@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -320,31 +321,54 @@ func (f *Fleet) watchRevocations(updates chan<- revUpdate) {
 
 var errRewatch = errors.New("reconnected: watching anew")
 
-// watchOnce binds the bucket and relays its entries until the watcher or
-// the Fleet ends. A fresh watch replays the bucket whole; the list drops
-// what the replay no longer holds once it is complete.
+// watchHeartbeat is the idle heartbeat of the revocation consumer: two
+// missed ones (a cluster node hosting the consumer stopped) make the client
+// recreate the consumer where it left off, so revocations keep arriving
+// within seconds of a node loss.
+const watchHeartbeat = time.Second
+
+// watchOnce binds the bucket and relays its entries, through an ordered
+// consumer of its stream, until the consumer fails for good or the Fleet
+// ends. A fresh watch replays the bucket whole; the list drops what the
+// replay no longer holds once it is complete.
 func (f *Fleet) watchOnce(updates chan<- revUpdate) (synced bool, err error) {
 	js, err := jetstream.New(f.nc)
 	if err != nil {
 		return false, err
 	}
 	ctx, cancel := context.WithTimeout(f.ctx, busTimeout)
-	kv, err := openBucket(ctx, js, f.opts.Replicas)
-	cancel()
+	defer cancel()
+	if _, err := openBucket(ctx, js, f.opts.Replicas); err != nil {
+		return false, fmt.Errorf("revocation bucket: %w", err)
+	}
+	stream, err := js.Stream(ctx, bucketStream)
 	if err != nil {
 		return false, fmt.Errorf("revocation bucket: %w", err)
 	}
-	w, err := kv.WatchAll(f.ctx)
+	cons, err := stream.OrderedConsumer(f.ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{bucketSubjects + ">"},
+		// The last entry of each key: history 1 holds nothing else.
+		DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy,
+	})
 	if err != nil {
 		return false, fmt.Errorf("revocation bucket: %w", err)
 	}
-	defer func() {
-		// The watcher's callback blocks on its channel: keep draining
-		// until Stop has closed it, so no goroutine of nats.go is left
-		// holding it.
-		_ = w.Stop()
-		for range w.Updates() {
+	it, err := cons.Messages(jetstream.PullHeartbeat(watchHeartbeat), jetstream.PullExpiry(5*watchHeartbeat))
+	if err != nil {
+		return false, fmt.Errorf("revocation bucket: %w", err)
+	}
+	// Next blocks; Close or a reconnect stops the iterator.
+	stopped := make(chan struct{})
+	defer close(stopped)
+	var rewatch atomic.Bool
+	go func() {
+		select {
+		case <-f.ctx.Done():
+		case <-f.rewatch:
+			rewatch.Store(true)
+		case <-stopped:
 		}
+		it.Stop()
 	}()
 	send := func(u revUpdate) bool {
 		select {
@@ -357,29 +381,31 @@ func (f *Fleet) watchOnce(updates chan<- revUpdate) (synced bool, err error) {
 	if !send(revUpdate{reset: true}) {
 		return false, nil
 	}
+	if stream.CachedInfo().State.Msgs == 0 {
+		synced = send(revUpdate{synced: true})
+	}
 	for {
-		select {
-		case <-f.ctx.Done():
+		m, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) && rewatch.Load() {
+				return synced, errRewatch
+			}
+			return synced, fmt.Errorf("revocation watch ended: %w", err)
+		}
+		u := revUpdate{key: strings.TrimPrefix(m.Subject(), bucketSubjects)}
+		h := m.Headers()
+		if h.Get("KV-Operation") != "" || h.Get("Nats-Marker-Reason") != "" {
+			// A delete, a purge, or the marker of a TTL expiry.
+			u.removed = true
+		} else {
+			u.value = m.Data()
+		}
+		if !send(u) {
 			return synced, nil
-		case <-f.rewatch:
-			return synced, errRewatch
-		case e, ok := <-w.Updates():
-			if !ok {
-				return synced, errors.New("revocation watch ended")
-			}
-			var u revUpdate
-			switch {
-			case e == nil:
-				u.synced, synced = true, true
-				f.logger.Info("jwtguard fleet revocations loaded", slog.Int("revocations", f.list.len()))
-			case e.Operation() == jetstream.KeyValuePut:
-				u.key, u.value = e.Key(), e.Value()
-			default: // a delete, a purge, or the marker of a TTL expiry
-				u.key, u.removed = e.Key(), true
-			}
-			if !send(u) {
-				return synced, nil
-			}
+		}
+		if meta, err := m.Metadata(); !synced && err == nil && meta.NumPending == 0 {
+			synced = send(revUpdate{synced: true})
+			f.logger.Info("jwtguard fleet revocations loaded", slog.Int("revocations", f.list.len()))
 		}
 	}
 }

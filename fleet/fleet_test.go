@@ -300,14 +300,19 @@ func TestClusterNodeDown(t *testing.T) {
 		m.waitSynced(t)
 	}
 	natstest.Stop(nodes[1])
+	stopped := time.Now()
 	js := operator(t, nodes[0].ClientURL())
 	tok := idp.NewToken("oscar").Sign()
 	revoke(t, js, fleet.KindSub, "oscar", time.Hour)
+	written := time.Now()
+	var took []time.Duration
 	for _, m := range members {
 		m.waitRevocations(t, func() bool { _, err := m.v.Verify(bg, tok); return err != nil })
+		took = append(took, time.Since(written).Round(time.Millisecond))
 		_, err := m.v.Verify(bg, tok)
 		wantReason(t, err, core.ReasonTokenRevoked)
 	}
+	t.Logf("node stopped; the revocation written %v later; refused by the instances %v after", written.Sub(stopped).Round(time.Millisecond), took)
 }
 
 // Close stops every goroutine of the Fleet before it returns.

@@ -203,7 +203,12 @@ func operator(t *testing.T, url string) jetstream.JetStream {
 func revoke(t *testing.T, js jetstream.JetStream, kind, value string, ttl time.Duration) fleet.Revocation {
 	t.Helper()
 	r := fleet.Revocation{Kind: kind, Value: value, Expires: time.Now().Add(ttl), Created: time.Now(), Note: "test"}
-	if err := fleet.Revoke(bg, js, r, 0); err != nil {
+	// As the revoke command does, give the write time to ride out a
+	// stream leader election (a cluster node just stopped): JetStream
+	// requests without a deadline give up after 5s.
+	ctx, cancel := context.WithTimeout(bg, 30*time.Second)
+	defer cancel()
+	if err := fleet.Revoke(ctx, js, r, 0); err != nil {
 		t.Fatal(err)
 	}
 	return r

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -22,6 +23,13 @@ import (
 // each entry expires at its TTL (the bucket's per-key TTL, and each
 // instance's own timer).
 const RevocationBucket = "jwtguard_revocations"
+
+// The bucket's stream and the prefix of its subjects, as JetStream names
+// them for a key-value bucket.
+const (
+	bucketStream   = "KV_" + RevocationBucket
+	bucketSubjects = "$KV." + RevocationBucket + "."
+)
 
 // DefaultMaxRevocations bounds the revocation list: entries beyond it are
 // refused, by Revoke with ErrRevocationsFull and by an instance with an
@@ -297,11 +305,54 @@ func (l *revocationList) publish() {
 	l.mu.Unlock()
 }
 
-// Revoke adds r to the bucket through nc (the jwtguard-fleet revoke
-// command). Expires must be in the future; the entry's TTL is the time
-// until it. Revoking what is already revoked until later keeps the later
-// expiry. maxEntries bounds the list (DefaultMaxRevocations when 0).
+// attemptTimeout bounds one try of an operator's request. While a cluster
+// replaces a stopped leader, a JetStream request can go unanswered for as
+// long as the caller waits, and the same request sent again reaches the new
+// leader at once.
+const attemptTimeout = 2 * time.Second
+
+// retrying runs do, with attemptTimeout per try, until it succeeds, fails
+// for a reason a retry cannot change, or ctx ends.
+func retrying(ctx context.Context, do func(context.Context) error) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err := do(actx)
+		cancel()
+		if err == nil || !transient(err) || ctx.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(250 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// transient tells the failures of a bus that is changing leaders from
+// those of a request.
+func transient(err error) bool {
+	var api *jetstream.APIError
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || (errors.As(err, &api) && api.Code == 503)
+}
+
+// Revoke adds r to the bucket (the jwtguard-fleet revoke command). Expires
+// must be in the future; the entry's TTL is the time until it. Revoking
+// what is already revoked until later keeps the later expiry. maxEntries
+// bounds the list (DefaultMaxRevocations when 0). A request lost while a
+// cluster changes leaders is sent again until ctx ends; revoking twice is
+// harmless.
 func Revoke(ctx context.Context, js jetstream.JetStream, r Revocation, maxEntries int) error {
+	if err := r.check(); err != nil {
+		return err
+	}
+	return retrying(ctx, func(ctx context.Context) error { return revoke(ctx, js, r, maxEntries) })
+}
+
+func revoke(ctx context.Context, js jetstream.JetStream, r Revocation, maxEntries int) error {
 	if err := r.check(); err != nil {
 		return err
 	}
@@ -353,16 +404,34 @@ func countKeys(ctx context.Context, kv jetstream.KeyValue) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	defer lister.Stop()
 	n := 0
-	for range lister.Keys() {
-		n++
+	for {
+		select {
+		case _, ok := <-lister.Keys():
+			if !ok {
+				return n, nil
+			}
+			n++
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
 	}
-	return n, nil
 }
 
 // Revocations lists the bucket's entries still in force, by kind, issuer
 // and value.
 func Revocations(ctx context.Context, js jetstream.JetStream) ([]Revocation, error) {
+	var out []Revocation
+	err := retrying(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = revocations(ctx, js)
+		return err
+	})
+	return out, err
+}
+
+func revocations(ctx context.Context, js jetstream.JetStream) ([]Revocation, error) {
 	kv, err := openBucket(ctx, js, 1)
 	if err != nil {
 		return nil, err
@@ -374,7 +443,13 @@ func Revocations(ctx context.Context, js jetstream.JetStream) ([]Revocation, err
 	defer w.Stop()
 	var out []Revocation
 	now := time.Now()
-	for e := range w.Updates() {
+	for {
+		var e jetstream.KeyValueEntry
+		select {
+		case e = <-w.Updates():
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 		if e == nil {
 			break
 		}
@@ -395,16 +470,21 @@ func Unrevoke(ctx context.Context, js jetstream.JetStream, r Revocation) (bool, 
 	if err := r.check(); err != nil {
 		return false, err
 	}
-	kv, err := openBucket(ctx, js, 1)
-	if err != nil {
-		return false, err
-	}
-	if _, err := kv.Get(ctx, r.key()); errors.Is(err, jetstream.ErrKeyNotFound) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	return true, kv.Delete(ctx, r.key())
+	found := false // a try that found the entry may be followed by one that finds it deleted
+	err := retrying(ctx, func(ctx context.Context) error {
+		kv, err := openBucket(ctx, js, 1)
+		if err != nil {
+			return err
+		}
+		if _, err := kv.Get(ctx, r.key()); errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		found = true
+		return kv.Delete(ctx, r.key())
+	})
+	return found, err
 }
 
 // len is the number of entries in force.
