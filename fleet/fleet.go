@@ -96,7 +96,6 @@ type Fleet struct {
 
 	verifier atomic.Pointer[core.Verifier]
 	attached chan struct{} // closed by Attach
-	rewatch  chan struct{} // a reconnect asks for a new watch of the bucket
 
 	mu        sync.Mutex
 	changedAt map[string]time.Time // issuer: when its key set last changed here
@@ -120,7 +119,7 @@ type Stats struct {
 	Reconnects  uint64 `json:"reconnects"`
 	LastError   string `json:"last_error,omitempty"` // the last bus error; "" when none since the last connect
 	// Revocations is the number of entries in force; RevocationsSynced
-	// says the bucket has been read whole since the last (re)connection.
+	// says the bucket has been read whole since the watch started.
 	Revocations        int    `json:"revocations"`
 	RevocationsSynced  bool   `json:"revocations_synced"`
 	RevocationsRefused uint64 `json:"revocations_refused"` // entries refused because the list was full
@@ -156,7 +155,7 @@ func New(opts Options) (*Fleet, error) {
 		opts.Instance = host + "-" + hex.EncodeToString(b[:])
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &Fleet{opts: opts, host: host, logger: opts.Logger, ctx: ctx, cancel: cancel, attached: make(chan struct{}), rewatch: make(chan struct{}, 1),
+	f := &Fleet{opts: opts, host: host, logger: opts.Logger, ctx: ctx, cancel: cancel, attached: make(chan struct{}),
 		list: newRevocationList(opts.MaxRevocations, opts.Logger), changedAt: map[string]time.Time{}, announced: map[string]string{}}
 	nopts := []nats.Option{
 		nats.Name("jwtguard " + opts.Instance),
@@ -253,16 +252,11 @@ func (f *Fleet) onConnect(nc *nats.Conn) {
 	f.logger.Info("jwtguard fleet bus connected", slog.String("url", nc.ConnectedUrlRedacted()))
 }
 
-// onReconnect also starts a new watch of the revocations at once: the
-// server may have restarted, and with it the watcher's consumer, which
-// the client would otherwise notice only after missed heartbeats.
+// onReconnect needs no new watch of the revocations: nats.go recreates
+// the ordered consumer, where it left off, on a reconnect.
 func (f *Fleet) onReconnect(nc *nats.Conn) {
 	f.reconnects.Add(1)
 	f.onConnect(nc)
-	select {
-	case f.rewatch <- struct{}{}:
-	default:
-	}
 }
 
 func (f *Fleet) onDisconnect(_ *nats.Conn, err error) {
@@ -299,9 +293,6 @@ func (f *Fleet) watchRevocations(updates chan<- revUpdate) {
 		if f.ctx.Err() != nil {
 			return
 		}
-		if errors.Is(err, errRewatch) {
-			continue
-		}
 		if synced {
 			backoff = time.Second
 		}
@@ -319,8 +310,6 @@ func (f *Fleet) watchRevocations(updates chan<- revUpdate) {
 	}
 }
 
-var errRewatch = errors.New("reconnected: watching anew")
-
 // watchHeartbeat is the idle heartbeat of the revocation consumer: two
 // missed ones (a cluster node hosting the consumer stopped) make the client
 // recreate the consumer where it left off, so revocations keep arriving
@@ -336,12 +325,18 @@ func (f *Fleet) watchOnce(updates chan<- revUpdate) (synced bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	// Binding is retried at once when a request goes unanswered (a cluster
+	// changing leaders), within busTimeout.
 	ctx, cancel := context.WithTimeout(f.ctx, busTimeout)
 	defer cancel()
-	if _, err := openBucket(ctx, js, f.opts.Replicas); err != nil {
-		return false, fmt.Errorf("revocation bucket: %w", err)
-	}
-	stream, err := js.Stream(ctx, bucketStream)
+	var stream jetstream.Stream
+	err = retrying(ctx, func(ctx context.Context) error {
+		if _, err := openBucket(ctx, js, f.opts.Replicas); err != nil {
+			return err
+		}
+		stream, err = js.Stream(ctx, bucketStream)
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("revocation bucket: %w", err)
 	}
@@ -357,15 +352,12 @@ func (f *Fleet) watchOnce(updates chan<- revUpdate) (synced bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("revocation bucket: %w", err)
 	}
-	// Next blocks; Close or a reconnect stops the iterator.
+	// Next blocks; Close stops the iterator.
 	stopped := make(chan struct{})
 	defer close(stopped)
-	var rewatch atomic.Bool
 	go func() {
 		select {
 		case <-f.ctx.Done():
-		case <-f.rewatch:
-			rewatch.Store(true)
 		case <-stopped:
 		}
 		it.Stop()
@@ -387,9 +379,6 @@ func (f *Fleet) watchOnce(updates chan<- revUpdate) (synced bool, err error) {
 	for {
 		m, err := it.Next()
 		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) && rewatch.Load() {
-				return synced, errRewatch
-			}
 			return synced, fmt.Errorf("revocation watch ended: %w", err)
 		}
 		u := revUpdate{key: strings.TrimPrefix(m.Subject(), bucketSubjects)}

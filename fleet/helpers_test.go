@@ -1,6 +1,7 @@
 package fleet_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -34,10 +35,11 @@ var bg = context.Background()
 // member is one instance: a verifier, its Fleet, and a record of its key
 // events.
 type member struct {
-	name string
-	v    *core.Verifier
-	f    *fleet.Fleet
-	keys *keyEvents
+	name  string
+	limit time.Duration // of every wait; waitLimit unless a test sets it
+	v     *core.Verifier
+	f     *fleet.Fleet
+	keys  *keyEvents
 }
 
 // keyEvents records a verifier's key lifecycle events, and signals each.
@@ -150,7 +152,7 @@ func (m *member) waitSynced(t *testing.T) {
 func (m *member) waitRevocations(t *testing.T, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
-	limit := time.NewTimer(waitLimit)
+	limit := time.NewTimer(cmp.Or(m.limit, waitLimit))
 	defer limit.Stop()
 	for {
 		changed := m.f.RevocationsChanged()
@@ -160,7 +162,7 @@ func (m *member) waitRevocations(t *testing.T, cond func() bool) time.Duration {
 		select {
 		case <-changed:
 		case <-limit.C:
-			t.Fatalf("%s: condition not met within %v; bus %+v", m.name, waitLimit, m.f.Stats())
+			t.Fatalf("%s: condition not met within %v; bus %+v", m.name, cmp.Or(m.limit, waitLimit), m.f.Stats())
 		}
 	}
 }
