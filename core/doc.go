@@ -24,5 +24,7 @@
 //
 // Adapters (nethttpjwt, ginjwt, echojwt, fiberjwt, grpcjwt) only move a
 // token in, through [Verifier.Authenticate], and a verdict out, through
-// [Verifier.Response]; they hold no verification logic.
+// [Verifier.Response]; they hold no verification logic. The fleet module
+// keeps replicas in step through [WithRevocations], [WithHooks] and
+// [Verifier.Hint]: it can refuse a token or prompt a key fetch, never admit.
 package core

@@ -102,7 +102,6 @@ type Fleet struct {
 	announced map[string]string    // issuer: the last fingerprint announced on the bus
 	lastErr   string
 
-	connected     atomic.Bool
 	disconnects   atomic.Uint64
 	reconnects    atomic.Uint64
 	announcesSent atomic.Uint64
@@ -172,9 +171,7 @@ func New(opts Options) (*Fleet, error) {
 		return nil, fmt.Errorf("fleet: %w", err)
 	}
 	f.nc = nc
-	if nc.IsConnected() {
-		f.connected.Store(true)
-	} else {
+	if !nc.IsConnected() {
 		f.logger.Warn("jwtguard fleet bus unreachable; verifying without it until it is back", slog.String("url", opts.URL))
 	}
 	// Messages go through channels to goroutines of the Fleet's own, so
@@ -247,7 +244,6 @@ func (f *Fleet) Stats() Stats {
 // The connection handlers take the connection as an argument: the first
 // may run before nats.Connect has returned it.
 func (f *Fleet) onConnect(nc *nats.Conn) {
-	f.connected.Store(true)
 	f.setErr("")
 	f.logger.Info("jwtguard fleet bus connected", slog.String("url", nc.ConnectedUrlRedacted()))
 }
