@@ -224,6 +224,7 @@ func (p *baselineParser) config(n *yaml.Node, c *Config) {
 				keyUnknownKIDInterval: p.duration(&c.JWKS.UnknownKIDInterval),
 				keyMaxStale:           p.duration(&c.JWKS.MaxStale),
 				keyHTTPTimeout:        p.duration(&c.JWKS.HTTPTimeout),
+				keyConvergenceWindow:  p.duration(&c.JWKS.ConvergenceWindow),
 			})
 		},
 		keyCache: func(key string, v *yaml.Node) {

@@ -28,6 +28,7 @@ jwks:
   unknown_kid_interval: 10s
   max_stale: 12h
   http_timeout: 3s
+  convergence_window: 2s
 cache:
   max_entries: 500
   max_ttl: 1m
@@ -44,7 +45,8 @@ func TestParseBaseline(t *testing.T) {
 		t.Errorf("issuers %+v", cfg.Issuers)
 	}
 	if cfg.Leeway != 30*time.Second || cfg.JWKS.RefreshInterval != 15*time.Minute || cfg.JWKS.UnknownKIDInterval != 10*time.Second ||
-		cfg.JWKS.MaxStale != 12*time.Hour || cfg.JWKS.HTTPTimeout != 3*time.Second || cfg.MaxTokenBytes != 4096 {
+		cfg.JWKS.MaxStale != 12*time.Hour || cfg.JWKS.HTTPTimeout != 3*time.Second || cfg.MaxTokenBytes != 4096 ||
+		cfg.JWKS.ConvergenceWindow != 2*time.Second {
 		t.Errorf("durations/sizes %+v", cfg)
 	}
 	if *cfg.Cache.MaxEntries != 500 || cfg.Cache.MaxTTL != time.Minute || cfg.TokenSources.Cookie != "access_token" {
@@ -90,6 +92,8 @@ func TestBaselineErrors(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", "(file)", 1, "mapping"},
 		{"two documents", base + "---\na: 1\n", "(file)", 0, "more than one"},
 		{"unknown kid interval over refresh", base + "jwks:\n  refresh_interval: 1s\n  unknown_kid_interval: 2s\n", "jwks.unknown_kid_interval", 8, "must not exceed"},
+		{"convergence window as long as refresh", base + "jwks:\n  refresh_interval: 1m\n  convergence_window: 1m\n", "jwks.convergence_window", 8, "shorter than"},
+		{"negative convergence window", base + "jwks:\n  convergence_window: -1s\n", "jwks.convergence_window", 7, "negative"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -235,5 +239,22 @@ func TestFingerprint(t *testing.T) {
 		if c.Fingerprint() == a.Fingerprint() {
 			t.Errorf("%q -> %q left the fingerprint unchanged", change[0], change[1])
 		}
+	}
+}
+
+// Effective is the baseline the verifier runs on: defaults filled in, the
+// same fingerprint, and what Verifier.Config reports.
+func TestEffective(t *testing.T) {
+	cfg, err := core.ParseBaseline([]byte("issuers:\n  - issuer: https://idp.example.com/\n    jwks_inline: '{\"keys\":[]}'\naudiences: [b, a]\nalgorithms: [RS256]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eff := cfg.Effective()
+	if eff.JWKS.MaxStale != 24*time.Hour || eff.JWKS.ConvergenceWindow != 500*time.Millisecond || *eff.Cache.MaxEntries != 10000 ||
+		eff.Audiences[0] != "a" || eff.Fingerprint() != cfg.Fingerprint() {
+		t.Fatalf("effective %+v", eff)
+	}
+	if cfg.JWKS.MaxStale != 0 {
+		t.Fatal("Effective changed its receiver")
 	}
 }

@@ -30,6 +30,9 @@ type Claims struct {
 
 	// The key that verified the token, by value, for the token cache.
 	keyThumbprint, keyAlg string
+	// keyKID is that key's kid in its set: a token without a kid header
+	// is still matched by a revocation of its key's kid.
+	keyKID string
 
 	rawOnce sync.Once
 	raw     map[string]any

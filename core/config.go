@@ -35,6 +35,7 @@ const (
 	keyUnknownKIDInterval   = "unknown_kid_interval"
 	keyMaxStale             = "max_stale"
 	keyHTTPTimeout          = "http_timeout"
+	keyConvergenceWindow    = "convergence_window"
 	keyCache                = "cache"
 	keyMaxEntries           = "max_entries"
 	keyMaxTTL               = "max_ttl"
@@ -65,10 +66,15 @@ const (
 	defaultUnknownKIDInterval = 5 * time.Second
 	defaultMaxStale           = 24 * time.Hour
 	defaultHTTPTimeout        = 5 * time.Second
-	defaultCacheMaxEntries    = 10000
-	defaultCacheMaxTTL        = 5 * time.Minute
-	defaultRejectionsPerSec   = 10
-	maxLeeway                 = 5 * time.Minute
+	// defaultConvergenceWindow spreads a fleet's hinted fetches over half a
+	// second: every replica of a small fleet is on a new key set within
+	// about a second of the first, and an IdP sees at most 2,000 hinted
+	// fetches a second from a fleet of up to 1,000 replicas.
+	defaultConvergenceWindow = 500 * time.Millisecond
+	defaultCacheMaxEntries   = 10000
+	defaultCacheMaxTTL       = 5 * time.Minute
+	defaultRejectionsPerSec  = 10
+	maxLeeway                = 5 * time.Minute
 )
 
 // Config is the baseline: every verification setting a service has. It is
@@ -156,6 +162,11 @@ type JWKSConfig struct {
 	MaxStale time.Duration
 	// HTTPTimeout bounds one fetch.
 	HTTPTimeout time.Duration
+	// ConvergenceWindow spreads the fetches a fleet announcement triggers
+	// ([Verifier.Hint]): each replica waits a random delay within it, so
+	// a fleet converging on a rotated key set does not hit the IdP at one
+	// instant. Rule of thumb: one second per 2,000 replicas.
+	ConvergenceWindow time.Duration
 }
 
 // CacheConfig bounds the verified-token cache. MaxEntries 0 turns it off.
@@ -251,6 +262,7 @@ func (c Config) normalize() Config {
 	defDur(&n.JWKS.UnknownKIDInterval, defaultUnknownKIDInterval)
 	defDur(&n.JWKS.MaxStale, defaultMaxStale)
 	defDur(&n.JWKS.HTTPTimeout, defaultHTTPTimeout)
+	defDur(&n.JWKS.ConvergenceWindow, defaultConvergenceWindow)
 	if n.Cache.MaxEntries == nil {
 		v := defaultCacheMaxEntries
 		n.Cache.MaxEntries = &v
@@ -368,6 +380,7 @@ func (c Config) validate() error {
 	for name, d := range map[string]time.Duration{
 		sub(keyJWKS, keyRefreshInterval): n.JWKS.RefreshInterval, sub(keyJWKS, keyUnknownKIDInterval): n.JWKS.UnknownKIDInterval,
 		sub(keyJWKS, keyMaxStale): n.JWKS.MaxStale, sub(keyJWKS, keyHTTPTimeout): n.JWKS.HTTPTimeout, sub(keyCache, keyMaxTTL): n.Cache.MaxTTL,
+		sub(keyJWKS, keyConvergenceWindow): n.JWKS.ConvergenceWindow,
 	} {
 		if d < 0 {
 			add(name, "must not be negative, got %s", d)
@@ -375,6 +388,11 @@ func (c Config) validate() error {
 	}
 	if n.JWKS.UnknownKIDInterval > n.JWKS.RefreshInterval {
 		add(sub(keyJWKS, keyUnknownKIDInterval), "must not exceed %s", sub(keyJWKS, keyRefreshInterval))
+	}
+	// A window as long as the refresh period would make a hint no faster
+	// than the refresh it is meant to overtake.
+	if n.JWKS.ConvergenceWindow >= n.JWKS.RefreshInterval {
+		add(sub(keyJWKS, keyConvergenceWindow), "must be shorter than %s", sub(keyJWKS, keyRefreshInterval))
 	}
 	if *n.Cache.MaxEntries < 0 {
 		add(sub(keyCache, keyMaxEntries), "must not be negative")
@@ -489,7 +507,7 @@ func (c Config) Fingerprint() string {
 		keyIssuers: issuers, keyAudiences: n.Audiences, keyAlgorithms: n.Algorithms, keyLeeway: n.Leeway,
 		keyRequiredClaims: n.RequiredClaims, keyTokenTypes: n.TokenTypes, keyMaxTokenBytes: n.MaxTokenBytes,
 		keyJWKS: map[string]any{keyRefreshInterval: n.JWKS.RefreshInterval, keyUnknownKIDInterval: n.JWKS.UnknownKIDInterval,
-			keyMaxStale: n.JWKS.MaxStale, keyHTTPTimeout: n.JWKS.HTTPTimeout},
+			keyMaxStale: n.JWKS.MaxStale, keyHTTPTimeout: n.JWKS.HTTPTimeout, keyConvergenceWindow: n.JWKS.ConvergenceWindow},
 		keyCache:                map[string]any{keyMaxEntries: *n.Cache.MaxEntries, keyMaxTTL: n.Cache.MaxTTL},
 		keyTokenSources:         map[string]any{keyCookie: n.TokenSources.Cookie, keyQuery: n.TokenSources.Query},
 		keyInsecureSkipAudience: n.InsecureSkipAudience, keyInsecureHTTPJWKS: n.InsecureHTTPJWKS,
@@ -501,3 +519,9 @@ func (c Config) Fingerprint() string {
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:16])
 }
+
+// Effective returns c as a verifier built from it runs: every default
+// filled in and every list sorted, as [Verifier.Config] reports it. Two
+// effective baselines compare setting by setting, so a tool can name the
+// settings in which two fingerprints differ.
+func (c Config) Effective() Config { return c.normalize() }

@@ -22,7 +22,10 @@
 //		// ...
 //	}
 //
-// Adapters (nethttpjwt, ginjwt, echojwt, fiberjwt, fiberv3jwt, grpcjwt)
-// only move a token in, through [Verifier.Authenticate], and a verdict out,
-// through [Verifier.Response]; they hold no verification logic.
+// Adapters (nethttpjwt, ginjwt, echojwt, fiberjwt, fiberv3jwt, grpcjwt,
+// connectjwt) only move a token in, through [Verifier.Authenticate], and a
+// verdict out, through [Verifier.Response]; they hold no verification
+// logic. The fleet module keeps replicas in step through
+// [WithRevocations], [WithHooks] and [Verifier.Hint]: it can refuse a
+// token or prompt a key fetch, never admit.
 package core

@@ -32,6 +32,7 @@ const (
 	ReasonHeaderInvalid     Reason = "header_invalid"
 	ReasonKeysUnavailable   Reason = "keys_unavailable"
 	ReasonInsufficientScope Reason = "insufficient_scope"
+	ReasonTokenRevoked      Reason = "token_revoked"
 )
 
 // RFC 6750 section 3.1 error codes. An empty code means the response carries
@@ -103,6 +104,9 @@ var reasonTable = [...]ReasonInfo{
 	// not to throw their token away, and the request is still refused.
 	{ReasonKeysUnavailable, "", http.StatusServiceUnavailable, grpcUnavailable},
 	{ReasonInsufficientScope, bearerInsufficientScope, http.StatusForbidden, grpcPermissionDenied},
+	// RFC 6750 section 3.1: a revoked token is invalid_token, whatever
+	// its signature and lifetime say.
+	{ReasonTokenRevoked, bearerInvalidToken, http.StatusUnauthorized, grpcUnauthenticated},
 }
 
 // Reasons returns the reason table in a stable order.

@@ -51,6 +51,8 @@ func deviable(p *baselineParser, key string, scratch *Config) (set func(string, 
 		return p.duration(&scratch.JWKS.MaxStale), func(c *Config) { c.JWKS.MaxStale = scratch.JWKS.MaxStale }, true
 	case sub(keyJWKS, keyHTTPTimeout):
 		return p.duration(&scratch.JWKS.HTTPTimeout), func(c *Config) { c.JWKS.HTTPTimeout = scratch.JWKS.HTTPTimeout }, true
+	case sub(keyJWKS, keyConvergenceWindow):
+		return p.duration(&scratch.JWKS.ConvergenceWindow), func(c *Config) { c.JWKS.ConvergenceWindow = scratch.JWKS.ConvergenceWindow }, true
 	case sub(keyCache, keyMaxTTL):
 		return p.duration(&scratch.Cache.MaxTTL), func(c *Config) { c.Cache.MaxTTL = scratch.Cache.MaxTTL }, true
 	case sub(keyCache, keyMaxEntries):

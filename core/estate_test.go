@@ -155,6 +155,7 @@ func TestEstateDeviations(t *testing.T) {
 		{"jwks.unknown_kid_interval", "10s", func(c core.Config) bool { return c.JWKS.UnknownKIDInterval == 10*time.Second }},
 		{"jwks.max_stale", "2h", func(c core.Config) bool { return c.JWKS.MaxStale == 2*time.Hour }},
 		{"jwks.http_timeout", "2s", func(c core.Config) bool { return c.JWKS.HTTPTimeout == 2*time.Second }},
+		{"jwks.convergence_window", "3s", func(c core.Config) bool { return c.JWKS.ConvergenceWindow == 3*time.Second }},
 		{"cache.max_ttl", "1m", func(c core.Config) bool { return c.Cache.MaxTTL == time.Minute }},
 		{"cache.max_entries", "0", func(c core.Config) bool { return c.Cache.MaxEntries != nil && *c.Cache.MaxEntries == 0 }},
 	} {

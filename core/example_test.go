@@ -303,3 +303,35 @@ func ExampleVerifier_CacheLen() {
 	fmt.Println(v.CacheLen())
 	// Output: 1
 }
+
+// revokedSubjects is a revocation list fixed at start. The fleet module's
+// list is kept in a JetStream bucket and swapped atomically; either way
+// Revoked must answer at once and not allocate.
+type revokedSubjects map[string]bool
+
+func (r revokedSubjects) Revoked(issuer, kid, jti, sub string) bool { return r[sub] }
+
+func ExampleWithRevocations() {
+	v, err := core.New(core.Config{
+		Issuers: []core.IssuerConfig{{Issuer: "https://idp.example.com/",
+			PublicKeys: map[string]crypto.PublicKey{"k1": exampleKey.Public()}}},
+		Audiences:  []string{"orders-api"},
+		Algorithms: []string{"EdDSA"},
+	}, core.WithClock(func() time.Time { return exampleNow }), core.WithLogger(slog.New(slog.DiscardHandler)),
+		core.WithRevocations(revokedSubjects{"mallory": true}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer v.Close()
+
+	_, err = v.Verify(context.Background(), exampleToken(exampleClaims()))
+	fmt.Println(err)
+	mallory := exampleClaims()
+	mallory["sub"] = "mallory"
+	_, err = v.Verify(context.Background(), exampleToken(mallory))
+	fmt.Println(errors.Is(err, core.ReasonTokenRevoked), v.Response(err).Status)
+	// Output:
+	// <nil>
+	// true 401
+}

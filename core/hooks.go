@@ -31,7 +31,8 @@ type FetchEvent struct {
 	// Trigger says why the fetch ran: "startup" (the bounded first fetch
 	// in New), "periodic" (refresh_interval or the response's max-age),
 	// "retry" (backoff after a failure), "unknown_kid" (a token named a kid
-	// the set lacks) or "forced" (Verifier.Refresh).
+	// the set lacks), "forced" (Verifier.Refresh) or "hint" (a fleet
+	// announcement, Verifier.Hint).
 	Trigger string
 	// Result is "ok", "not_modified" (a 304: the held set is current) or
 	// "failed" (the held set, if any, keeps serving until max_stale).

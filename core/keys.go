@@ -17,7 +17,7 @@ import (
 func newSource(is IssuerConfig, p JWKSConfig, algs map[string]bool, o *options) (jwks.Source, error) {
 	if is.JWKSURL != "" {
 		policy := jwks.Policy{RefreshInterval: p.RefreshInterval, UnknownKIDInterval: p.UnknownKIDInterval,
-			MaxStale: p.MaxStale, HTTPTimeout: p.HTTPTimeout}
+			MaxStale: p.MaxStale, HTTPTimeout: p.HTTPTimeout, ConvergenceWindow: p.ConvergenceWindow}
 		env := jwks.Env{Client: o.httpClient, Logger: o.logger, Now: o.now, Hooks: o.hooks}
 		return jwks.NewRemote(is.Issuer, is.JWKSURL, policy, algs, env), nil
 	}
@@ -80,6 +80,20 @@ func (v *Verifier) Key(ctx context.Context, issuer, kid, alg string) (crypto.Pub
 		return nil, err.stamp(kid, alg, issuer)
 	}
 	return k.Pub, nil
+}
+
+// Hint tells the verifier that another replica of its fleet holds
+// issuer's key set with fingerprint ([KeySetChange.Fingerprint]). If its
+// own set differs, it fetches the set itself from the issuer's jwks_url,
+// after a random delay within jwks.convergence_window (a token with a kid
+// it lacks fetches at once), and at most once per unknown_kid_interval
+// however many hints arrive. A hint never adds or removes a key by itself,
+// so whoever sends one can make the verifier fetch, never accept. Hints
+// for unknown issuers and static key sets are ignored.
+func (v *Verifier) Hint(issuer, fingerprint string) {
+	if src := v.cur.Load().issuers[issuer]; src != nil {
+		src.Hint(fingerprint)
+	}
 }
 
 // keyError is the one place where the key lifecycle's failures become

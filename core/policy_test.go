@@ -126,7 +126,7 @@ func TestReasonTable(t *testing.T) {
 			t.Errorf("%s: Info() disagrees with Reasons()", info.Reason)
 		}
 	}
-	if len(seen) != 18 {
-		t.Errorf("%d reasons, want 18", len(seen))
+	if len(seen) != 19 {
+		t.Errorf("%d reasons, want 19", len(seen))
 	}
 }

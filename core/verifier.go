@@ -63,6 +63,8 @@ type options struct {
 	// monotonic clock: a verdict's duration then starts from the reading
 	// the time checks take anyway, and costs one clock read, not two.
 	runtimeClock bool
+	// revocations, when set, refuses listed tokens (WithRevocations).
+	revocations Revocations
 }
 
 // WithClock sets the time source of every time check and of the key
@@ -419,9 +421,18 @@ func (v *engine) verdictStart(now time.Time) time.Time {
 	return time.Now()
 }
 
-// verify is Verify without the log line. It fails closed on a panic. cache
+// verify is verifyToken with the revocation list as the last check of
+// every verdict, cached or not: an entry added after a token was cached
+// refuses it on its next use.
+func (v *engine) verify(ctx context.Context, token string, now time.Time) (*Claims, string, error) {
+	c, cache, err := v.verifyToken(ctx, token, now)
+	c, err = v.checkRevoked(c, err)
+	return c, cache, err
+}
+
+// verifyToken is Verify without the log line and the revocation list. It fails closed on a panic. cache
 // says whether the token cache answered (VerdictEvent.Cache).
-func (v *engine) verify(ctx context.Context, token string, now time.Time) (c *Claims, cache string, err error) {
+func (v *engine) verifyToken(ctx context.Context, token string, now time.Time) (c *Claims, cache string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			c, cache, err = nil, cacheNotConsulted, newError(ReasonTokenMalformed, "internal failure during verification")
@@ -552,7 +563,7 @@ func (v *engine) check(ctx context.Context, token string, now time.Time, h *toke
 	if method.Verify(token[:d2], sig, key.Pub) != nil {
 		return nil, newError(ReasonSignatureInvalid, "signature does not verify")
 	}
-	c.keyThumbprint, c.keyAlg = key.Thumbprint, key.Alg
+	c.keyThumbprint, c.keyAlg, c.keyKID = key.Thumbprint, key.Alg, key.KID
 	if err := v.checkTimes(c, now); err != nil {
 		return nil, err
 	}

@@ -373,10 +373,12 @@ func TestEveryReasonIsProduced(t *testing.T) {
 	for _, tc := range extractCases {
 		produced[tc.want] = true
 	}
-	// keys_unavailable and insufficient_scope have their own tests
-	// (TestKeysUnavailableAtStart, TestRequireScopes).
+	// keys_unavailable, insufficient_scope and token_revoked have their
+	// own tests (TestKeysUnavailableAtStart, TestRequireScopes,
+	// TestRevocations).
 	produced[core.ReasonKeysUnavailable] = true
 	produced[core.ReasonInsufficientScope] = true
+	produced[core.ReasonTokenRevoked] = true
 	for _, info := range core.Reasons() {
 		if !produced[info.Reason] {
 			t.Errorf("no test produces %s", info.Reason)

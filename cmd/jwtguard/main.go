@@ -105,6 +105,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "revoke", "fleet":
+		// These speak to the fleet's NATS bus: they live in the fleet
+		// module's command, so that this one and the root module need no
+		// NATS client.
+		fmt.Fprintf(stderr, "jwtguard: %s is a command of jwtguard-fleet:\n  go run github.com/jwtguard/jwtguard/fleet/cmd/jwtguard-fleet %s ...\n", args[0], args[0])
+		return 2
 	}
 	fmt.Fprintf(stderr, "jwtguard: unknown command %q\n%s", args[0], usage)
 	return 2

@@ -18,6 +18,7 @@ const (
 	TriggerRetry      = "retry"
 	TriggerUnknownKID = "unknown_kid"
 	TriggerForced     = "forced"
+	TriggerHint       = "hint"
 )
 
 // How a fetch ended.

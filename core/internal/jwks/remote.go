@@ -28,6 +28,11 @@ const (
 	jitterFraction = 0.1
 	// maxNegativeKIDs bounds the memory a flood of random kids can take.
 	maxNegativeKIDs = 4096
+	// maxHintRetries bounds the retries of a hinted fetch that failed (a
+	// 429 or 503 while a fleet converges): each waits a capped exponential
+	// backoff with jitter, and after the last the refresh loop alone goes
+	// on, so an announcement can never start an endless retry loop.
+	maxHintRetries = 5
 )
 
 var errClosed = errors.New("key source closed")
@@ -61,6 +66,7 @@ type Policy struct {
 	UnknownKIDInterval time.Duration
 	MaxStale           time.Duration
 	HTTPTimeout        time.Duration
+	ConvergenceWindow  time.Duration
 }
 
 // Env is what a remote set needs from its process: none of it changes a
@@ -104,6 +110,17 @@ type Remote struct {
 	fetchNotModified uint64
 	refusedUnknown   uint64
 	lastErr          string
+	hint             *hintArm  // the pending hinted fetch; nil when none
+	lastHintFetch    time.Time // start of the last fetch a hint triggered
+}
+
+// hintArm is one pending hinted fetch: its timer, and the fingerprint the
+// latest announcement named. A timer's callback acts only while its arm is
+// still s.hint, so a cancelled arm that fires late does nothing.
+type hintArm struct {
+	timer       *time.Timer
+	fingerprint string
+	retries     int
 }
 
 // NewRemote starts the source and waits for its first fetch, which
@@ -174,12 +191,24 @@ func (s *Remote) UnknownKID(ctx context.Context, kid string) (*Set, error) {
 	}
 	f := s.inflight
 	if f == nil {
-		if !s.lastUnknownFetch.IsZero() && now.Sub(s.lastUnknownFetch) < s.policy.UnknownKIDInterval {
+		cooling := !s.lastUnknownFetch.IsZero() && now.Sub(s.lastUnknownFetch) < s.policy.UnknownKIDInterval
+		switch {
+		case s.hint != nil:
+			// The fleet announced a set this replica lacks, and a token
+			// naming a kid it lacks shows the set is needed now: the
+			// delayed fetch runs at once, and counts as the hinted one.
+			s.cancelHintLocked()
+			s.lastHintFetch = now
+			if !cooling {
+				s.lastUnknownFetch = now
+			}
+		case cooling:
 			s.refusedUnknown++
 			s.mu.Unlock()
 			return nil, errCooldown
+		default:
+			s.lastUnknownFetch = now
 		}
-		s.lastUnknownFetch = now
 		f = s.startFetchLocked(TriggerUnknownKID)
 	}
 	s.mu.Unlock()
@@ -242,11 +271,99 @@ func (s *Remote) Refresh(ctx context.Context) error {
 	}
 }
 
+// Hint is a fleet announcement: another replica holds this issuer's set
+// with fingerprint. A replica that holds it too does nothing. Otherwise it
+// fetches the set itself, from its own jwks_url, after a random delay
+// within convergence_window, so a fleet told at one instant does not reach
+// the IdP at one instant. Announcements arriving meanwhile share that one
+// pending fetch, and hinted fetches start at most once per
+// unknown_kid_interval, so however many announcements arrive, and whoever
+// sends them, they cost the IdP at most one fetch per replica per
+// interval. A hint carries no key: what is served still comes only from
+// the issuer.
+func (s *Remote) Hint(fingerprint string) {
+	now := s.env.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.holds(fingerprint) {
+		return
+	}
+	if s.hint != nil {
+		s.hint.fingerprint = fingerprint
+		return
+	}
+	s.armHintLocked(&hintArm{fingerprint: fingerprint}, now, 0)
+}
+
+// holds reports whether the served set has fingerprint.
+func (s *Remote) holds(fingerprint string) bool {
+	sv := s.served.Load()
+	return sv != nil && sv.set.fingerprint == fingerprint
+}
+
+// armHintLocked schedules h after backoff (0 for a fresh hint) plus a
+// random delay within the window, and never before unknown_kid_interval
+// has passed since the last hinted fetch.
+func (s *Remote) armHintLocked(h *hintArm, now time.Time, backoff time.Duration) {
+	delay := backoff
+	if !s.lastHintFetch.IsZero() {
+		delay = max(delay, s.lastHintFetch.Add(s.policy.UnknownKIDInterval).Sub(now))
+	}
+	if w := s.policy.ConvergenceWindow; w > 0 {
+		delay += rand.N(w)
+	}
+	s.hint = h
+	s.wg.Add(1) // done by the callback, or by whoever stops the timer first
+	h.timer = time.AfterFunc(delay, func() { s.hintDue(h) })
+}
+
+// cancelHintLocked drops the pending hinted fetch: the set it announced
+// arrived, or a fetch is starting anyway.
+func (s *Remote) cancelHintLocked() {
+	if s.hint != nil && s.hint.timer.Stop() {
+		s.wg.Done()
+	}
+	s.hint = nil
+}
+
+// hintDue runs a hinted fetch when its delay is over, unless the announced
+// set arrived meanwhile. A failed fetch (the IdP answering 429 or 503 to a
+// converging fleet) is retried after a capped exponential backoff with
+// jitter, at most maxHintRetries times.
+func (s *Remote) hintDue(h *hintArm) {
+	defer s.wg.Done()
+	s.mu.Lock()
+	if s.hint != h || s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.hint = nil
+	if s.holds(h.fingerprint) {
+		s.mu.Unlock()
+		return
+	}
+	s.lastHintFetch = s.env.Now()
+	f := s.startFetchLocked(TriggerHint)
+	s.mu.Unlock()
+	<-f.done // a fetch always ends: it has http_timeout, and Close cancels it
+	if f.err == nil || h.retries >= maxHintRetries {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.hint != nil || s.holds(h.fingerprint) {
+		return
+	}
+	backoff := jitter(min(retryBase<<h.retries, retryMaxDelay))
+	s.armHintLocked(&hintArm{fingerprint: h.fingerprint, retries: h.retries + 1}, s.env.Now(), backoff)
+}
+
 // Close stops the refresh loop, cancels any fetch and waits for both.
 func (s *Remote) Close() {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true // no fetch starts after this, so wg.Add cannot race wg.Wait
+		s.cancelHintLocked()
 		s.mu.Unlock()
 		close(s.stop)
 		s.cancel()
@@ -397,6 +514,9 @@ func (s *Remote) fetch(f *flight) {
 		}
 		s.served.Store(&servedSet{set: set, okAt: now})
 		s.etag = res.etag
+		if s.hint != nil && s.hint.fingerprint == set.fingerprint {
+			s.cancelHintLocked()
+		}
 	}
 	if err != nil {
 		s.fetchFailed++

@@ -116,6 +116,7 @@ func NewStatic(issuer string, keys []*Key) (*Static, error) {
 func (s *Static) Current(time.Time) (*Set, error)                  { return s.set, nil }
 func (s *Static) UnknownKID(context.Context, string) (*Set, error) { return s.set, nil }
 func (s *Static) Refresh(context.Context) error                    { return nil }
+func (s *Static) Hint(string)                                      {}
 func (s *Static) Close()                                           {}
 func (s *Static) Stats(time.Time) Stats {
 	return Stats{Issuer: s.issuer, Source: "static", Keys: len(s.set.all), KIDs: s.set.KIDs(),

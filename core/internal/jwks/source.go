@@ -21,6 +21,9 @@ type Source interface {
 	UnknownKID(ctx context.Context, kid string) (*Set, error)
 	// Refresh fetches now, for emergency revocation.
 	Refresh(ctx context.Context) error
+	// Hint says another replica holds a set with fingerprint; a remote
+	// source whose set differs fetches within the convergence window.
+	Hint(fingerprint string)
 	Stats(now time.Time) Stats
 	// Close stops the source's goroutines and waits for them.
 	Close()

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/jwtguard/jwtguard/core"
+	"github.com/jwtguard/jwtguard/fleet"
 	"github.com/jwtguard/jwtguard/promjwt"
 	"github.com/jwtguard/jwtguard/reload"
 )
@@ -41,7 +43,9 @@ func Main(name string, serve Serve) {
 
 // Run parses -config FILE and -addr HOST:PORT from args, builds the
 // verifier of the baseline file and serves on addr until ctx is done. Logs
-// go to stderr as JSON lines. It returns 2 for bad flags and 1 for any
+// go to stderr as JSON lines. With -nats URL the service joins its fleet's
+// bus (the fleet module): revocations, key set announcements, heartbeats;
+// without it nothing changes. It returns 2 for bad flags and 1 for any
 // other failure.
 func Run(ctx context.Context, name string, args []string, stderr io.Writer, serve Serve) int {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -50,11 +54,13 @@ func Run(ctx context.Context, name string, args []string, stderr io.Writer, serv
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address`")
 	watch := fs.Bool("watch", false, "reload the baseline when its file changes or on SIGHUP")
 	service := fs.String("service", os.Getenv("JWTGUARD_SERVICE"), "the `name` of this service in the baseline's services section (default $JWTGUARD_SERVICE)")
+	var bus fleet.ConnFlags
+	bus.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *config == "" || fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "usage: %s -config FILE [-service NAME] [-watch] [-addr HOST:PORT]\n", name)
+		fmt.Fprintf(stderr, "usage: %s -config FILE [-service NAME] [-watch] [-addr HOST:PORT] [-nats URL]\n", name)
 		return 2
 	}
 	log := Logger(stderr, name)
@@ -66,7 +72,17 @@ func Run(ctx context.Context, name string, args []string, stderr io.Writer, serv
 		logRefused(log, *config, err)
 		return 1
 	}
-	v, metrics, err := NewVerifier(cfg, core.WithLogger(log))
+	opts := []core.Option{core.WithLogger(log)}
+	var f *fleet.Fleet
+	if bus.URL != "" {
+		if f, err = Join(bus, *service, name, log); err != nil {
+			log.Error("fleet not joined", slog.String("error", err.Error()))
+			return 1
+		}
+		defer f.Close()
+		opts = append(opts, core.WithRevocations(f), core.WithHooks(f))
+	}
+	v, metrics, err := NewVerifier(cfg, opts...)
 	if err != nil {
 		log.Error("verifier not started", slog.String("error", err.Error()))
 		return 1
@@ -79,6 +95,9 @@ func Run(ctx context.Context, name string, args []string, stderr io.Writer, serv
 			return 1
 		}
 		defer w.Close()
+	}
+	if f != nil {
+		f.Attach(v)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -104,6 +123,24 @@ func NewVerifier(cfg core.Config, opts ...core.Option) (*core.Verifier, http.Han
 		return nil, nil, err
 	}
 	return v, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), nil
+}
+
+// Join starts the membership of the bus that bus names, for the service
+// (the binary's name when the baseline selects none). The bus being
+// unreachable is not an error: the service starts and verifies without it.
+func Join(bus fleet.ConnFlags, service, binary string, log *slog.Logger) (*fleet.Fleet, error) {
+	nopts, err := bus.Options()
+	if err != nil {
+		return nil, err
+	}
+	if service == "" {
+		service = binary
+	}
+	version := "(unknown)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version = bi.Main.Version
+	}
+	return fleet.New(fleet.Options{URL: bus.URL, NATS: nopts, Service: service, Version: version, Logger: log})
 }
 
 // Logger writes JSON lines to w, each naming the service. The verifier

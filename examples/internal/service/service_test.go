@@ -13,11 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/examples/internal/contract"
 	"github.com/jwtguard/jwtguard/examples/internal/idp"
 	"github.com/jwtguard/jwtguard/examples/internal/nethttpapp"
 	"github.com/jwtguard/jwtguard/examples/internal/service"
+	"github.com/jwtguard/jwtguard/fleet"
 )
 
 // syncBuffer is a bytes.Buffer that the server's goroutines may write to.
@@ -133,5 +137,81 @@ func TestRunServes(t *testing.T) {
 	}
 	if rejected != 1 {
 		t.Errorf("%d lines with a reason, want 1:\n%s", rejected, stderr.String())
+	}
+}
+
+// With -nats the service joins its fleet's bus and publishes heartbeats
+// under its service name; with a bus that cannot be reached it starts and
+// serves all the same.
+func TestRunWithNATS(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS not ready")
+	}
+	defer func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	}()
+	p, err := idp.Start("127.0.0.1:0", "orders-api", time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	config := filepath.Join(t.TempDir(), "baseline.yaml")
+	os.WriteFile(config, contract.Baseline(t, strings.TrimPrefix(p.URL(), "http://")), 0o600)
+
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	heartbeats := make(chan *nats.Msg, 16)
+	if _, err := nc.ChanSubscribe(fleet.SubjectHeartbeat, heartbeats); err != nil {
+		t.Fatal(err)
+	}
+	nc.Flush()
+
+	for _, bus := range []string{srv.ClientURL(), "nats://127.0.0.1:1"} {
+		ctx, stop := context.WithCancel(context.Background())
+		var stderr syncBuffer
+		served := make(chan bool, 1)
+		done := make(chan int, 1)
+		go func() {
+			done <- service.Run(ctx, "nethttp", []string{"-config", config, "-service", "orders", "-addr", "127.0.0.1:0", "-nats", bus}, &stderr,
+				func(ctx context.Context, v *core.Verifier, _ http.Handler, ln net.Listener) error {
+					served <- v.Ready()
+					<-ctx.Done()
+					return nil
+				})
+		}()
+		select {
+		case ready := <-served:
+			if !ready {
+				t.Errorf("%s: not ready", bus)
+			}
+		case code := <-done:
+			t.Fatalf("%s: exit %d before serving: %s", bus, code, stderr.String())
+		}
+		if bus == srv.ClientURL() {
+			select {
+			case m := <-heartbeats:
+				var hb fleet.Heartbeat
+				if json.Unmarshal(m.Data, &hb) != nil || hb.Service != "orders" || !hb.Ready {
+					t.Errorf("heartbeat %s", m.Data)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("no heartbeat from the service")
+			}
+		} else if !strings.Contains(stderr.String(), "bus unreachable") {
+			t.Errorf("an unreachable bus is not logged: %s", stderr.String())
+		}
+		stop()
+		if code := <-done; code != 0 {
+			t.Errorf("%s: exit %d after stop", bus, code)
+		}
 	}
 }
