@@ -223,8 +223,13 @@ func TestOutages(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
 			// The stall lasts until Restore, so any timeout ends the fetch;
-			// a short one keeps the test short.
-			v, p := jwtguardtest.NewTestVerifier(t, func(cfg *core.Config) { cfg.JWKS.HTTPTimeout = 100 * time.Millisecond })
+			// a short one keeps the test short. An answered failure gets a
+			// timeout a loaded machine cannot outrun.
+			timeout := 5 * time.Second
+			if c.status == 0 {
+				timeout = 100 * time.Millisecond
+			}
+			v, p := jwtguardtest.NewTestVerifier(t, func(cfg *core.Config) { cfg.JWKS.HTTPTimeout = timeout })
 			tok := p.Token("alice")
 			c.start(p)
 			fetches := p.Fetches()
@@ -239,7 +244,7 @@ func TestOutages(t *testing.T) {
 			if _, err := v.Verify(ctx, tok); err != nil {
 				t.Errorf("the held key set stopped verifying during the outage: %v", err)
 			}
-			client := &http.Client{Timeout: 100 * time.Millisecond}
+			client := &http.Client{Timeout: timeout}
 			resp, err := client.Get(p.JWKSURL())
 			switch {
 			case c.status == 0 && err == nil:
