@@ -156,7 +156,7 @@ func (v *engine) Authorize(ctx context.Context, c *Claims, policies ...Policy) e
 		if err := p(ctx, c); err != nil {
 			var e *Error
 			if !errors.As(err, &e) {
-				e = &Error{Reason: ReasonInsufficientScope, Detail: "policy refused", KID: c.kid, Alg: c.alg, Issuer: c.issuer, cause: err}
+				e = &Error{Reason: ReasonInsufficientScope, Detail: "policy refused: " + clip(err.Error()), KID: c.kid, Alg: c.alg, Issuer: c.issuer, cause: err}
 			}
 			v.policyVerdict(ctx, e, c.issuer, start)
 			v.logRejection(ctx, e)

@@ -1,8 +1,11 @@
 package core_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -200,5 +203,48 @@ func TestReasonTable(t *testing.T) {
 	}
 	if len(seen) != 19 {
 		t.Errorf("%d reasons, want 19", len(seen))
+	}
+}
+
+// TestPolicyRefusalLog checks that the log line of a refusal says which
+// policy refused and what was missing, not only "policy refused".
+func TestPolicyRefusalLog(t *testing.T) {
+	cases := []struct {
+		name   string
+		policy core.Policy
+		want   map[string]string
+	}{
+		{name: "scopes", policy: core.RequireScopes("read", "admin"),
+			want: map[string]string{"reason": "insufficient_scope", "missing_scopes": "admin", "detail": "missing scope admin"}},
+		{name: "roles", policy: core.RequireRoles("roles", "admin", "audit"),
+			want: map[string]string{"reason": "insufficient_scope", "missing_roles": "admin audit", "detail": "claim roles holds no roles; missing role admin audit"}},
+		{name: "custom policy", policy: func(context.Context, *core.Claims) error { return errors.New("tenant is not acme") },
+			want: map[string]string{"reason": "insufficient_scope", "detail": "policy refused: tenant is not acme"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			v := newVerifier(t, baseConfig(t), core.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+			c, err := v.Verify(bg, sign(t, "RS256", "rsa", goodClaims()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs.Reset() // the start line
+			assertReason(t, v.Authorize(bg, c, tc.policy), core.ReasonInsufficientScope)
+			var line map[string]any
+			if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+				t.Fatalf("not one JSON log line: %q", logs.String())
+			}
+			for k, want := range tc.want {
+				if line[k] != want {
+					t.Errorf("%s = %v, want %q", k, line[k], want)
+				}
+			}
+			for _, k := range []string{"missing_scopes", "missing_roles"} {
+				if _, ok := tc.want[k]; !ok && line[k] != nil {
+					t.Errorf("%s logged: %v", k, line[k])
+				}
+			}
+		})
 	}
 }
