@@ -173,6 +173,23 @@ func ExampleRequireScopes() {
 	// true Bearer realm="api", error="insufficient_scope", scope="orders:write"
 }
 
+func ExampleRequireRoles() {
+	v := exampleVerifier()
+	defer v.Close()
+	c := exampleClaims()
+	c["realm_access"] = map[string]any{"roles": []string{"auditor"}} // Keycloak
+	claims, _ := v.Verify(context.Background(), exampleToken(c))
+
+	fmt.Println(v.Authorize(context.Background(), claims, core.RequireRoles("realm_access.roles", "auditor")))
+	err := v.Authorize(context.Background(), claims, core.RequireRoles("realm_access.roles", "admin"))
+	var e *core.Error
+	errors.As(err, &e)
+	fmt.Println(errors.Is(err, core.ReasonInsufficientScope), v.Response(err).Status, e.Roles)
+	// Output:
+	// <nil>
+	// true 403 [admin]
+}
+
 func ExampleVerifier_Authenticate() {
 	v := exampleVerifier()
 	defer v.Close()

@@ -756,18 +756,15 @@ func (v *engine) parseClaims(c *Claims, data []byte) *Error {
 			c.iat, ok = jose.Number(val)
 			bad, c.hasIat = !ok, ok
 		case "scope":
+			// RFC 9068 section 2.2.3: space-delimited; Spring
+			// Authorization Server sends an array.
 			bit = bitScope
-			c.scope, ok = jose.String(val)
-			bad, c.hasScope = !ok, ok
+			bad = !c.readScopes(&c.scope, val)
 		case "scp":
+			// Not registered: IdPs send a string (Entra ID) or an array
+			// (Okta).
 			bit = bitScp
-			var one string
-			var isArray bool
-			one, c.scp, isArray, ok = jose.StringOrArray(val)
-			if ok && !isArray {
-				c.scp = []string{one}
-			}
-			bad, c.hasScp = !ok, ok
+			bad = !c.readScopes(&c.scp, val)
 		}
 		if bit != 0 {
 			// RFC 7519 section 4: duplicate claim names must be rejected
@@ -801,6 +798,27 @@ func (v *engine) parseClaims(c *Claims, data []byte) *Error {
 		}
 	}
 	return nil
+}
+
+// readScopes reads one scope claim: a space-delimited string into list,
+// or an array of scope-tokens (RFC 6749 section 3.3) into c.scopeList.
+// Any other shape is false.
+func (c *Claims) readScopes(list *string, val []byte) bool {
+	one, many, isArray, ok := jose.StringOrArray(val)
+	switch {
+	case !ok:
+		return false
+	case !isArray:
+		*list = one
+		return true
+	}
+	for _, s := range many {
+		if !scopeToken(s) {
+			return false
+		}
+	}
+	c.scopeList = append(c.scopeList, many...)
+	return true
 }
 
 // findKey selects the verification key, only from the issuer's own set.
@@ -915,6 +933,14 @@ func (v *engine) logRejection(ctx context.Context, err error) {
 		}
 	}
 	attrs = append(attrs, slog.String("detail", e.Detail))
+	// A policy refusal names what the route asked for and the token
+	// lacked: the service's own names, never the token's.
+	if len(e.Scopes) > 0 {
+		attrs = append(attrs, slog.String("missing_scopes", strings.Join(e.Scopes, " ")))
+	}
+	if len(e.Roles) > 0 {
+		attrs = append(attrs, slog.String("missing_roles", strings.Join(e.Roles, " ")))
+	}
 	v.opts.logger.LogAttrs(ctx, level, "jwt rejected", attrs...)
 }
 

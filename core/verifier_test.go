@@ -304,7 +304,7 @@ var verifyCases = []verifyCase{
 	{name: "iss as number", token: signed("RS256", "rsa", func(c map[string]any) { c["iss"] = 7 }), want: core.ReasonClaimInvalid},
 	{name: "iss as a two-digit number", token: signed("RS256", "rsa", func(c map[string]any) { c["iss"] = 42 }), want: core.ReasonClaimInvalid},
 	{name: "aud array of numbers", token: signed("RS256", "rsa", func(c map[string]any) { c["aud"] = []int{1} }), want: core.ReasonClaimInvalid},
-	{name: "scope as array", token: signed("RS256", "rsa", func(c map[string]any) { c["scope"] = []string{"a"} }), want: core.ReasonClaimInvalid},
+	{name: "scope array with a number", token: signed("RS256", "rsa", func(c map[string]any) { c["scope"] = []any{"a", 1} }), want: core.ReasonClaimInvalid},
 }
 
 func TestVerify(t *testing.T) {
