@@ -710,6 +710,7 @@ func (v *engine) parseClaims(c *Claims, data []byte) *Error {
 	}
 	var seen uint
 	var present uint64 // bit i: required claim i present
+	idClaim := ""      // a claim only ID tokens carry, when they are refused
 	for {
 		k, val, more := it.Next()
 		if !more {
@@ -760,6 +761,10 @@ func (v *engine) parseClaims(c *Claims, data []byte) *Error {
 			// Authorization Server sends an array.
 			bit = bitScope
 			bad = !c.readScopes(&c.scope, val)
+		case "nonce", "at_hash", "c_hash":
+			if v.cfg.RefuseIDTokens {
+				idClaim = name
+			}
 		case "scp":
 			// Not registered: IdPs send a string (Entra ID) or an array
 			// (Okta).
@@ -784,6 +789,13 @@ func (v *engine) parseClaims(c *Claims, data []byte) *Error {
 				}
 			}
 		}
+	}
+	if idClaim != "" {
+		// OpenID Connect Core 1.0 sections 2, 3.1.3.6, 3.3.2.11: nonce,
+		// at_hash and c_hash bind an ID token to a client's login; an
+		// access token has no use for them. The token is of the wrong
+		// type, as a wrong typ is (RFC 8725 section 3.11).
+		return newError(ReasonTypeInvalid, "claim "+quoteName(idClaim)+" marks an ID token ("+keyRefuseIDTokens+")")
 	}
 	if seen&bitExp == 0 {
 		// RFC 9068 section 2.2: exp is required in an access token.
