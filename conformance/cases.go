@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,7 @@ type testCase struct {
 	scopes  []string    // the protected route requires these
 	missing []string    // the scope attribute of insufficient_scope; scopes when nil
 	policy  core.Policy // the protected route's policy check; none when nil
+	roles   []roleCheck // the checks of policy, as data, when it is a roles check
 	skipped bool        // the request is for SkipPath, which the middleware skips
 
 	keys    keySet               // the key set the IdP publishes at start
@@ -68,7 +70,7 @@ const (
 	gSkipped   = "Skipped routes"
 )
 
-var groups = []string{gValid, gAlg, gSignature, gKeys, gClaims, gEncoding, gTransport, gAuthz, gRotation, gPolicy, gSkipped}
+var groups = []string{gValid, gAlg, gSignature, gKeys, gClaims, gEncoding, gTransport, gAuthz, gRotation, gPolicy, gSkipped, gProviders}
 
 func (e *env) now() int64 { return e.clock.now().Unix() }
 
@@ -137,8 +139,9 @@ func header(values ...string) func(*env) Request {
 	return func(*env) Request { return Request{Header: http.Header{"Authorization": values}} }
 }
 
-// cases is the matrix. MATRIX.md is generated from it.
-var cases = []testCase{
+// cases is the matrix. MATRIX.md is generated from it; the provider
+// shapes (providers.go) come last.
+var cases = slices.Concat([]testCase{
 	// Valid tokens: the baseline every rejection is measured against.
 	{
 		name: "valid-rs256", group: gValid, want: Accept, token: good,
@@ -1140,7 +1143,7 @@ var cases = []testCase{
 		explanation: "a policy check behind a skipped route refuses the request as lacking credentials, though the policy would accept its token's claims",
 		source:      "RFC 6750 section 3.1",
 	},
-}
+}, providerCases())
 
 // tenantAcme is the policy of the policy cases: the tenant claim must be
 // acme. Its error is plain, so core makes it insufficient_scope.

@@ -33,8 +33,10 @@
 //
 // MATRIX.md lists the cases; vectors.json holds them as data, keys, tokens
 // and verdicts, for test suites in other languages (MATRIX.md documents
-// it). A test fails when either is stale; go generate ./conformance
-// rewrites them.
+// it). The provider shapes, tokens as Auth0, Okta, Entra ID, Keycloak,
+// Cognito, Google, Spring Authorization Server, ZITADEL and Dex issue them,
+// also make the README's "Configure for your IdP" table. A test fails when
+// any of the three is stale; go generate ./conformance rewrites them.
 package conformance
 
-//go:generate go test -run TestMatrix -args -update
+//go:generate go test -run ^(TestMatrix|TestReadmeProviderTable)$ -args -update

@@ -68,7 +68,9 @@ func matrix() []byte {
 		"Tokens are RS256 under `rsa-1` with typ `at+jwt`, for subject `alice`, valid for an hour from a fixed clock.\n\n" +
 		"Cases marked † send a URL query; a transport without one (gRPC) skips them. " +
 		"The cases of *" + gSkipped + "* are sent to `SkipPath`, a route the adapter's middleware skips " +
-		"(a skipper, fiber's Next, a gRPC exemption); they run for every harness that declares `Skips`.\n")
+		"(a skipper, fiber's Next, a gRPC exemption); they run for every harness that declares `Skips`. " +
+		"The cases of *" + gProviders + "* carry tokens shaped as each IdP issues them, header and claims (but the kid, `rsa-1`), " +
+		"under the baseline a service behind that IdP writes: the README's *Configure for your IdP* table, made from the same cases.\n")
 	for _, g := range groups {
 		fmt.Fprintf(&b, "\n## %s\n\n", g)
 		b.WriteString("| Case | Rule | Source | Verdict | HTTP | gRPC | Reason |\n")
@@ -113,11 +115,11 @@ const vectorsDoc = `
 - ` + "`key_sets`" + `: JWK Sets, public keys only, by name; ` + "`standard`" + ` is the key set above, the others name how they differ from it.
 - ` + "`cases`" + `, in the order of this file, each with:
   - ` + "`name`, `group`, `rule`, `source`" + `: as in the tables above.
-  - ` + "`baseline`" + `: ` + "`issuer`, `audiences`, `algorithms`, `leeway_seconds`, `required_claims`, `token_types`" + ` (empty: typ is not checked), ` + "`max_token_bytes`, `query_parameter`" + ` (the query parameter that may carry the token; empty: none), and ` + "`unknown_kid_interval_seconds`" + ` and ` + "`max_stale_seconds`" + `, the key set lifecycle the steps rely on.
+  - ` + "`baseline`" + `: ` + "`issuer`, `audiences`, `algorithms`, `leeway_seconds`, `required_claims`, `token_types`" + ` (empty: typ is not checked), ` + "`refuse_id_tokens`" + ` (a token carrying ` + "`nonce`, `at_hash` or `c_hash`" + ` is refused), ` + "`insecure_skip_audience`" + ` (aud is not checked), ` + "`max_token_bytes`, `query_parameter`" + ` (the query parameter that may carry the token; empty: none), and ` + "`unknown_kid_interval_seconds`" + ` and ` + "`max_stale_seconds`" + `, the key set lifecycle the steps rely on.
   - ` + "`jwks`" + `: the name of the key set the issuer's JWKS URL serves when the verifier starts; null when it answers 503 from the start.
   - ` + "`now`" + `: the verifier's clock when it starts, in Unix seconds.
   - ` + "`steps`" + ` (absent when none): what happens after the verifier starts, in order. ` + "`verify`" + `: the verifier accepts ` + "`token`" + ` (` + "`expect`" + ` is accept). ` + "`jwks`" + `: the JWKS URL serves the key set named ` + "`jwks`" + ` from now on. ` + "`jwks_fails`" + `: it answers 503 from now on. ` + "`advance`" + `: the clock moves ` + "`seconds`" + ` on. ` + "`refresh`" + `: the verifier fetches the key set again.
-  - ` + "`route`" + `: what the endpoint requires beyond a valid token. ` + "`scopes`" + `: every one of them; ` + "`policy`" + `: ` + "`{\"claim\", \"equals\"}`" + `, the claim must equal the value; ` + "`skipped`" + `: the middleware skips the route, so a check behind it refuses as lacking credentials.
+  - ` + "`route`" + `: what the endpoint requires beyond a valid token. ` + "`scopes`" + `: every one of them; ` + "`policy`" + `: ` + "`{\"claim\", \"equals\"}`" + `, the claim must equal the value; ` + "`roles`" + `: a list of ` + "`{\"claim\", \"roles\"}`" + `, each a claim that must hold every one of the roles: an array of strings, a string (one role) or an object whose keys are the roles; ` + "`claim`" + ` is a path, its names joined by ` + "`.`" + `, and a name may itself hold ` + "`.`" + ` or ` + "`:`" + ` (the whole remaining path is tried as a name first, then its prefixes up to a ` + "`.`" + `, longest first); ` + "`skipped`" + `: the middleware skips the route, so a check behind it refuses as lacking credentials.
   - ` + "`token`" + `, to send as ` + "`Authorization: Bearer <token>`" + `; or ` + "`request`" + `, with ` + "`headers`" + ` (name to values; each value is a field of its own) and ` + "`query`" + ` (name to values).
   - ` + "`expected`" + `: ` + "`verdict`" + ` (accept, no_credentials, invalid_token, invalid_request, insufficient_scope or unavailable), ` + "`reason`" + ` (jwtguard's, for reference), ` + "`http_status`, `bearer_error`" + ` (the error of the Bearer challenge; absent: none), ` + "`scope`" + ` (of an insufficient_scope challenge), ` + "`grpc_code`" + `, and on acceptance ` + "`subject`" + `, the sub the endpoint sees (empty on a skipped route).
 `

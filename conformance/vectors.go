@@ -15,7 +15,7 @@ import (
 
 // vectorSchema names the version of vectors.json; MATRIX.md documents it.
 // A change a consumer must know about gets a new version.
-const vectorSchema = "jwtguard-conformance-vectors/1"
+const vectorSchema = "jwtguard-conformance-vectors/2"
 
 // strayHost is where the recorded tokens' jku and x5u URLs point, so that
 // the file is the same on every run. Nothing is served there.
@@ -54,6 +54,8 @@ type vectorBaseline struct {
 	LeewaySeconds             int64    `json:"leeway_seconds"`
 	RequiredClaims            []string `json:"required_claims"`
 	TokenTypes                []string `json:"token_types"`
+	RefuseIDTokens            bool     `json:"refuse_id_tokens"`
+	InsecureSkipAudience      bool     `json:"insecure_skip_audience"`
 	MaxTokenBytes             int      `json:"max_token_bytes"`
 	QueryParameter            string   `json:"query_parameter"`
 	UnknownKIDIntervalSeconds int64    `json:"unknown_kid_interval_seconds"`
@@ -63,6 +65,7 @@ type vectorBaseline struct {
 type vectorRoute struct {
 	Scopes  []string      `json:"scopes,omitempty"`
 	Policy  *vectorPolicy `json:"policy,omitempty"`
+	Roles   []roleCheck   `json:"roles,omitempty"`
 	Skipped bool          `json:"skipped,omitempty"`
 }
 
@@ -217,6 +220,8 @@ func record(keys *keyring, c *testCase, names *keySetNames) (vector, error) {
 			LeewaySeconds:             int64(cfg.Leeway / time.Second),
 			RequiredClaims:            nonNil(cfg.RequiredClaims),
 			TokenTypes:                nonNil(cfg.TokenTypes),
+			RefuseIDTokens:            cfg.RefuseIDTokens,
+			InsecureSkipAudience:      cfg.InsecureSkipAudience,
 			MaxTokenBytes:             cfg.MaxTokenBytes,
 			QueryParameter:            cfg.TokenSources.Query,
 			UnknownKIDIntervalSeconds: int64(cfg.JWKS.UnknownKIDInterval / time.Second),
@@ -235,7 +240,10 @@ func record(keys *keyring, c *testCase, names *keySetNames) (vector, error) {
 		}
 		v.Steps = append(v.Steps, s)
 	}
-	if c.policy != nil {
+	switch {
+	case c.roles != nil:
+		v.Route.Roles = c.roles
+	case c.policy != nil:
 		v.Route.Policy = tenantPolicy
 	}
 	if auth := req.Header.Values("Authorization"); c.request == nil && len(auth) == 1 && len(req.Query) == 0 {

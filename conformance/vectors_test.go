@@ -46,14 +46,16 @@ func TestVectorsStandAlone(t *testing.T) {
 			clock := &clock{t: time.Unix(vc.Now, 0)}
 			b := vc.Baseline
 			cfg := core.Config{
-				Issuers:        []core.IssuerConfig{{Issuer: b.Issuer, JWKSURL: srv.URL}},
-				Audiences:      b.Audiences,
-				Algorithms:     b.Algorithms,
-				Leeway:         time.Duration(b.LeewaySeconds) * time.Second,
-				RequiredClaims: b.RequiredClaims,
-				TokenTypes:     b.TokenTypes,
-				MaxTokenBytes:  b.MaxTokenBytes,
-				TokenSources:   core.TokenSourcesConfig{Query: b.QueryParameter},
+				Issuers:              []core.IssuerConfig{{Issuer: b.Issuer, JWKSURL: srv.URL}},
+				Audiences:            b.Audiences,
+				Algorithms:           b.Algorithms,
+				Leeway:               time.Duration(b.LeewaySeconds) * time.Second,
+				RequiredClaims:       b.RequiredClaims,
+				TokenTypes:           b.TokenTypes,
+				RefuseIDTokens:       b.RefuseIDTokens,
+				InsecureSkipAudience: b.InsecureSkipAudience,
+				MaxTokenBytes:        b.MaxTokenBytes,
+				TokenSources:         core.TokenSourcesConfig{Query: b.QueryParameter},
 				JWKS: core.JWKSConfig{UnknownKIDInterval: time.Duration(b.UnknownKIDIntervalSeconds) * time.Second,
 					MaxStale: time.Duration(b.MaxStaleSeconds) * time.Second},
 			}
@@ -83,6 +85,16 @@ func TestVectorsStandAlone(t *testing.T) {
 			}
 
 			route := Route{Scopes: vc.Route.Scopes}
+			if vc.Route.Roles != nil {
+				route.Policy = func(ctx context.Context, c *core.Claims) error {
+					for _, rc := range vc.Route.Roles {
+						if err := core.RequireRoles(rc.Claim, rc.Roles...)(ctx, c); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+			}
 			if p := vc.Route.Policy; p != nil {
 				route.Policy = func(_ context.Context, c *core.Claims) error {
 					if got, _ := c.Get(p.Claim); got != p.Equals {

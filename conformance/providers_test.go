@@ -1,0 +1,177 @@
+package conformance
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jwtguard/jwtguard/core"
+)
+
+// readmeIdPHeading opens the README section whose table providerTable
+// renders.
+const readmeIdPHeading = "\n## Configure for your IdP\n"
+
+// providerTable is the README's "Configure for your IdP" table, one row per
+// provider of the matrix.
+func providerTable() []string {
+	rows := []string{
+		"| IdP | `issuer` | `audiences` | Access token `typ` | Scopes | Roles | Route check in the matrix | The baseline also says | Cases |",
+		"|---|---|---|---|---|---|---|---|---|",
+	}
+	for i := range providers {
+		p := &providers[i]
+		aud := "`[" + p.audience + "]`"
+		if p.skipAudience {
+			aud = "none (`insecure_skip_audience: true`)"
+		}
+		var also []string
+		if !p.idShaped {
+			also = append(also, "`refuse_id_tokens: true`")
+		}
+		if len(p.tokenTypes) > 0 {
+			also = append(also, "`token_types: ["+strings.Join(p.tokenTypes, ", ")+"]`")
+		}
+		if len(p.required) > 0 {
+			also = append(also, "`required_claims: ["+strings.Join(p.required, ", ")+"]`")
+		}
+		also = append(also, p.setup)
+		rows = append(rows, "| "+strings.Join([]string{
+			p.name, "`" + p.issuer + "`", aud, p.typ, p.scopesAt, p.rolesAt, routeCheck(p),
+			strings.Join(also, "; "), "`" + p.slug + "-*`",
+		}, " | ")+" |")
+	}
+	for i, r := range rows {
+		rows[i] = strings.ReplaceAll(r, "\n", " ")
+	}
+	return rows
+}
+
+// routeCheck is the provider's route check as Go.
+func routeCheck(p *provider) string {
+	if p.roles == nil {
+		return "`core.RequireScopes(" + quoteAll(p.scopes) + ")`"
+	}
+	var checks []string
+	for _, rc := range p.roles {
+		checks = append(checks, "`core.RequireRoles("+quoteAll(append([]string{rc.Claim}, rc.Roles...))+")`")
+	}
+	return strings.Join(checks, " and ")
+}
+
+func quoteAll(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// TestReadmeProviderTable keeps the README's "Configure for your IdP" table
+// equal to the provider-shape matrix, row for row; with -update
+// (go generate) it rewrites the table in place.
+func TestReadmeProviderTable(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := bytes.Index(data, []byte(readmeIdPHeading))
+	if start < 0 {
+		t.Fatalf("README.md has no %q section", strings.TrimSpace(readmeIdPHeading))
+	}
+	// The first table of the section: its lines, and where they are.
+	lines := strings.Split(string(data[start:]), "\n")
+	first, end := -1, -1
+	for i, line := range lines {
+		if strings.HasPrefix(line, "## ") && i > 1 {
+			break
+		}
+		if strings.HasPrefix(line, "|") {
+			if first < 0 {
+				first = i
+			}
+			end = i + 1
+		} else if first >= 0 {
+			break
+		}
+	}
+	want := providerTable()
+	if *update {
+		if first < 0 {
+			t.Fatal("the README section has no table to rewrite")
+		}
+		lines = slices.Concat(lines[:first], want, lines[end:])
+		out := append(data[:start:start], strings.Join(lines, "\n")...)
+		if err := os.WriteFile("../README.md", out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	var got []string
+	if first >= 0 {
+		got = lines[first:end]
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the README's IdP table is stale: run go generate ./conformance; want:\n%s\ngot:\n%s",
+			strings.Join(want, "\n"), strings.Join(got, "\n"))
+	}
+}
+
+// TestProviderMatrix checks what the provider shapes promise: every IdP
+// the matrix is said to cover has its three cases, each naming a public
+// document; and each ID token is refused by the baseline's ID token
+// setting alone: without it, the same token is no invalid_token.
+func TestProviderMatrix(t *testing.T) {
+	names := map[string]bool{}
+	for _, p := range providers {
+		names[p.name] = true
+	}
+	for _, want := range []string{"Auth0", "Okta", "Microsoft Entra ID (v1.0 tokens)", "Microsoft Entra ID (v2.0 tokens)",
+		"Keycloak", "Amazon Cognito", "Google (service-to-service ID token)", "Spring Authorization Server", "ZITADEL", "Dex"} {
+		if !names[want] {
+			t.Errorf("no provider %s", want)
+		}
+	}
+	keys := matrixKeys()
+	for i := range providers {
+		p := &providers[i]
+		t.Run(p.slug, func(t *testing.T) {
+			var own []*testCase
+			for j := range cases {
+				if strings.HasPrefix(cases[j].name, p.slug+"-") && cases[j].group == gProviders {
+					own = append(own, &cases[j])
+				}
+			}
+			if len(own) < 3 {
+				t.Fatalf("%d cases, want an accepted access token, a forbidden one and a refused ID token", len(own))
+			}
+			for _, c := range own {
+				if !strings.Contains(c.source, "https://") {
+					t.Errorf("%s: source %q names no public document", c.name, c.source)
+				}
+			}
+			id := *own[2]
+			if !strings.HasSuffix(id.name, "-id-token") || id.want != InvalidToken {
+				t.Fatalf("third case %s (%s), want the refused ID token", id.name, id.want)
+			}
+			setting := id.config
+			id.config = func(c *core.Config) {
+				setting(c)
+				c.RefuseIDTokens, c.RequiredClaims = false, nil
+			}
+			id.want, id.reason = Accept, ""
+			h := goodHarness("good")
+			v, _, err := runCase(keys, h, &id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Outcome == InvalidToken {
+				t.Errorf("without refuse_id_tokens and required_claims the ID token is still refused (%s): "+
+					"the case does not show what the setting does", v.Reason)
+			}
+		})
+	}
+}
