@@ -50,7 +50,11 @@ type provider struct {
 	access, idToken  func(now int64) (header, claims map[string]any)
 	source, idSource string
 	lacking          func(claims map[string]any)
-	lacks            string // what lacking takes away, for the case's name
+	lacks            string // what lacking takes away
+	missing          string // the same, in the refused case's name
+	// bearer and idBearer name the two tokens, when "an access token"
+	// and "an ID token" would not.
+	bearer, idBearer string
 	idNote           string // why the ID token's aud passes, when it would not
 	// idReason is why the baseline refuses the ID token: type_invalid
 	// (refuse_id_tokens) unless said otherwise.
@@ -99,7 +103,7 @@ func (p *provider) baseline(c *core.Config) {
 	c.RefuseIDTokens = !p.idShaped
 }
 
-// sign signs a shaped token with the matrix's rsa-1, whose kid the shapes
+// shaped signs a token with the matrix's rsa-1, whose kid the shapes
 // carry: the shapes are about header and claims, not key selection.
 func shaped(f func(now int64) (header, claims map[string]any), edit func(claims map[string]any)) func(*env) string {
 	return func(e *env) string {
@@ -120,30 +124,31 @@ func shaped(f func(now int64) (header, claims map[string]any), edit func(claims 
 // what the route requires refused 403, and its ID token refused.
 func (p *provider) cases() []testCase {
 	served := "needs the target configured with the " + p.name + " baseline, under its issuer"
-	route := "scopes " + strings.Join(p.scopes, ", ")
-	if p.roles != nil {
-		var parts []string
-		for _, rc := range p.roles {
-			parts = append(parts, rc.Claim+" holding "+strings.Join(rc.Roles, ", "))
-		}
-		route = strings.Join(parts, " and ")
+	var route []string
+	for _, sc := range p.scopes {
+		route = append(route, "the scope "+sc)
 	}
+	for _, rc := range p.roles {
+		route = append(route, strings.Join(rc.Roles, ", ")+" in "+rc.Claim)
+	}
+	requiring := "a route requiring " + strings.Join(route, " and ")
 	var policy core.Policy
 	if p.roles != nil {
 		policy = requireRoles(p.roles)
 	}
+	bearer, idBearer := cmp.Or(p.bearer, "an access token"), cmp.Or(p.idBearer, "an ID token")
 	ok := testCase{
 		name: p.slug + "-access-token", group: gProviders, want: Accept, subject: p.subject,
 		scopes: p.scopes, roles: p.roles, policy: policy, config: p.baseline, served: served,
 		token:       shaped(p.access, nil),
-		explanation: fmt.Sprintf("%s's access token, under the baseline for %s, passes a route requiring %s", p.name, p.name, route),
+		explanation: fmt.Sprintf("%s as %s issues it, under the baseline for %s, is accepted on %s", bearer, p.name, p.name, requiring),
 		source:      p.source,
 	}
 	refused := ok
-	refused.name = p.slug + "-" + p.lacks
+	refused.name = p.slug + "-missing-" + p.missing
 	refused.want, refused.reason, refused.subject = InsufficientScope, core.ReasonInsufficientScope, ""
 	refused.token = shaped(p.access, p.lacking)
-	refused.explanation = fmt.Sprintf("%s's access token without %s is valid but forbidden on a route requiring %s", p.name, p.lacks, route)
+	refused.explanation = fmt.Sprintf("%s as %s issues it, without %s, is valid but forbidden on %s", bearer, p.name, p.lacks, requiring)
 
 	id := ok
 	id.name = p.slug + "-id-token"
@@ -157,7 +162,11 @@ func (p *provider) cases() []testCase {
 			c.Audiences = append(c.Audiences, p.idAudience)
 		}
 	}
-	id.explanation = fmt.Sprintf("%s's ID token is refused under refuse_id_tokens", p.name)
+	by := "under refuse_id_tokens"
+	if p.idReason == core.ReasonClaimMissing {
+		by = "for lacking a required claim"
+	}
+	id.explanation = fmt.Sprintf("%s as %s issues it is refused %s", idBearer, p.name, by)
 	if p.idNote != "" {
 		id.explanation += ", " + p.idNote
 	}
@@ -168,8 +177,8 @@ func (p *provider) cases() []testCase {
 		other := refused
 		other.name = p.slug + "-other-app-client"
 		other.token = shaped(p.access, func(c map[string]any) { c["client_id"] = "7z5y3x1w9v8u6t4s2r0q1p3o5n" })
-		other.explanation = fmt.Sprintf("%s's access token for another app client of the same issuer is forbidden by the route's client_id check, "+
-			"which stands for the audience check its tokens cannot have", p.name)
+		other.explanation = fmt.Sprintf("%s as %s issues it for another app client is forbidden by the route's client_id check, "+
+			"which stands for the audience check its access tokens cannot have", bearer, p.name)
 		out = append(out, other)
 	}
 	if !p.idShaped {
@@ -180,8 +189,8 @@ func (p *provider) cases() []testCase {
 	shapedAsID.name = p.slug + "-access-token-refuse-id-tokens"
 	shapedAsID.want, shapedAsID.reason, shapedAsID.subject = InvalidToken, core.ReasonTypeInvalid, ""
 	shapedAsID.config = id.config
-	shapedAsID.explanation = fmt.Sprintf("%s's access token carries an ID token's claims, so refuse_id_tokens refuses it too: "+
-		"the baseline for %s leaves the setting out", p.name, p.name)
+	shapedAsID.explanation = fmt.Sprintf("%s as %s issues it carries an ID token's claims (a nonce), so refuse_id_tokens refuses it too: "+
+		"the baseline for %s leaves the setting out", bearer, p.name, p.name)
 	return append(out, shapedAsID)
 }
 
@@ -233,7 +242,7 @@ var providers = []provider{
 		issuer: "https://acme.us.auth0.com/", audience: "https://api.acme.example/orders",
 		typ: "`JWT` (`at+jwt` with the RFC 9068 profile)", scopesAt: "`scope` (string); `permissions` (array) with RBAC", rolesAt: "a namespaced custom claim, by an Action",
 		setup:  "with the RFC 9068 token profile, `token_types: [at+jwt]` too",
-		scopes: []string{"read:orders"}, lacks: "read-orders-scope",
+		scopes: []string{"read:orders"}, lacks: "the scope read:orders", missing: "scope",
 		subject: "auth0|64f1c2a9e8b7d6c5b4a39281",
 		access: func(now int64) (map[string]any, map[string]any) {
 			return hdr("typ", "JWT"), map[string]any{
@@ -265,7 +274,7 @@ var providers = []provider{
 		issuer: "https://acme.okta.com/oauth2/default", audience: "api://default",
 		typ: "none", scopesAt: "`scp` (array)", rolesAt: "a custom `groups` claim",
 		setup:  "a custom authorization server (`/oauth2/<id>`): the org server's access tokens are for Okta's own APIs",
-		scopes: []string{"orders:read"}, lacks: "orders-read-scope",
+		scopes: []string{"orders:read"}, lacks: "the scope orders:read", missing: "scope",
 		subject: "alice@acme.example",
 		access: func(now int64) (map[string]any, map[string]any) {
 			return hdr(), map[string]any{
@@ -295,7 +304,7 @@ var providers = []provider{
 		issuer: "https://sts.windows.net/" + entraTenant + "/", audience: "api://orders",
 		typ: "`JWT`", scopesAt: "`scp` (space-delimited string)", rolesAt: "`roles` (array)",
 		setup:  "the API's manifest at `accessTokenAcceptedVersion: null` or `1`; one issuer per tenant",
-		scopes: []string{"Orders.Read"}, lacks: "orders-read-scope",
+		scopes: []string{"Orders.Read"}, lacks: "the scope Orders.Read", missing: "scope",
 		subject: "eTf4vXwB7kZ9mN2qR5sL8jH1gD3fA6cV0bY4uI7oP2w",
 		access: func(now int64) (map[string]any, map[string]any) {
 			return hdr("typ", "JWT", "x5t", "rsa-1"), map[string]any{
@@ -329,7 +338,7 @@ var providers = []provider{
 		issuer: "https://login.microsoftonline.com/" + entraTenant + "/v2.0", audience: entraAPIClient,
 		typ: "`JWT`", scopesAt: "`scp` (space-delimited string), delegated tokens only", rolesAt: "`roles` (array); app-only tokens carry only these",
 		setup: "`accessTokenAcceptedVersion: 2` in the API's manifest; the audience is the API's client ID, a GUID",
-		roles: []roleCheck{{"roles", []string{"Orders.ReadWrite.All"}}}, lacks: "orders-role",
+		roles: []roleCheck{{"roles", []string{"Orders.ReadWrite.All"}}}, lacks: "the role Orders.ReadWrite.All", missing: "role",
 		subject: entraDaemonOID,
 		access: func(now int64) (map[string]any, map[string]any) {
 			// An app-only token (client credentials): the daemon's
@@ -361,7 +370,7 @@ var providers = []provider{
 		issuer: "https://sso.acme.example/realms/acme", audience: "orders-api",
 		typ: "`JWT` (and a `typ` claim: `Bearer`, `ID`)", scopesAt: "`scope` (string)", rolesAt: "`realm_access.roles`, `resource_access.<client>.roles` (arrays)",
 		setup: "an audience mapper that puts the API's client in `aud` (by default it holds `account` only)",
-		roles: []roleCheck{{"realm_access.roles", []string{"admin"}}}, lacks: "admin-role",
+		roles: []roleCheck{{"realm_access.roles", []string{"admin"}}}, lacks: "the realm role admin (it holds a client role admin)", missing: "role",
 		subject: keycloakSub,
 		access: func(now int64) (map[string]any, map[string]any) {
 			return hdr("typ", "JWT"), map[string]any{
@@ -400,7 +409,7 @@ var providers = []provider{
 		typ: "none", scopesAt: "`scope` (string)", rolesAt: "`cognito:groups` (array)",
 		setup: "access tokens have no `aud`, so `client_id` stands for it: required (ID tokens have none), " +
 			"and a route check that it is the app client's",
-		roles: []roleCheck{{"client_id", []string{cognitoClient}}, {"cognito:groups", []string{"admin"}}}, lacks: "admin-group",
+		roles: []roleCheck{{"client_id", []string{cognitoClient}}, {"cognito:groups", []string{"admin"}}}, lacks: "the group admin", missing: "group",
 		subject: cognitoSub,
 		access: func(now int64) (map[string]any, map[string]any) {
 			return hdr(), map[string]any{
@@ -422,16 +431,16 @@ var providers = []provider{
 			}
 		},
 		idSource: "https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-id-token.html",
-		idNote: "by required_claims [client_id]: signed in through the SDK (InitiateAuth) it carries neither nonce nor at_hash, " +
-			"and names the app client in aud, which the baseline skips",
+		idNote: "client_id: signed in through the SDK (InitiateAuth) it carries neither nonce nor at_hash for refuse_id_tokens to see, " +
+			"and names the app client in aud, which the baseline cannot check",
 	},
 	{
-		name: "Google (service-to-service ID token)", slug: "google",
+		name: "Google", slug: "google",
 		issuer: "https://accounts.google.com", audience: googleService,
 		typ: "`JWT`", scopesAt: "none: Google's access tokens are opaque, its JWTs are ID tokens", rolesAt: "none; the caller is `email`",
 		setup: "the audience is the service's URL; the caller's token is an ID token without `nonce` or `at_hash`, " +
 			"so `refuse_id_tokens` lets it through and refuses sign-in ID tokens; a route check on `email`",
-		roles: []roleCheck{{"email", []string{googleInvoker}}}, lacks: "invoker-email",
+		roles: []roleCheck{{"email", []string{googleInvoker}}}, lacks: "the invoker's email", missing: "invoker", bearer: "a service-to-service ID token", idBearer: "a Sign in with Google ID token",
 		subject: "104523908576314268795",
 		access: func(now int64) (map[string]any, map[string]any) {
 			// What the metadata server mints for the calling service's
@@ -462,7 +471,7 @@ var providers = []provider{
 		issuer: "https://auth.acme.example", audience: "orders-client",
 		typ: "none", scopesAt: "`scope` (array)", rolesAt: "a custom claim, by an `OAuth2TokenCustomizer`",
 		setup:  "the audience is the client ID, which `JwtGenerator` puts in `aud` of access and ID tokens alike",
-		scopes: []string{"orders.write"}, lacks: "orders-write-scope",
+		scopes: []string{"orders.write"}, lacks: "the scope orders.write", missing: "scope",
 		subject: "alice",
 		access: func(now int64) (map[string]any, map[string]any) {
 			return hdr(), map[string]any{
@@ -488,7 +497,7 @@ var providers = []provider{
 		issuer: "https://acme-x7k2qp.zitadel.cloud", audience: zitadelProject,
 		typ: "none", scopesAt: "`scope` (string)", rolesAt: "`urn:zitadel:iam:org:project:roles` (object keyed by role)",
 		setup: "JWT access tokens (the application's token type); the audience is the project ID",
-		roles: []roleCheck{{"urn:zitadel:iam:org:project:roles", []string{"admin"}}}, lacks: "admin-role",
+		roles: []roleCheck{{"urn:zitadel:iam:org:project:roles", []string{"admin"}}}, lacks: "the role admin", missing: "role",
 		subject: zitadelUser,
 		access: func(now int64) (map[string]any, map[string]any) {
 			return hdr(), map[string]any{
@@ -524,7 +533,7 @@ var providers = []provider{
 		typ: "none", scopesAt: "none", rolesAt: "`groups` (array), with the `groups` scope",
 		setup: "the audience is the client ID; no `refuse_id_tokens`: Dex signs its access tokens with the ID token's claims, " +
 			"the client's `nonce` too, and only `at_hash` tells them apart",
-		roles: []roleCheck{{"groups", []string{"orders-admins"}}}, lacks: "admins-group",
+		roles: []roleCheck{{"groups", []string{"orders-admins"}}}, lacks: "the group orders-admins", missing: "group",
 		subject: dexSub,
 		access: func(now int64) (map[string]any, map[string]any) {
 			return hdr(), map[string]any{

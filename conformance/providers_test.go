@@ -130,7 +130,7 @@ func TestProviderMatrix(t *testing.T) {
 		names[p.name] = true
 	}
 	for _, want := range []string{"Auth0", "Okta", "Microsoft Entra ID (v1.0 tokens)", "Microsoft Entra ID (v2.0 tokens)",
-		"Keycloak", "Amazon Cognito", "Google (service-to-service ID token)", "Spring Authorization Server", "ZITADEL", "Dex"} {
+		"Keycloak", "Amazon Cognito", "Google", "Spring Authorization Server", "ZITADEL", "Dex"} {
 		if !names[want] {
 			t.Errorf("no provider %s", want)
 		}
