@@ -374,7 +374,7 @@ var providers = []provider{
 		subject: keycloakSub,
 		access: func(now int64) (map[string]any, map[string]any) {
 			return hdr("typ", "JWT"), map[string]any{
-				"exp": now + 300, "iat": now, "auth_time": now - 60, "jti": "onrtac:6c1e8f0a-2d4b-4e7c-9a3f-5b8d2e1c7f40",
+				"exp": now + 300, "iat": now, "auth_time": now - 60, "jti": "6c1e8f0a-2d4b-4e7c-9a3f-5b8d2e1c7f40",
 				"iss": "https://sso.acme.example/realms/acme", "aud": []string{"orders-api", "account"}, "sub": keycloakSub,
 				"typ": "Bearer", "azp": "orders-web", "sid": "0b7e4f1a-9c2d-4a6e-8f3b-1d5c7e9a2b40", "acr": "1",
 				"allowed-origins": []string{"https://orders.acme.example"},
@@ -389,7 +389,7 @@ var providers = []provider{
 			// The role under another path does not count.
 			c["resource_access"] = map[string]any{"orders-api": map[string]any{"roles": []string{"admin"}}}
 		},
-		source: "https://www.keycloak.org/docs/latest/server_admin/#_oidc_token_role_mappings and https://www.keycloak.org/docs/latest/server_admin/#audience-support",
+		source: "https://www.keycloak.org/docs/latest/server_admin/#_client_scopes (the roles scope) and https://www.keycloak.org/docs/latest/server_admin/#audience-support",
 		idToken: func(now int64) (map[string]any, map[string]any) {
 			return hdr("typ", "JWT"), map[string]any{
 				"exp": now + 300, "iat": now, "auth_time": now - 60, "jti": "2a9d6c3e-8f1b-4e5a-b7c0-4d2e9f6a1c38",
