@@ -19,28 +19,21 @@ const readmeIdPHeading = "\n## Configure for your IdP\n"
 // provider of the matrix.
 func providerTable() []string {
 	rows := []string{
-		"| IdP | `issuer` | `audiences` | Access token `typ` | Scopes | Roles | Route check in the matrix | The baseline also says | Cases |",
+		"| IdP | `issuer` | Audience | Access token `typ` | Scopes | Roles | Route check in the matrix | The baseline also says | Cases |",
 		"|---|---|---|---|---|---|---|---|---|",
 	}
 	for i := range providers {
 		p := &providers[i]
-		aud := "`[" + p.audience + "]`"
-		if p.skipAudience {
-			aud = "none (`insecure_skip_audience: true`)"
-		}
-		var also []string
-		if !p.idShaped {
-			also = append(also, "`refuse_id_tokens: true`")
-		}
-		if len(p.tokenTypes) > 0 {
-			also = append(also, "`token_types: ["+strings.Join(p.tokenTypes, ", ")+"]`")
-		}
-		if len(p.required) > 0 {
-			also = append(also, "`required_claims: ["+strings.Join(p.required, ", ")+"]`")
+		lines := baselineLines(p)
+		also := make([]string, 0, len(lines))
+		for _, l := range lines[1:] { // audiences is a column of its own
+			if l != "algorithms: [RS256]" {
+				also = append(also, "`"+l+"`")
+			}
 		}
 		also = append(also, p.setup)
 		rows = append(rows, "| "+strings.Join([]string{
-			p.name, "`" + p.issuer + "`", aud, p.typ, p.scopesAt, p.rolesAt, routeCheck(p),
+			p.name, "`" + p.issuer + "`", "`" + lines[0] + "`", p.typ, p.scopesAt, p.rolesAt, routeCheck(p),
 			strings.Join(also, "; "), "`" + p.slug + "-*`",
 		}, " | ")+" |")
 	}
@@ -48,6 +41,50 @@ func providerTable() []string {
 		rows[i] = strings.ReplaceAll(r, "\n", " ")
 	}
 	return rows
+}
+
+// baselineLines are the provider's baseline keys beside its issuer, as
+// YAML: the audience first.
+func baselineLines(p *provider) []string {
+	lines := []string{"audiences: [" + quoteAll([]string{p.audience}) + "]"}
+	if p.skipAudience {
+		lines[0] = "insecure_skip_audience: true"
+	}
+	lines = append(lines, "algorithms: [RS256]")
+	if !p.idShaped {
+		lines = append(lines, "refuse_id_tokens: true")
+	}
+	if len(p.tokenTypes) > 0 {
+		lines = append(lines, "token_types: ["+quoteAll(p.tokenTypes)+"]")
+	}
+	if len(p.required) > 0 {
+		lines = append(lines, "required_claims: ["+quoteAll(p.required)+"]")
+	}
+	return lines
+}
+
+// TestProviderBaselines parses the baseline the README's table gives each
+// provider, as a baseline file, and requires the settings the provider's
+// cases run with: the table names real keys with the matrix's values.
+func TestProviderBaselines(t *testing.T) {
+	for i := range providers {
+		p := &providers[i]
+		yaml := fmt.Sprintf("issuers:\n  - issuer: %q\n    jwks_url: \"https://idp.example.test/jwks\"\n%s\n",
+			p.issuer, strings.Join(baselineLines(p), "\n"))
+		got, err := core.ParseBaseline([]byte(yaml))
+		if err != nil {
+			t.Errorf("%s: %v\n%s", p.name, err, yaml)
+			continue
+		}
+		want := core.Config{Issuers: []core.IssuerConfig{{}}}
+		p.baseline(&want)
+		if got.Issuers[0].Issuer != want.Issuers[0].Issuer || !slices.Equal(got.Audiences, want.Audiences) ||
+			got.InsecureSkipAudience != want.InsecureSkipAudience || !slices.Equal(got.Algorithms, want.Algorithms) ||
+			got.RefuseIDTokens != want.RefuseIDTokens || !slices.Equal(got.TokenTypes, want.TokenTypes) ||
+			!slices.Equal(got.RequiredClaims, want.RequiredClaims) {
+			t.Errorf("%s: the README's baseline parses to %+v, the cases run with %+v", p.name, got, want)
+		}
+	}
 }
 
 // routeCheck is the provider's route check as Go.
