@@ -84,7 +84,7 @@ func TestVectorsStandAlone(t *testing.T) {
 				}
 			}
 
-			route := Route{Scopes: vc.Route.Scopes}
+			route := Route{Scopes: vc.Route.Scopes, Optional: vc.Route.Optional}
 			if vc.Route.Roles != nil {
 				route.Policy = func(ctx context.Context, c *core.Claims) error {
 					for _, rc := range vc.Route.Roles {
@@ -118,7 +118,11 @@ func TestVectorsStandAlone(t *testing.T) {
 				req.Header = http.Header{}
 			}
 			w := httptest.NewRecorder()
-			goodAdapter(v, route, http.HandlerFunc(Endpoint)).ServeHTTP(w, req)
+			endpoint := http.HandlerFunc(Endpoint)
+			if route.Optional {
+				endpoint = anonymousEndpoint
+			}
+			goodAdapter(v, route, endpoint).ServeHTTP(w, req)
 
 			want := vc.Expected
 			if w.Code != want.HTTPStatus {

@@ -32,10 +32,12 @@ import (
 // answer the subject of the claims in their context. whoami fails with
 // internal when it finds none (as conformance.Endpoint answers 500);
 // skipped, the service the tests exempt, answers an empty subject, as
-// conformance.Endpoint does at conformance.SkipPath.
+// conformance.Endpoint does at conformance.SkipPath; open answers as
+// skipped does, for calls behind optional authentication.
 const (
 	whoami  = "jwtguard.test.Whoami"
 	skipped = "jwtguard.test.Skipped"
+	open    = "jwtguard.test.Open"
 )
 
 func procedure(service string, stream bool) string {
@@ -54,7 +56,7 @@ func serve(opts ...connect.HandlerOption) *httptest.Server { return serveLogging
 // logger.
 func serveLogging(errorLog *log.Logger, opts ...connect.HandlerOption) *httptest.Server {
 	mux := http.NewServeMux()
-	for _, service := range []string{whoami, skipped} {
+	for _, service := range []string{whoami, skipped, open} {
 		answer := func(ctx context.Context) (*wrapperspb.StringValue, error) {
 			claims, ok := connectjwt.Claims(ctx)
 			switch {
@@ -155,16 +157,19 @@ func guarded(g *connectjwt.Guard, route conformance.Route, gate bool) []connect.
 	return append(opts, connect.WithInterceptors(chain...))
 }
 
-// result sends r as one call of whoami, or of skipped for a request to
-// conformance.SkipPath, and reports its code, message and answer. A URL
+// result sends r as one call of whoami, of skipped for a request to
+// conformance.SkipPath, or of open on an optional route, and reports its code, message and answer. A URL
 // query has no place in a call: such cases are skipped.
-func result(srv *httptest.Server, stream bool, protocol string, r conformance.Request) (conformance.Result, error) {
+func result(srv *httptest.Server, stream bool, protocol string, optional bool, r conformance.Request) (conformance.Result, error) {
 	if len(r.Query) > 0 {
 		return conformance.Result{}, errors.ErrUnsupported
 	}
 	service := whoami
-	if r.Path == conformance.SkipPath {
+	switch {
+	case r.Path == conformance.SkipPath:
 		service = skipped
+	case optional:
+		service = open
 	}
 	subject, err := call(srv, service, stream, r.Header, protocols[protocol]...)
 	if err == nil {

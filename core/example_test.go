@@ -207,6 +207,25 @@ func ExampleVerifier_Authenticate() {
 	// true true
 }
 
+func ExampleVerifier_AuthenticateOptional() {
+	v := exampleVerifier()
+	defer v.Close()
+
+	anonymous := httptest.NewRequest(http.MethodGet, "/catalog", nil)
+	claims, err := v.AuthenticateOptional(anonymous.Context(), core.HTTPRequest(anonymous))
+	fmt.Println(claims == nil, err)
+
+	expired := exampleClaims()
+	expired["exp"] = exampleNow.Add(-time.Hour).Unix()
+	r := httptest.NewRequest(http.MethodGet, "/catalog", nil)
+	r.Header.Set("Authorization", "Bearer "+exampleToken(expired))
+	_, err = v.AuthenticateOptional(r.Context(), core.HTTPRequest(r))
+	fmt.Println(errors.Is(err, core.ReasonTokenExpired))
+	// Output:
+	// true <nil>
+	// true
+}
+
 func ExampleVerifier_Response() {
 	v := exampleVerifier()
 	defer v.Close()

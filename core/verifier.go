@@ -289,6 +289,18 @@ func (v *Verifier) Authenticate(ctx context.Context, r Request) (*Claims, error)
 	return v.cur.Load().Authenticate(ctx, r)
 }
 
+// AuthenticateOptional is Authenticate for a route open to anonymous
+// requests: a request that presents no credentials at all (no
+// Authorization header, no token in the query or a cookie) gets nil claims
+// and a nil error, and is not logged. A request that presents any is
+// judged exactly as Authenticate judges it: an expired, forged or
+// malformed token, another Authorization scheme, or a token in a place the
+// baseline does not allow (RFC 6750 section 2.3's access_token query
+// parameter) is refused with the same reason, never taken as anonymous.
+func (v *Verifier) AuthenticateOptional(ctx context.Context, r Request) (*Claims, error) {
+	return v.cur.Load().AuthenticateOptional(ctx, r)
+}
+
 // Authorize runs policies on verified claims, in order. A policy error that
 // is not a *Error becomes insufficient_scope, so every refusal has a reason
 // and a 403. A rejection is logged as one line.

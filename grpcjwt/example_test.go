@@ -149,10 +149,12 @@ func show(conn *grpc.ClientConn, token string) {
 // when there are none (as conformance.Endpoint answers 500). skipped is the
 // same service under another name for the tests to exempt: without claims
 // it answers an empty subject, as conformance.Endpoint does at
-// conformance.SkipPath.
+// conformance.SkipPath. open is that service again, for calls behind
+// optional authentication, where a call without claims is expected.
 var (
 	whoami  = service("jwtguard.test.Whoami", true)
 	skipped = service("jwtguard.test.Skipped", false)
+	open    = service("jwtguard.test.Open", false)
 )
 
 func service(name string, claimsRequired bool) grpc.ServiceDesc {
@@ -200,6 +202,7 @@ func serve(opts ...grpc.ServerOption) (*grpc.ClientConn, func()) {
 	srv := grpc.NewServer(opts...)
 	srv.RegisterService(&whoami, nil)
 	srv.RegisterService(&skipped, nil)
+	srv.RegisterService(&open, nil)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	go srv.Serve(ln)
 	conn, err := grpc.NewClient("passthrough:///bufconn",

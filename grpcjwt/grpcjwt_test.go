@@ -84,13 +84,16 @@ func (a *aborted) handle(_ context.Context, err *core.Error) error {
 // result sends r as one call of whoami, or of skipped for a request to
 // conformance.SkipPath, and reports its status and answer. A URL query has
 // no place in a call: such cases are skipped.
-func result(conn *grpc.ClientConn, stream bool, r conformance.Request) (conformance.Result, error) {
+func result(conn *grpc.ClientConn, stream, optional bool, r conformance.Request) (conformance.Result, error) {
 	if len(r.Query) > 0 {
 		return conformance.Result{}, errors.ErrUnsupported
 	}
 	service := &whoami
-	if r.Path == conformance.SkipPath {
+	switch {
+	case r.Path == conformance.SkipPath:
 		service = &skipped
+	case optional:
+		service = &open
 	}
 	subject, err := call(metadata.NewOutgoingContext(context.Background(), r.Metadata()), conn, service, stream)
 	st := status.Convert(err)
