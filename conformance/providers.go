@@ -100,8 +100,13 @@ func (p *provider) baseline(c *core.Config) {
 		c.Audiences = []string{p.audience}
 	}
 	c.TokenTypes, c.RequiredClaims = p.tokenTypes, p.required
-	c.RefuseIDTokens = !p.idShaped
+	c.RefuseIDTokens = p.refusesByClaims()
 }
+
+// refusesByClaims reports whether the provider's baseline says
+// refuse_id_tokens: not where its access tokens carry ID token claims, nor
+// where they are typed, since token_types then refuses ID tokens already.
+func (p *provider) refusesByClaims() bool { return !p.idShaped && len(p.tokenTypes) == 0 }
 
 // shaped signs a token with the matrix's rsa-1, whose kid the shapes
 // carry: the shapes are about header and claims, not key selection.
@@ -157,14 +162,17 @@ func (p *provider) cases() []testCase {
 	id.source = p.idSource
 	id.config = func(c *core.Config) {
 		p.baseline(c)
-		c.RefuseIDTokens = true
+		c.RefuseIDTokens = len(p.tokenTypes) == 0
 		if p.idAudience != "" {
 			c.Audiences = append(c.Audiences, p.idAudience)
 		}
 	}
 	by := "under refuse_id_tokens"
-	if p.idReason == core.ReasonClaimMissing {
+	switch {
+	case p.idReason == core.ReasonClaimMissing:
 		by = "for lacking a required claim"
+	case len(p.tokenTypes) > 0:
+		by = "by token_types, its typ being JWT"
 	}
 	id.explanation = fmt.Sprintf("%s as %s issues it is refused %s", idBearer, p.name, by)
 	if p.idNote != "" {
@@ -240,8 +248,8 @@ var providers = []provider{
 	{
 		name: "Auth0", slug: "auth0",
 		issuer: "https://acme.us.auth0.com/", audience: "https://api.acme.example/orders",
-		typ: "`JWT` (`at+jwt` with the RFC 9068 profile)", scopesAt: "`scope` (string); `permissions` (array) with RBAC", rolesAt: "a namespaced custom claim, by an Action",
-		setup:  "with the RFC 9068 token profile, `token_types: [at+jwt]` too",
+		typ: "`JWT`", scopesAt: "`scope` (string); `permissions` (array) with RBAC", rolesAt: "a namespaced custom claim, by an Action",
+		setup:  "the API's token profile is Auth0's, the default",
 		scopes: []string{"read:orders"}, lacks: "the scope read:orders", missing: "scope",
 		subject: "auth0|64f1c2a9e8b7d6c5b4a39281",
 		access: func(now int64) (map[string]any, map[string]any) {
@@ -257,6 +265,35 @@ var providers = []provider{
 			c["permissions"] = []string{"write:orders"}
 		},
 		source: "https://auth0.com/docs/secure/tokens/access-tokens/access-token-profiles (Auth0 token profile)",
+		idToken: func(now int64) (map[string]any, map[string]any) {
+			return hdr("typ", "JWT"), map[string]any{
+				"iss": "https://acme.us.auth0.com/", "sub": "auth0|64f1c2a9e8b7d6c5b4a39281",
+				"aud": "Xq8mZ2rT5vB7nK1pL4wC9dF3gH6jS0aE", "iat": now, "exp": now + 36000,
+				"nonce": "n-0S6_WzA2Mj", "sid": "Kp7zQ2vX9mB4nR1tY6wL3cF8", "name": "Alice", "email": "alice@acme.example",
+				"email_verified": true, "nickname": "alice", "updated_at": "2030-01-01T09:00:00.000Z",
+			}
+		},
+		idSource:   "https://auth0.com/docs/secure/tokens/id-tokens/id-token-structure",
+		idAudience: "Xq8mZ2rT5vB7nK1pL4wC9dF3gH6jS0aE",
+		idNote:     "even by a service that lists its client ID among its audiences",
+	},
+	{
+		name: "Auth0 (RFC 9068 profile)", slug: "auth0-rfc9068",
+		issuer: "https://acme.us.auth0.com/", audience: "https://api.acme.example/orders", tokenTypes: []string{"at+jwt"},
+		typ: "`at+jwt`", scopesAt: "`scope` (string); `permissions` (array) with RBAC", rolesAt: "a namespaced custom claim, by an Action",
+		setup:  "the API's token profile is RFC 9068; typed access tokens make `refuse_id_tokens` unneeded",
+		scopes: []string{"read:orders"}, lacks: "the scope read:orders", missing: "scope",
+		subject: "auth0|64f1c2a9e8b7d6c5b4a39281",
+		access: func(now int64) (map[string]any, map[string]any) {
+			return hdr("typ", "at+jwt"), map[string]any{
+				"iss": "https://acme.us.auth0.com/", "sub": "auth0|64f1c2a9e8b7d6c5b4a39281",
+				"aud":       []string{"https://api.acme.example/orders", "https://acme.us.auth0.com/userinfo"},
+				"client_id": "Xq8mZ2rT5vB7nK1pL4wC9dF3gH6jS0aE", "iat": now, "exp": now + 86400,
+				"jti": "73WakrfVbNJBaAmhQtEeDv", "scope": "openid profile read:orders write:orders",
+			}
+		},
+		lacking: func(c map[string]any) { c["scope"] = "openid profile write:orders" },
+		source:  "https://auth0.com/docs/secure/tokens/access-tokens/access-token-profiles (RFC 9068 token profile)",
 		idToken: func(now int64) (map[string]any, map[string]any) {
 			return hdr("typ", "JWT"), map[string]any{
 				"iss": "https://acme.us.auth0.com/", "sub": "auth0|64f1c2a9e8b7d6c5b4a39281",

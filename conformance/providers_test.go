@@ -34,7 +34,7 @@ func providerTable() []string {
 		also = append(also, p.setup)
 		rows = append(rows, "| "+strings.Join([]string{
 			p.name, "`" + p.issuer + "`", "`" + lines[0] + "`", p.typ, p.scopesAt, p.rolesAt, routeCheck(p),
-			strings.Join(also, "; "), "`" + p.slug + "-*`",
+			strings.Join(also, "; "), caseNames(p),
 		}, " | ")+" |")
 	}
 	for i, r := range rows {
@@ -51,7 +51,7 @@ func baselineLines(p *provider) []string {
 		lines[0] = "insecure_skip_audience: true"
 	}
 	lines = append(lines, "algorithms: [RS256]")
-	if !p.idShaped {
+	if p.refusesByClaims() {
 		lines = append(lines, "refuse_id_tokens: true")
 	}
 	if len(p.tokenTypes) > 0 {
@@ -85,6 +85,15 @@ func TestProviderBaselines(t *testing.T) {
 			t.Errorf("%s: the README's baseline parses to %+v, the cases run with %+v", p.name, got, want)
 		}
 	}
+}
+
+// caseNames lists the provider's cases.
+func caseNames(p *provider) string {
+	var names []string
+	for _, c := range p.cases() {
+		names = append(names, "`"+c.name+"`")
+	}
+	return strings.Join(names, ", ")
 }
 
 // routeCheck is the provider's route check as Go.
@@ -166,7 +175,7 @@ func TestProviderMatrix(t *testing.T) {
 	for _, p := range providers {
 		names[p.name] = true
 	}
-	for _, want := range []string{"Auth0", "Okta", "Microsoft Entra ID (v1.0 tokens)", "Microsoft Entra ID (v2.0 tokens)",
+	for _, want := range []string{"Auth0", "Auth0 (RFC 9068 profile)", "Okta", "Microsoft Entra ID (v1.0 tokens)", "Microsoft Entra ID (v2.0 tokens)",
 		"Keycloak", "Amazon Cognito", "Google", "Spring Authorization Server", "ZITADEL", "Dex"} {
 		if !names[want] {
 			t.Errorf("no provider %s", want)
@@ -177,9 +186,11 @@ func TestProviderMatrix(t *testing.T) {
 		p := &providers[i]
 		t.Run(p.slug, func(t *testing.T) {
 			var own []*testCase
-			for j := range cases {
-				if strings.HasPrefix(cases[j].name, p.slug+"-") && cases[j].group == gProviders {
-					own = append(own, &cases[j])
+			for _, pc := range p.cases() {
+				for j := range cases {
+					if cases[j].name == pc.name && cases[j].group == gProviders {
+						own = append(own, &cases[j])
+					}
 				}
 			}
 			if len(own) < 3 {
@@ -197,7 +208,7 @@ func TestProviderMatrix(t *testing.T) {
 			setting := id.config
 			id.config = func(c *core.Config) {
 				setting(c)
-				c.RefuseIDTokens, c.RequiredClaims = false, nil
+				c.RefuseIDTokens, c.RequiredClaims, c.TokenTypes = false, nil, nil
 			}
 			id.want, id.reason = Accept, ""
 			h := goodHarness("good")
@@ -206,7 +217,7 @@ func TestProviderMatrix(t *testing.T) {
 				t.Fatal(err)
 			}
 			if v.Outcome == InvalidToken {
-				t.Errorf("without refuse_id_tokens and required_claims the ID token is still refused (%s): "+
+				t.Errorf("without refuse_id_tokens, required_claims and token_types the ID token is still refused (%s): "+
 					"the case does not show what the setting does", v.Reason)
 			}
 		})
