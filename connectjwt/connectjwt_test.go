@@ -588,3 +588,43 @@ func BenchmarkInterceptor(b *testing.B) {
 	b.Run("with", func(b *testing.B) { run(b, connectjwt.Interceptor(v).WrapUnary(handler)) })
 	b.Run("without", func(b *testing.B) { run(b, handler) })
 }
+
+// RequireRoles, on a Guard and on its own, grants a call whose claims hold
+// the roles and refuses others with permission_denied, for unary calls and
+// streams alike; without the interceptor in front, a call has no claims.
+func TestRequireRoles(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	g := connectjwt.New(v)
+	entra := func(roles ...any) string { return idp.NewToken("alice").Claim("roles", roles).Sign() }
+	guard := connect.WithInterceptors(g.Interceptor(), g.RequireRoles("roles", "Orders.Admin"))
+	packageLevel := connect.WithInterceptors(connectjwt.Interceptor(v), connectjwt.RequireRoles(v, "roles", "Orders.Admin"))
+	alone := connect.WithInterceptors(connectjwt.RequireRoles(v, "roles", "Orders.Admin"))
+	for _, tc := range []struct {
+		name  string
+		opts  connect.HandlerOption
+		token string
+		want  connect.Code // 0: ok
+	}{
+		{"Guard, role held", guard, entra("Orders.Read", "Orders.Admin"), 0},
+		{"Guard, role missing", guard, entra("Orders.Read"), connect.CodePermissionDenied},
+		{"Guard, roles not strings", guard, entra("Orders.Admin", 1), connect.CodePermissionDenied},
+		{"package-level, role held", packageLevel, entra("Orders.Admin"), 0},
+		{"package-level, role missing", packageLevel, entra(), connect.CodePermissionDenied},
+		{"no interceptor in front", alone, entra("Orders.Admin"), connect.CodeUnauthenticated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := serve(tc.opts)
+			defer srv.Close()
+			for _, stream := range []bool{false, true} {
+				subject, err := call(srv, whoami, stream, bearer(tc.token))
+				if got := connect.CodeOf(err); (err == nil) != (tc.want == 0) || (err != nil && got != tc.want) || (err == nil && subject != "alice") {
+					t.Errorf("stream %v: %v %q, want %v", stream, err, subject, tc.want)
+				}
+				var ce *connect.Error
+				if errors.As(err, &ce) && strings.Contains(ce.Meta().Get("WWW-Authenticate"), "scope=") {
+					t.Errorf("stream %v: a role refusal names a scope: %s", stream, ce.Meta().Get("WWW-Authenticate"))
+				}
+			}
+		})
+	}
+}

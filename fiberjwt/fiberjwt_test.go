@@ -412,3 +412,36 @@ func BenchmarkMiddleware(b *testing.B) {
 		}
 	})
 }
+
+// RequireRoles, on a Guard and on its own, grants a request whose claims
+// hold the roles and refuses others with 403 and no scope in the
+// challenge: roles are not OAuth scopes.
+func TestRequireRoles(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	g := fiberjwt.New(v)
+	entra := func(roles ...any) string { return idp.NewToken("alice").Claim("roles", roles).Sign() }
+	forbidden := v.Response(&core.Error{Reason: core.ReasonInsufficientScope})
+	missing := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
+	for _, tc := range []struct {
+		name   string
+		chain  []fiber.Handler
+		token  string
+		status int
+		body   string
+	}{
+		{"Guard, role held", []fiber.Handler{g.Middleware, g.RequireRoles("roles", "Orders.Admin")}, entra("Orders.Read", "Orders.Admin"), http.StatusOK, "alice"},
+		{"Guard, role missing", []fiber.Handler{g.Middleware, g.RequireRoles("roles", "Orders.Admin")}, entra("Orders.Read"), forbidden.Status, string(forbidden.Body)},
+		{"Guard, roles not strings", []fiber.Handler{g.Middleware, g.RequireRoles("roles", "Orders.Admin")}, entra("Orders.Admin", 1), forbidden.Status, string(forbidden.Body)},
+		{"package-level, role held", []fiber.Handler{fiberjwt.Middleware(v), fiberjwt.RequireRoles(v, "roles", "Orders.Admin")}, entra("Orders.Admin"), http.StatusOK, "alice"},
+		{"package-level, role missing", []fiber.Handler{fiberjwt.Middleware(v), fiberjwt.RequireRoles(v, "roles", "Orders.Admin")}, entra(), forbidden.Status, string(forbidden.Body)},
+		{"no Middleware in front", []fiber.Handler{fiberjwt.RequireRoles(v, "roles", "Orders.Admin")}, entra("Orders.Admin"), missing.Status, string(missing.Body)},
+	} {
+		r := get(t, newApp(append(tc.chain, subject)...), "/", "Bearer "+tc.token)
+		if r.status != tc.status || r.body != tc.body {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, r.status, r.body, tc.status, tc.body)
+		}
+		if challenge := r.header.Get("WWW-Authenticate"); strings.Contains(challenge, "scope=") {
+			t.Errorf("%s: a role refusal names a scope: %s", tc.name, challenge)
+		}
+	}
+}

@@ -59,6 +59,10 @@ func (c chain) scopes(g *grpcjwt.Guard, scopes ...string) chain {
 	return chain{append(slices.Clone(c.unary), g.UnaryRequireScopes(scopes...)), append(slices.Clone(c.stream), g.StreamRequireScopes(scopes...))}
 }
 
+func (c chain) roles(g *grpcjwt.Guard, path string, roles ...string) chain {
+	return chain{append(slices.Clone(c.unary), g.UnaryRequireRoles(path, roles...)), append(slices.Clone(c.stream), g.StreamRequireRoles(path, roles...))}
+}
+
 func (c chain) policy(g *grpcjwt.Guard, p core.Policy) chain {
 	return chain{append(slices.Clone(c.unary), g.UnaryRequirePolicy(p)), append(slices.Clone(c.stream), g.StreamRequirePolicy(p))}
 }
@@ -399,4 +403,46 @@ func BenchmarkInterceptor(b *testing.B) {
 		run(b, func(ctx context.Context, req any) (any, error) { return interceptor(ctx, req, info, handler) })
 	})
 	b.Run("without", func(b *testing.B) { run(b, handler) })
+}
+
+// RequireRoles, on a Guard and on its own, grants a call whose claims hold
+// the roles and refuses others with PermissionDenied, for unary calls and
+// streams alike; without an interceptor in front, a call has no claims.
+func TestRequireRoles(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	g := grpcjwt.New(v)
+	entra := func(roles ...any) string { return idp.NewToken("alice").Claim("roles", roles).Sign() }
+	packageLevel := chain{
+		[]grpc.UnaryServerInterceptor{grpcjwt.UnaryServerInterceptor(v), grpcjwt.UnaryRequireRoles(v, "roles", "Orders.Admin")},
+		[]grpc.StreamServerInterceptor{grpcjwt.StreamServerInterceptor(v), grpcjwt.StreamRequireRoles(v, "roles", "Orders.Admin")},
+	}
+	alone := chain{
+		[]grpc.UnaryServerInterceptor{grpcjwt.UnaryRequireRoles(v, "roles", "Orders.Admin")},
+		[]grpc.StreamServerInterceptor{grpcjwt.StreamRequireRoles(v, "roles", "Orders.Admin")},
+	}
+	for _, tc := range []struct {
+		name  string
+		chain chain
+		token string
+		want  codes.Code
+	}{
+		{"Guard, role held", authenticated(g).roles(g, "roles", "Orders.Admin"), entra("Orders.Read", "Orders.Admin"), codes.OK},
+		{"Guard, role missing", authenticated(g).roles(g, "roles", "Orders.Admin"), entra("Orders.Read"), codes.PermissionDenied},
+		{"Guard, roles not strings", authenticated(g).roles(g, "roles", "Orders.Admin"), entra("Orders.Admin", 1), codes.PermissionDenied},
+		{"package-level, role held", packageLevel, entra("Orders.Admin"), codes.OK},
+		{"package-level, role missing", packageLevel, entra(), codes.PermissionDenied},
+		{"no interceptor in front", alone, entra("Orders.Admin"), codes.Unauthenticated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, stop := serve(tc.chain.options()...)
+			defer stop()
+			ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tc.token)
+			for _, stream := range []bool{false, true} {
+				subject, err := call(ctx, conn, &whoami, stream)
+				if got := status.Code(err); got != tc.want || (got == codes.OK && subject != "alice") {
+					t.Errorf("stream %v: %v %q, want %v", stream, err, subject, tc.want)
+				}
+			}
+		})
+	}
 }
