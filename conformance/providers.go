@@ -56,6 +56,7 @@ type provider struct {
 	// and "an ID token" would not.
 	bearer, idBearer string
 	idNote           string // why the ID token's aud passes, when it would not
+	note             string // what the access token case must also say
 	// idReason is why the baseline refuses the ID token: type_invalid
 	// (refuse_id_tokens) unless said otherwise.
 	idReason core.Reason
@@ -146,7 +147,7 @@ func (p *provider) cases() []testCase {
 		name: p.slug + "-access-token", group: gProviders, want: Accept, subject: p.subject,
 		scopes: p.scopes, roles: p.roles, policy: policy, config: p.baseline, served: served,
 		token:       shaped(p.access, nil),
-		explanation: fmt.Sprintf("%s as %s issues it, under the baseline for %s, is accepted on %s", bearer, p.name, p.name, requiring),
+		explanation: fmt.Sprintf("%s as %s issues it, under the baseline for %s, is accepted on %s", bearer, p.name, p.name, requiring) + p.note,
 		source:      p.source,
 	}
 	refused := ok
@@ -477,7 +478,9 @@ var providers = []provider{
 		typ: "`JWT`", scopesAt: "none: Google's access tokens are opaque, its JWTs are ID tokens", rolesAt: "none; the caller is `email`",
 		setup: "the audience is the service's URL; the caller's token is an ID token without `nonce` or `at_hash`, " +
 			"so `refuse_id_tokens` lets it through and refuses sign-in ID tokens; a route check on `email`",
-		roles: []roleCheck{{"email", []string{googleInvoker}}}, lacks: "the invoker's email", missing: "invoker", bearer: "a service-to-service ID token", idBearer: "a Sign in with Google ID token",
+		roles: []roleCheck{{"email", []string{googleInvoker}}}, note: ": Google's access tokens are opaque, and what a caller sends a service is the ID token the metadata server " +
+			"mints for its service account, aud the service's URL, without nonce or at_hash",
+		lacks: "the invoker's email", missing: "invoker", bearer: "a service-to-service ID token", idBearer: "a Sign in with Google ID token",
 		subject: "104523908576314268795",
 		access: func(now int64) (map[string]any, map[string]any) {
 			// What the metadata server mints for the calling service's
@@ -571,6 +574,7 @@ var providers = []provider{
 		setup: "the audience is the client ID; no `refuse_id_tokens`: Dex signs its access tokens with the ID token's claims, " +
 			"the client's `nonce` too, and only `at_hash` tells them apart",
 		roles: []roleCheck{{"groups", []string{"orders-admins"}}}, lacks: "the group orders-admins", missing: "group",
+		note:    ": Dex signs its access token with its ID token's claims, the client's nonce too, without at_hash",
 		subject: dexSub,
 		access: func(now int64) (map[string]any, map[string]any) {
 			return hdr(), map[string]any{
