@@ -31,12 +31,9 @@
 // running service configured with the IdP's [Baseline], over HTTP or gRPC,
 // and returns a [Report]; jwtguard conformance is the CLI of both.
 //
-// MATRIX.md lists the cases; vectors.json holds them as data, keys, tokens
-// and verdicts, for test suites in other languages (MATRIX.md documents
-// it). The provider shapes, tokens as Auth0, Okta, Entra ID, Keycloak,
-// Cognito, Google, Spring Authorization Server, ZITADEL and Dex issue them,
-// also make the README's "Configure for your IdP" table. A test fails when
-// any of the three is stale; go generate ./conformance rewrites them.
+// MATRIX.md lists the cases, vectors.json holds them as data for suites in
+// other languages, and the README's IdP table is made of the provider
+// shapes (tokens as nine IdPs issue them); go generate rewrites all three.
 package conformance
 
 //go:generate go test -run ^(TestMatrix|TestReadmeProviderTable)$ -args -update
