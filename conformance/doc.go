@@ -33,7 +33,7 @@
 //
 // MATRIX.md lists the cases, vectors.json holds them as data for suites in
 // other languages, and the README's IdP table is made of the provider
-// shapes (tokens as ten IdP setups issue them). A test fails when one is
+// shapes (tokens as each IdP issues them). A test fails when one is
 // stale; go generate ./conformance rewrites them.
 package conformance
 
