@@ -327,7 +327,7 @@ func (f *Fleet) watchOnce(updates chan<- revUpdate) (synced bool, err error) {
 	defer cancel()
 	var stream jetstream.Stream
 	err = retrying(ctx, func(ctx context.Context) error {
-		if _, err := openBucket(ctx, js, f.opts.Replicas); err != nil {
+		if _, _, err := openBucket(ctx, js, bucketConfig(f.opts.Replicas)); err != nil {
 			return err
 		}
 		stream, err = js.Stream(ctx, bucketStream)
