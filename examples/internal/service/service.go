@@ -187,15 +187,9 @@ func Until(ctx context.Context, serve func() error, shutdown func(context.Contex
 // logRefused logs why a baseline was refused: one line per problem, each
 // naming its key and line (ParseBaseline reports every problem at once).
 func logRefused(log *slog.Logger, file string, err error) {
-	problems := []*core.ConfigError{{Key: "(file)", Msg: err.Error()}}
-	if all, ok := err.(interface{ Unwrap() []error }); ok {
-		problems = problems[:0]
-		for _, e := range all.Unwrap() {
-			var p *core.ConfigError
-			if errors.As(e, &p) {
-				problems = append(problems, p)
-			}
-		}
+	problems := core.ConfigErrors(err)
+	if len(problems) == 0 {
+		problems = []*core.ConfigError{{Key: "(file)", Msg: err.Error()}}
 	}
 	for _, p := range problems {
 		log.Error("baseline refused", slog.String("file", file), slog.String("key", p.Key),
