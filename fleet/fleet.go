@@ -30,7 +30,7 @@ const (
 	// SubjectHeartbeat carries every instance's [Heartbeat].
 	SubjectHeartbeat = "jwtguard.fleet.heartbeat"
 	// SubjectPing asks every instance for a heartbeat now, so that
-	// jwtguard-fleet fleet need not wait a whole heartbeat interval.
+	// jwtguard fleet need not wait a whole heartbeat interval.
 	SubjectPing = "jwtguard.fleet.ping"
 )
 

@@ -341,7 +341,7 @@ func transient(err error) bool {
 		errors.Is(err, jetstream.ErrNoStreamResponse) || (errors.As(err, &api) && api.Code == 503)
 }
 
-// Revoke adds r to the bucket (the jwtguard-fleet revoke command). Expires
+// Revoke adds r to the bucket (the jwtguard revoke command). Expires
 // must be in the future; the entry's TTL is the time until it. Revoking
 // what is already revoked until later keeps the later expiry. maxEntries
 // bounds the list (DefaultMaxRevocations when 0). A request lost while a
