@@ -1,11 +1,13 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -56,16 +58,18 @@ type BaselineUpdate struct {
 // entry: read once by [OpenBaseline] for the service to start on, then
 // followed by [BaselineEntry.Follow]. Close stops it.
 type BaselineEntry struct {
-	opts   BaselineOptions
-	logger *slog.Logger
-	w      jetstream.KeyWatcher
-	cfg    core.Config
-	rev    uint64
+	opts    BaselineOptions
+	logger  *slog.Logger
+	stream  jetstream.Stream // the bucket's
+	subject string           // the entry's, in the stream
+	cfg     core.Config
+	rev     uint64 // the revision cfg was read from
+	last    uint64 // the last revision handled; the watch goroutine's alone
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	mu     sync.Mutex // guards followed and closed
+	mu     sync.Mutex // guards follow and closed
 	follow bool
 	closed bool
 }
@@ -76,9 +80,6 @@ type BaselineEntry struct {
 // errors that name the bucket and key (and, for a baseline, each problem's
 // key and line): a service must not start on a baseline it cannot read.
 // ctx bounds the read.
-//
-// The entry is watched from here on, so no update between the read and
-// Follow is lost.
 func OpenBaseline(ctx context.Context, js jetstream.JetStream, opts BaselineOptions) (*BaselineEntry, error) {
 	if opts.Bucket == "" || opts.Key == "" {
 		return nil, errors.New("fleet: a baseline entry needs a bucket and a key")
@@ -87,61 +88,30 @@ func OpenBaseline(ctx context.Context, js jetstream.JetStream, opts BaselineOpti
 		opts.Logger = slog.Default()
 	}
 	where := fmt.Sprintf("fleet: baseline in bucket %q key %q", opts.Bucket, opts.Key)
-	kv, err := js.KeyValue(ctx, opts.Bucket)
+	// A key-value bucket is the stream KV_<bucket>, an entry the subject
+	// $KV.<bucket>.<key>.
+	stream, err := js.Stream(ctx, "KV_"+opts.Bucket)
 	if err != nil {
-		if errors.Is(err, jetstream.ErrBucketNotFound) {
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			return nil, fmt.Errorf("%s: no such bucket (jwtguard publish creates it)", where)
 		}
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	// The watch lives as long as its context: the BaselineEntry's, which
-	// ctx ends too until the first value is read.
-	bctx, cancel := context.WithCancel(context.Background())
-	b := &BaselineEntry{opts: opts, logger: opts.Logger, ctx: bctx, cancel: cancel}
-	detach := context.AfterFunc(ctx, cancel)
-	// The watch delivers the entry's last revision, then nil: one request
-	// for the first value and every later one.
-	b.w, err = kv.Watch(bctx, opts.Key)
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("%s: %w", where, errors.Join(ctx.Err(), err))
-	}
-	var last jetstream.KeyValueEntry
-	for loaded := false; !loaded; {
-		select {
-		case <-bctx.Done():
-			b.Close()
-			return nil, fmt.Errorf("%s: %w", where, ctx.Err())
-		case e, ok := <-b.w.Updates():
-			switch {
-			case !ok:
-				b.Close()
-				return nil, fmt.Errorf("%s: the watch ended before the entry was read", where)
-			case e == nil:
-				loaded = true
-			default:
-				last = e
-			}
-		}
-	}
+	b := &BaselineEntry{opts: opts, logger: opts.Logger, stream: stream, subject: "$KV." + opts.Bucket + "." + opts.Key}
+	m, err := stream.GetLastMsgForSubject(ctx, b.subject)
 	switch {
-	case last == nil:
-		err = fmt.Errorf("%s: no such entry (jwtguard publish writes it)", where)
-	case last.Operation() != jetstream.KeyValuePut:
-		err = fmt.Errorf("%s: the entry was deleted at revision %d (jwtguard publish writes it anew)", where, last.Revision())
-	default:
-		b.rev = last.Revision()
-		if b.cfg, err = b.parse(last.Value()); err != nil {
-			err = fmt.Errorf("%s (revision %d):\n%w", where, last.Revision(), err)
-		}
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return nil, fmt.Errorf("%s: no such entry (jwtguard publish writes it)", where)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", where, err)
+	case kvRemoval(m.Header) != "":
+		return nil, fmt.Errorf("%s: the entry was removed at revision %d (jwtguard publish writes it anew)", where, m.Sequence)
 	}
-	if err == nil && !detach() {
-		err = fmt.Errorf("%s: %w", where, ctx.Err())
+	if b.cfg, err = b.parse(m.Data); err != nil {
+		return nil, fmt.Errorf("%s (revision %d):\n%w", where, m.Sequence, err)
 	}
-	if err != nil {
-		b.Close()
-		return nil, err
-	}
+	b.rev, b.last = m.Sequence, m.Sequence
+	b.ctx, b.cancel = context.WithCancel(context.Background())
 	return b, nil
 }
 
@@ -152,13 +122,14 @@ func (b *BaselineEntry) Config() core.Config { return b.cfg }
 // Revision is the entry's revision that Config was read from.
 func (b *BaselineEntry) Revision() uint64 { return b.rev }
 
-// Follow applies every later update of the entry to v, from a goroutine
-// of the BaselineEntry's own, as reload.Watch does for a file: a put is
-// parsed and validated in full and switches v atomically
-// ([core.Verifier.Reload]) when it verifies differently; an invalid put is
-// logged, one line per problem with its key and line, and the old baseline
-// keeps serving; a delete or purge is logged and changes nothing. A second
-// call is an error.
+// Follow applies every update of the entry after the one Config was read
+// from to v, from a goroutine of the BaselineEntry's own, as reload.Watch
+// does for a file: a put is parsed and validated in full and switches v
+// atomically ([core.Verifier.Reload]) when it verifies differently; an
+// invalid put is logged, one line per problem with its key and line, and
+// the old baseline keeps serving; a delete or purge is logged and changes
+// nothing. While the bus is away what is loaded stays in force; the watch
+// resumes after the last update it handled. A second call is an error.
 func (b *BaselineEntry) Follow(v *core.Verifier) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -170,7 +141,13 @@ func (b *BaselineEntry) Follow(v *core.Verifier) error {
 	}
 	b.follow = true
 	b.wg.Add(1)
-	go b.run(v)
+	go func() {
+		defer b.wg.Done()
+		rewatch(b.ctx, func() (bool, error) { return b.watchOnce(v) }, func(err error, retry time.Duration) {
+			b.logger.Warn("jwtguard baseline entry not watched; the baseline in force stays",
+				b.attrs(0, slog.String("error", err.Error()), slog.Duration("retry_in", retry))...)
+		})
+	}()
 	return nil
 }
 
@@ -179,57 +156,56 @@ func (b *BaselineEntry) Follow(v *core.Verifier) error {
 // Close leaves it open.
 func (b *BaselineEntry) Close() {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.closed {
-		b.mu.Unlock()
 		return
 	}
 	b.closed = true
-	b.mu.Unlock()
 	b.cancel()
-	// After the connection closed, the watch has ended already.
-	_ = b.w.Stop()
 	b.wg.Wait()
 }
 
-func (b *BaselineEntry) run(v *core.Verifier) {
-	defer b.wg.Done()
+// watchOnce applies the entry's updates after the last one handled, until
+// the consumer fails for good or the entry is closed.
+func (b *BaselineEntry) watchOnce(v *core.Verifier) (progress bool, err error) {
+	it, stop, err := orderedMessages(b.ctx, b.stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{b.subject},
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    b.last + 1,
+	})
+	if err != nil {
+		return false, err
+	}
+	defer stop()
 	for {
-		select {
-		case <-b.ctx.Done():
-			return
-		case e, ok := <-b.w.Updates():
-			if !ok {
-				// The connection was closed under the watch: what is
-				// loaded stays in force.
-				if b.ctx.Err() == nil {
-					b.logger.Warn("jwtguard baseline entry no longer watched; the baseline in force stays",
-						b.attrs(0, slog.String("fingerprint", v.Config().Fingerprint()))...)
-				}
-				return
-			}
-			if e != nil {
-				b.apply(v, e)
-			}
+		m, err := it.Next()
+		if err != nil {
+			return progress, fmt.Errorf("baseline watch ended: %w", err)
 		}
+		meta, err := m.Metadata()
+		if err != nil {
+			return progress, err
+		}
+		b.apply(v, meta.Sequence.Stream, kvRemoval(m.Headers()), m.Data())
+		b.last, progress = meta.Sequence.Stream, true
 	}
 }
 
-// apply handles one update of the entry.
-func (b *BaselineEntry) apply(v *core.Verifier, e jetstream.KeyValueEntry) {
-	u := BaselineUpdate{Revision: e.Revision(), Op: "put"}
-	switch e.Operation() {
-	case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
+// apply handles one update of the entry: removal is "delete" or "purge"
+// for a removal, "" for a put of data.
+func (b *BaselineEntry) apply(v *core.Verifier, rev uint64, removal string, data []byte) {
+	u := BaselineUpdate{Revision: rev, Op: cmp.Or(removal, "put")}
+	if removal != "" {
 		// A service is never left without a baseline: the one in force
 		// stays until a valid one is published.
-		u.Op = map[jetstream.KeyValueOp]string{jetstream.KeyValueDelete: "delete", jetstream.KeyValuePurge: "purge"}[e.Operation()]
 		b.logger.Warn("jwtguard baseline entry removed; the baseline in force stays",
-			b.attrs(e.Revision(), slog.String("op", u.Op), slog.String("fingerprint", v.Config().Fingerprint()))...)
-	default:
-		cfg, err := b.parse(e.Value())
+			b.attrs(rev, slog.String("op", removal), slog.String("fingerprint", v.Config().Fingerprint()))...)
+	} else {
+		cfg, err := b.parse(data)
 		switch {
 		case err != nil:
 			u.Err = err
-			b.logRefused(e.Revision(), err)
+			b.logRefused(rev, err)
 		case cfg.Fingerprint() == v.Config().Fingerprint():
 		default:
 			// Reload logs the switch, or why the verifier could not be

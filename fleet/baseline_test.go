@@ -256,7 +256,7 @@ func TestOpenBaselineRefuses(t *testing.T) {
 		says               []string
 	}{
 		{"a missing entry", "missing", "orders", []string{`bucket "jwtguard_baselines" key "missing": no such entry`}},
-		{"a deleted entry", "deleted", "orders", []string{`key "deleted": the entry was deleted at revision 3`}},
+		{"a deleted entry", "deleted", "orders", []string{`key "deleted": the entry was removed at revision 3`}},
 		{"an invalid baseline", "unsafe", "orders", []string{`key "unsafe" (revision 4):`,
 			`baseline: line 4: algorithms: "HS256" (HMAC) cannot be used with a public key set`}},
 		{"an estate without the service", "estate", "shipping", []string{`key "estate" (revision 1):`,
@@ -434,4 +434,44 @@ func operatorConn(t *testing.T, url string) *nats.Conn {
 	}
 	t.Cleanup(nc.Close)
 	return nc
+}
+
+// The bus going away changes nothing in force, and the entry is followed
+// again once it is back: the watch is an ordered consumer that nats.go
+// recreates after a reconnect, where it left off.
+func TestBaselineAcrossARestartOfTheBus(t *testing.T) {
+	opts := natstest.Options(t)
+	srv := natstest.Start(t, opts)
+	idp := newIdP(t)
+	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, js, "orders", estate(idp, "orders-api"))
+	fl := follow(t, js, "orders")
+	reconnected := make(chan struct{}, 1)
+	nc.SetReconnectHandler(func(*nats.Conn) { reconnected <- struct{}{} })
+
+	natstest.Stop(srv)
+	if _, err := fl.v.Verify(bg, idp.NewToken("alice").Audience("orders-api").Sign()); err != nil {
+		t.Fatalf("without the bus: %v", err)
+	}
+	srv = natstest.Start(t, opts)
+	select {
+	case <-reconnected:
+	case <-time.After(waitLimit):
+		t.Fatal("no reconnect")
+	}
+	publish(t, js, "orders", estate(idp, "orders-v2"))
+	if u := fl.await(t); !u.Changed || u.Revision != 2 {
+		t.Fatalf("after the restart: %+v", u)
+	}
+	if _, err := fl.v.Verify(bg, idp.NewToken("alice").Audience("orders-v2").Sign()); err != nil {
+		t.Fatalf("after the restart: %v", err)
+	}
 }
