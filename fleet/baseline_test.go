@@ -461,6 +461,7 @@ func TestBaselineAcrossARestartOfTheBus(t *testing.T) {
 	if _, err := fl.v.Verify(bg, idp.NewToken("alice").Audience("orders-api").Sign()); err != nil {
 		t.Fatalf("without the bus: %v", err)
 	}
+	restarted := time.Now()
 	srv = natstest.Start(t, opts)
 	select {
 	case <-reconnected:
@@ -471,6 +472,7 @@ func TestBaselineAcrossARestartOfTheBus(t *testing.T) {
 	if u := fl.await(t); !u.Changed || u.Revision != 2 {
 		t.Fatalf("after the restart: %+v", u)
 	}
+	t.Logf("the put made after the restart applied %v after the server started again", time.Since(restarted).Round(time.Millisecond))
 	if _, err := fl.v.Verify(bg, idp.NewToken("alice").Audience("orders-v2").Sign()); err != nil {
 		t.Fatalf("after the restart: %v", err)
 	}
