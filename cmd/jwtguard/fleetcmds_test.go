@@ -259,12 +259,7 @@ func asError(err error, target **core.Error) bool { return errors.As(err, target
 // update it handles goes to the returned channel.
 func follower(t *testing.T, url, bucket, key, service, name string) <-chan fleet.BaselineUpdate {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(operatorConn(t, url))
 	if err != nil {
 		t.Fatal(err)
 	}
