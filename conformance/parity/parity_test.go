@@ -477,12 +477,13 @@ func callConnect(srv *httptest.Server, service string, stream bool, header http.
 }
 
 // servePolicy is the route of a case as jwtguard serve's policy: the
-// route's checks on every path, and conformance.SkipPath anonymous with the
-// same checks, which then refuse as lacking credentials, as a check behind
-// any adapter's skipper does.
+// route's checks on every path, optional when the case asks for optional
+// authentication, and conformance.SkipPath anonymous with the same checks,
+// which then refuse as lacking credentials, as a check behind any
+// adapter's skipper does.
 func servePolicy(route conformance.Route) *serve.Policy {
 	return &serve.Policy{Routes: []serve.Route{
-		{Prefix: "/", Policies: route.Policies()},
+		{Prefix: "/", Optional: route.Optional, Policies: route.Policies()},
 		{Prefix: conformance.SkipPath, Anonymous: true, Policies: route.Policies()},
 	}}
 }
@@ -493,7 +494,7 @@ func servePolicy(route conformance.Route) *serve.Policy {
 // rejection on as it came; an acceptance reaches the upstream with the
 // server's X-Auth-Subject, which is the subject the upstream sees.
 func serveForwardAuthHarness() conformance.Harness {
-	return conformance.Harness{Name: "serve-forward-auth", Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+	return conformance.Harness{Name: "serve-forward-auth", Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
 		s, err := serve.New(v, servePolicy(route))
 		if err != nil {
 			return func(conformance.Request) (conformance.Result, error) { return conformance.Result{}, err }, func() {}
@@ -531,7 +532,7 @@ func serveForwardAuthHarness() conformance.Harness {
 // (status, headers, body); an OK becomes a 200 whose subject is the
 // x-auth-subject header set on the upstream request.
 func serveExtAuthzHarness() conformance.Harness {
-	return conformance.Harness{Name: "serve-ext_authz", Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+	return conformance.Harness{Name: "serve-ext_authz", Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
 		s, err := serve.New(v, servePolicy(route))
 		if err != nil {
 			return func(conformance.Request) (conformance.Result, error) { return conformance.Result{}, err }, func() {}
