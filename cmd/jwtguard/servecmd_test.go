@@ -3,8 +3,17 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +24,7 @@ import (
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
@@ -197,5 +207,112 @@ func TestServeUsage(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", r.code, r.stderr, tc.code, tc.want)
 			}
 		})
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns a
+// pool that trusts it.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "jwtguard serve test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// TestServeTLS: with -tls-cert and -tls-key both listeners speak TLS only.
+func TestServeTLS(t *testing.T) {
+	baseline, mint := fixture(t)
+	certFile, keyFile, pool := selfSigned(t)
+	httpAddr, grpcAddr, _ := startServe(t, "-config", baseline, "-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0",
+		"-tls-cert", certFile, "-tls-key", keyFile)
+	tlsConfig := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
+	req, _ := http.NewRequest(http.MethodGet, "https://"+httpAddr+"/auth", nil)
+	req.Header.Set("Authorization", "Bearer "+mint(goodClaims()))
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("X-Auth-Subject") != "alice" {
+		t.Errorf("over TLS: %d %q, want 200 alice", resp.StatusCode, resp.Header.Get("X-Auth-Subject"))
+	}
+	if resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + httpAddr + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Error("the TLS listener answered plain text")
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if h, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("gRPC health over TLS: %v %v", h, err)
+	}
+	plain, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	short, cancelShort := context.WithTimeout(ctx, 2*time.Second)
+	defer cancelShort()
+	if _, err := healthpb.NewHealthClient(plain).Check(short, &healthpb.HealthCheckRequest{}); err == nil {
+		t.Error("the TLS gRPC listener answered plain text")
+	}
+}
+
+// TestPlaintextAllowed is the TLS rule, address by address.
+func TestPlaintextAllowed(t *testing.T) {
+	for _, tc := range []struct {
+		addr            string
+		tls, insecure   bool
+		allowed, parses bool
+	}{
+		{"127.0.0.1:8081", false, false, true, true},
+		{"127.1.2.3:8081", false, false, true, true},
+		{"[::1]:8081", false, false, true, true},
+		{"localhost:8081", false, false, true, true},
+		{"0.0.0.0:8081", false, false, false, true},
+		{":8081", false, false, false, true},
+		{"[::]:8081", false, false, false, true},
+		{"10.0.0.5:8081", false, false, false, true},
+		{"auth.internal:8081", false, false, false, true},
+		{"0.0.0.0:8081", true, false, true, true},
+		{"0.0.0.0:8081", false, true, true, true},
+		{"no-port", false, false, false, false},
+	} {
+		err := plaintextAllowed(tc.addr, tc.tls, tc.insecure)
+		if (err == nil) != tc.allowed {
+			t.Errorf("%s tls=%v insecure=%v: %v, want allowed=%v", tc.addr, tc.tls, tc.insecure, err, tc.allowed)
+		}
+		if err != nil && tc.parses && !strings.Contains(err.Error(), "unencrypted") {
+			t.Errorf("%s: %v does not say why", tc.addr, err)
+		}
 	}
 }
