@@ -51,6 +51,13 @@ func (l *lockedBuffer) String() string {
 // startServe runs `jwtguard serve` with args until the test ends and
 // returns the addresses it logged it listens on.
 func startServe(t *testing.T, args ...string) (httpAddr, grpcAddr string, stderr *lockedBuffer) {
+	httpAddr, grpcAddr, stderr, _ = startServeLogged(t, args...)
+	return httpAddr, grpcAddr, stderr
+}
+
+// startServeLogged is startServe that also returns logged, which receives
+// the message of every JSON line the server logs after it listens.
+func startServeLogged(t *testing.T, args ...string) (httpAddr, grpcAddr string, stderr *lockedBuffer, logged <-chan string) {
 	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -73,30 +80,86 @@ func startServe(t *testing.T, args ...string) (httpAddr, grpcAddr string, stderr
 	})
 	type listening struct{ HTTP, GRPC string }
 	found := make(chan listening, 1)
+	messages := make(chan string, 64)
 	go func() {
 		sc := bufio.NewScanner(pr)
+		sc.Buffer(nil, 1<<20)
+		listened := false
 		for sc.Scan() {
 			var line struct {
 				Msg  string `json:"msg"`
 				HTTP string `json:"http"`
 				GRPC string `json:"grpc"`
 			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "jwtguard serve listening" {
+			if json.Unmarshal(sc.Bytes(), &line) != nil {
+				continue
+			}
+			switch {
+			case !listened && line.Msg == "jwtguard serve listening":
+				listened = true
 				found <- listening{line.HTTP, line.GRPC}
-				break
+			case listened:
+				select {
+				case messages <- line.Msg:
+				default: // nobody reads this far
+				}
 			}
 		}
 		io.Copy(io.Discard, pr)
 	}()
 	select {
 	case l := <-found:
-		return l.HTTP, l.GRPC, stderr
+		return l.HTTP, l.GRPC, stderr, messages
 	case code := <-done:
 		t.Fatalf("serve exited %d before listening: %s", code, stderr.String())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve did not listen within 30s: %s", stderr.String())
 	}
-	return "", "", nil
+	return "", "", nil, nil
+}
+
+// TestServeWatch: with -watch, a changed baseline file takes effect without
+// a restart.
+func TestServeWatch(t *testing.T) {
+	baseline, mint := fixture(t)
+	httpAddr, _, stderr, logged := startServeLogged(t, "-config", baseline, "-addr", "127.0.0.1:0", "-watch")
+	claims := goodClaims()
+	claims["aud"] = "billing-api"
+	token := mint(claims)
+	ask := func() int {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+httpAddr+"/auth", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := ask(); code != http.StatusUnauthorized {
+		t.Fatalf("a token for another audience: %d, want 401", code)
+	}
+	data, err := os.ReadFile(baseline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := baseline + ".next"
+	os.WriteFile(next, []byte(strings.Replace(string(data), "audiences: [orders-api]", "audiences: [billing-api]", 1)), 0o600)
+	if err := os.Rename(next, baseline); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(30 * time.Second)
+	for reloaded := false; !reloaded; {
+		select {
+		case msg := <-logged:
+			reloaded = strings.HasPrefix(msg, "jwtguard baseline reloaded")
+		case <-deadline:
+			t.Fatalf("no reload within 30s of the change: %s", stderr.String())
+		}
+	}
+	if code := ask(); code != http.StatusOK {
+		t.Errorf("after the reload: %d, want 200", code)
+	}
 }
 
 // TestServeCommand starts the subcommand on free loopback ports and asks
