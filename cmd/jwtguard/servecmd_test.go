@@ -379,3 +379,40 @@ func TestPlaintextAllowed(t *testing.T) {
 		}
 	}
 }
+
+// TestServeService: -service selects an estate file's service, as in the
+// other commands, and defaults to $JWTGUARD_SERVICE.
+func TestServeService(t *testing.T) {
+	estate, mint := estateFixture(t)
+	claims := goodClaims()
+	claims["aud"] = "billing-api"
+	token := mint(claims)
+	for _, tc := range []struct {
+		name, env string
+		args      []string
+		status    int
+	}{
+		{"by flag", "", []string{"-service", "billing"}, 200},
+		{"by environment", "billing", nil, 200},
+		{"another service", "billing", []string{"-service", "orders"}, 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("JWTGUARD_SERVICE", tc.env)
+			addr, _, _ := startServe(t, append([]string{"-config", estate, "-addr", "127.0.0.1:0"}, tc.args...)...)
+			req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/auth", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("%d, want %d", resp.StatusCode, tc.status)
+			}
+		})
+	}
+	t.Setenv("JWTGUARD_SERVICE", "")
+	if r := runCLI(t, "", "serve", "-config", estate, "-addr", "127.0.0.1:0", "-service", "shipping"); r.code != 1 || !strings.Contains(r.stderr, "orders, billing") {
+		t.Errorf("an unknown service: exit %d, stderr %q; want 1 and the known services", r.code, r.stderr)
+	}
+}
