@@ -3,6 +3,7 @@ package parity_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/gin-gonic/gin"
 	"github.com/gofiber/fiber/v2"
 	fiberv3 "github.com/gofiber/fiber/v3"
@@ -23,6 +26,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/jwtguard/jwtguard/cmd/jwtguard/serve"
 	"github.com/jwtguard/jwtguard/conformance"
 	"github.com/jwtguard/jwtguard/connectjwt"
 	"github.com/jwtguard/jwtguard/core"
@@ -39,8 +43,8 @@ import (
 // the subject the protected endpoint saw. A case a transport cannot carry
 // (a URL query over gRPC or Connect) is left out of the comparison. Every
 // adapter skips conformance.SkipPath (a skipper, fiber's Next, a gRPC or
-// Connect exemption), so the cases of skipped routes are compared across
-// all nine.
+// Connect exemption, an anonymous route of jwtguard serve), so the cases of
+// skipped routes are compared across all eleven.
 func TestParity(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
 	harnesses := []conformance.Harness{
@@ -53,10 +57,15 @@ func TestParity(t *testing.T) {
 		grpcHarness("grpc-stream", true),
 		connectHarness("connect-unary", false),
 		connectHarness("connect-stream", true),
+		serveForwardAuthHarness(),
+		serveExtAuthzHarness(),
 	}
 	for _, h := range harnesses {
 		if !h.Skips {
 			t.Errorf("%s: the harness declares no skipped route, so the cases of skipped routes would go uncompared", h.Name)
+		}
+		if !h.Optional {
+			t.Errorf("%s: the harness declares no optional authentication, so the cases of optional credentials would go uncompared", h.Name)
 		}
 	}
 	tables := make([]conformance.Table, len(harnesses))
@@ -75,15 +84,19 @@ func TestParity(t *testing.T) {
 	if diff := conformance.Diff(tables...); len(diff) > 0 {
 		t.Errorf("the adapters differ on %d cases:\n%s", len(diff), strings.Join(diff, "\n"))
 	}
-	all, httpOnly := 0, 0
-	for _, row := range tables[len(tables)-1].Rows {
-		if row.Skipped {
-			httpOnly++
+	all, some := 0, 0
+	for i := range tables[0].Rows {
+		skipped := false
+		for _, tab := range tables {
+			skipped = skipped || (i < len(tab.Rows) && tab.Rows[i].Skipped)
+		}
+		if skipped {
+			some++
 		} else {
 			all++
 		}
 	}
-	t.Logf("%d cases compared across all %d adapters, %d more across the HTTP ones", all, len(tables), httpOnly)
+	t.Logf("%d cases compared across all %d adapters, %d more across those that carry a URL query", all, len(tables), some)
 }
 
 // skipsHTTP is the skipper of the net/http harness.
@@ -91,7 +104,11 @@ func skipsHTTP(r *http.Request) bool { return r.URL.Path == conformance.SkipPath
 
 func netHTTPHarness() conformance.Harness {
 	h := conformance.HTTPHarness("net/http", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
-		g := nethttpjwt.New(v, nethttpjwt.WithSkipper(skipsHTTP))
+		opts := []nethttpjwt.Option{nethttpjwt.WithSkipper(skipsHTTP)}
+		if route.Optional {
+			opts = append(opts, nethttpjwt.WithOptional())
+		}
+		g := nethttpjwt.New(v, opts...)
 		if route.Policy != nil {
 			protected = g.RequirePolicy(route.Policy)(protected)
 		}
@@ -100,7 +117,7 @@ func netHTTPHarness() conformance.Harness {
 		}
 		return g.Middleware(protected)
 	})
-	h.Skips = true
+	h.Skips, h.Optional = true, true
 	return h
 }
 
@@ -108,7 +125,11 @@ func netHTTPHarness() conformance.Harness {
 // conformance.Path and at conformance.SkipPath, which the Guard skips.
 func ginHarness() conformance.Harness {
 	h := conformance.HTTPHarness("gin", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
-		g := ginjwt.New(v, ginjwt.WithSkipper(func(c *gin.Context) bool { return c.FullPath() == conformance.SkipPath }))
+		opts := []ginjwt.Option{ginjwt.WithSkipper(func(c *gin.Context) bool { return c.FullPath() == conformance.SkipPath })}
+		if route.Optional {
+			opts = append(opts, ginjwt.WithOptional())
+		}
+		g := ginjwt.New(v, opts...)
 		chain := []gin.HandlerFunc{g.Middleware}
 		if route.Scopes != nil {
 			chain = append(chain, g.RequireScopes(route.Scopes...))
@@ -122,13 +143,17 @@ func ginHarness() conformance.Harness {
 		r.GET(conformance.SkipPath, chain...)
 		return r
 	})
-	h.Skips = true
+	h.Skips, h.Optional = true, true
 	return h
 }
 
 func echoHarness() conformance.Harness {
 	h := conformance.HTTPHarness("echo", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
-		g := echojwt.New(v, echojwt.WithSkipper(func(c echo.Context) bool { return c.Path() == conformance.SkipPath }))
+		opts := []echojwt.Option{echojwt.WithSkipper(func(c echo.Context) bool { return c.Path() == conformance.SkipPath })}
+		if route.Optional {
+			opts = append(opts, echojwt.WithOptional())
+		}
+		g := echojwt.New(v, opts...)
 		chain := []echo.MiddlewareFunc{g.Middleware}
 		if route.Scopes != nil {
 			chain = append(chain, g.RequireScopes(route.Scopes...))
@@ -141,7 +166,7 @@ func echoHarness() conformance.Harness {
 		e.GET(conformance.SkipPath, echo.WrapHandler(protected), chain...)
 		return e
 	})
-	h.Skips = true
+	h.Skips, h.Optional = true, true
 	return h
 }
 
@@ -149,8 +174,12 @@ func echoHarness() conformance.Harness {
 // fasthttp's own parser, with the read buffer fiberjwt's doc asks for. Its
 // endpoint answers as conformance.Endpoint does.
 func fiberHarness() conformance.Harness {
-	return conformance.Harness{Name: "fiber", Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
-		g := fiberjwt.New(v, fiberjwt.WithNext(func(c *fiber.Ctx) bool { return c.Path() == conformance.SkipPath }))
+	return conformance.Harness{Name: "fiber", Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		opts := []fiberjwt.Option{fiberjwt.WithNext(func(c *fiber.Ctx) bool { return c.Path() == conformance.SkipPath })}
+		if route.Optional {
+			opts = append(opts, fiberjwt.WithOptional())
+		}
+		g := fiberjwt.New(v, opts...)
 		chain := []fiber.Handler{g.Middleware}
 		if route.Scopes != nil {
 			chain = append(chain, g.RequireScopes(route.Scopes...))
@@ -162,7 +191,7 @@ func fiberHarness() conformance.Harness {
 			if claims, ok := core.FromContext(c.UserContext()); ok {
 				return c.SendString(claims.Subject())
 			}
-			if c.Path() == conformance.SkipPath {
+			if c.Path() == conformance.SkipPath || route.Optional {
 				return c.SendString("") // 200, no subject
 			}
 			return c.Status(http.StatusInternalServerError).SendString("no claims in the user context")
@@ -187,8 +216,12 @@ func fiberHarness() conformance.Harness {
 // fiberV3Harness is fiberHarness for fiber v3, whose routes take the
 // handlers behind the first as any.
 func fiberV3Harness() conformance.Harness {
-	return conformance.Harness{Name: "fiber v3", Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
-		g := fiberv3jwt.New(v, fiberv3jwt.WithNext(func(c fiberv3.Ctx) bool { return c.Path() == conformance.SkipPath }))
+	return conformance.Harness{Name: "fiber v3", Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		opts := []fiberv3jwt.Option{fiberv3jwt.WithNext(func(c fiberv3.Ctx) bool { return c.Path() == conformance.SkipPath })}
+		if route.Optional {
+			opts = append(opts, fiberv3jwt.WithOptional())
+		}
+		g := fiberv3jwt.New(v, opts...)
 		var behind []any
 		if route.Scopes != nil {
 			behind = append(behind, g.RequireScopes(route.Scopes...))
@@ -200,7 +233,7 @@ func fiberV3Harness() conformance.Harness {
 			if claims, ok := core.FromContext(c.Context()); ok {
 				return c.SendString(claims.Subject())
 			}
-			if c.Path() == conformance.SkipPath {
+			if c.Path() == conformance.SkipPath || route.Optional {
 				return c.SendString("") // 200, no subject
 			}
 			return c.Status(http.StatusInternalServerError).SendString("no claims in the request context")
@@ -227,8 +260,12 @@ func fiberV3Harness() conformance.Harness {
 // skipped, the same service under a name the Guard exempts, for a request
 // to conformance.SkipPath.
 func grpcHarness(name string, stream bool) conformance.Harness {
-	return conformance.Harness{Name: name, Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
-		g := grpcjwt.New(v, grpcjwt.WithExempt(skipped.ServiceName))
+	return conformance.Harness{Name: name, Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		opts := []grpcjwt.Option{grpcjwt.WithExempt(skipped.ServiceName)}
+		if route.Optional {
+			opts = append(opts, grpcjwt.WithOptional())
+		}
+		g := grpcjwt.New(v, opts...)
 		unary := []grpc.UnaryServerInterceptor{g.UnaryServerInterceptor()}
 		streams := []grpc.StreamServerInterceptor{g.StreamServerInterceptor()}
 		if route.Scopes != nil {
@@ -241,10 +278,9 @@ func grpcHarness(name string, stream bool) conformance.Harness {
 		srv := grpc.NewServer(grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(streams...))
 		srv.RegisterService(&whoami, nil)
 		srv.RegisterService(&skipped, nil)
+		srv.RegisterService(&open, nil)
 		go srv.Serve(ln)
-		conn, err := grpc.NewClient("passthrough:///bufconn",
-			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }),
-			grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err := dialBufconn(ln)
 		send := func(r conformance.Request) (conformance.Result, error) {
 			if err != nil {
 				return conformance.Result{}, err
@@ -253,8 +289,11 @@ func grpcHarness(name string, stream bool) conformance.Harness {
 				return conformance.Result{}, errors.ErrUnsupported // a call has no URL
 			}
 			service := &whoami
-			if r.Path == conformance.SkipPath {
+			switch {
+			case r.Path == conformance.SkipPath:
 				service = &skipped
+			case route.Optional:
+				service = &open
 			}
 			subject, err := call(metadata.NewOutgoingContext(context.Background(), r.Metadata()), conn, service, stream)
 			st := status.Convert(err)
@@ -273,10 +312,12 @@ func grpcHarness(name string, stream bool) conformance.Harness {
 // fails with Internal when it finds no claims, as conformance.Endpoint
 // answers 500. skipped is the same service under another name: without
 // claims it answers an empty subject, as conformance.Endpoint does at
-// conformance.SkipPath.
+// conformance.SkipPath; open is that service again, for calls behind
+// optional authentication.
 var (
 	whoami  = service("jwtguard.test.Whoami", true)
 	skipped = service("jwtguard.test.Skipped", false)
+	open    = service("jwtguard.test.Open", false)
 )
 
 func service(name string, claimsRequired bool) grpc.ServiceDesc {
@@ -339,8 +380,12 @@ func call(ctx context.Context, conn *grpc.ClientConn, service *grpc.ServiceDesc,
 // request to conformance.SkipPath. The handlers answer as the gRPC
 // services do, with Connect's internal for a call without claims.
 func connectHarness(name string, stream bool) conformance.Harness {
-	return conformance.Harness{Name: name, Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
-		g := connectjwt.New(v, connectjwt.WithExempt(skipped.ServiceName))
+	return conformance.Harness{Name: name, Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		opts := []connectjwt.Option{connectjwt.WithExempt(skipped.ServiceName)}
+		if route.Optional {
+			opts = append(opts, connectjwt.WithOptional())
+		}
+		g := connectjwt.New(v, opts...)
 		chain := []connect.Interceptor{g.Interceptor()}
 		if route.Scopes != nil {
 			chain = append(chain, g.RequireScopes(route.Scopes...))
@@ -349,7 +394,7 @@ func connectHarness(name string, stream bool) conformance.Harness {
 			chain = append(chain, g.RequirePolicy(route.Policy))
 		}
 		mux := http.NewServeMux()
-		for _, service := range []string{whoami.ServiceName, skipped.ServiceName} {
+		for _, service := range []string{whoami.ServiceName, skipped.ServiceName, open.ServiceName} {
 			answer := func(ctx context.Context) (*wrapperspb.StringValue, error) {
 				claims, ok := core.FromContext(ctx)
 				switch {
@@ -382,8 +427,11 @@ func connectHarness(name string, stream bool) conformance.Harness {
 				return conformance.Result{}, errors.ErrUnsupported // a call's URL is its procedure
 			}
 			service := whoami.ServiceName
-			if r.Path == conformance.SkipPath {
+			switch {
+			case r.Path == conformance.SkipPath:
 				service = skipped.ServiceName
+			case route.Optional:
+				service = open.ServiceName
 			}
 			subject, err := callConnect(srv, service, stream, r.Header)
 			var ce *connect.Error
@@ -424,4 +472,135 @@ func callConnect(srv *httptest.Server, service string, stream bool, header http.
 		subject = s.Msg().GetValue()
 	}
 	return subject, s.Err()
+}
+
+// servePolicy is the route of a case as jwtguard serve's policy: the
+// route's checks on every path, optional when the case asks for optional
+// authentication, and conformance.SkipPath anonymous with the same checks,
+// which then refuse as lacking credentials, as a check behind any
+// adapter's skipper does.
+func servePolicy(route conformance.Route) *serve.Policy {
+	return &serve.Policy{Routes: []serve.Route{
+		{Prefix: "/", Optional: route.Optional, Policies: route.Policies()},
+		{Prefix: conformance.SkipPath, Anonymous: true, Policies: route.Policies()},
+	}}
+}
+
+// serveForwardAuthHarness asks jwtguard serve's /auth as Traefik and Caddy
+// do: the client's headers as sent, the original method and URI (its query
+// too) in X-Forwarded-Method and X-Forwarded-Uri. The gateway passes a
+// rejection on as it came; an acceptance reaches the upstream with the
+// server's X-Auth-Subject, which is the subject the upstream sees.
+func serveForwardAuthHarness() conformance.Harness {
+	return conformance.Harness{Name: "serve-forward-auth", Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		s, err := serve.New(v, servePolicy(route))
+		if err != nil {
+			return func(conformance.Request) (conformance.Result, error) { return conformance.Result{}, err }, func() {}
+		}
+		srv := httptest.NewServer(s)
+		send := func(r conformance.Request) (conformance.Result, error) {
+			original, err := r.NewHTTPRequest("")
+			if err != nil {
+				return conformance.Result{}, err
+			}
+			req, err := http.NewRequest(http.MethodGet, srv.URL+serve.AuthPath, nil)
+			if err != nil {
+				return conformance.Result{}, err
+			}
+			req.Header = original.Header
+			req.Header.Set("X-Forwarded-Method", original.Method)
+			req.Header.Set("X-Forwarded-Uri", original.URL.RequestURI())
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				return conformance.Result{}, err
+			}
+			res, err := conformance.ReadHTTPResponse(resp)
+			if res.Status == http.StatusOK {
+				res.Subject = resp.Header.Get(serve.HeaderSubject)
+			}
+			return res, err
+		}
+		return send, srv.Close
+	}}
+}
+
+// serveExtAuthzHarness asks jwtguard serve's Check over gRPC as Envoy does
+// with encode_raw_headers: every header field its own entry, the path with
+// its query. A denial becomes the HTTP response Envoy sends the client
+// (status, headers, body); an OK becomes a 200 whose subject is the
+// x-auth-subject header set on the upstream request.
+func serveExtAuthzHarness() conformance.Harness {
+	return conformance.Harness{Name: "serve-ext_authz", Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		s, err := serve.New(v, servePolicy(route))
+		if err != nil {
+			return func(conformance.Request) (conformance.Result, error) { return conformance.Result{}, err }, func() {}
+		}
+		ln := bufconn.Listen(1 << 20)
+		srv := grpc.NewServer()
+		s.RegisterGRPC(srv)
+		go srv.Serve(ln)
+		conn, err := dialBufconn(ln)
+		send := func(r conformance.Request) (conformance.Result, error) {
+			if err != nil {
+				return conformance.Result{}, err
+			}
+			original, err := r.NewHTTPRequest("")
+			if err != nil {
+				return conformance.Result{}, err
+			}
+			headers := &corev3.HeaderMap{}
+			for name, values := range r.Metadata() {
+				for _, value := range values {
+					headers.Headers = append(headers.Headers, &corev3.HeaderValue{Key: name, RawValue: []byte(value)})
+				}
+			}
+			res, err := authv3.NewAuthorizationClient(conn).Check(context.Background(), &authv3.CheckRequest{
+				Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{
+					Http: &authv3.AttributeContext_HttpRequest{Method: original.Method, Path: original.URL.RequestURI(), HeaderMap: headers}}}})
+			if err != nil {
+				return conformance.Result{}, err
+			}
+			return extAuthzResult(res)
+		}
+		return send, func() {
+			if conn != nil {
+				conn.Close()
+			}
+			srv.Stop()
+		}
+	}}
+}
+
+// extAuthzResult is the response Envoy sends for a CheckResponse.
+func extAuthzResult(res *authv3.CheckResponse) (conformance.Result, error) {
+	if res.GetStatus().GetCode() == int32(codes.OK) {
+		ok := res.GetOkResponse()
+		if ok == nil {
+			return conformance.Result{}, errors.New("an OK status without an ok_response")
+		}
+		out := conformance.Result{Status: http.StatusOK}
+		for _, h := range ok.GetHeaders() {
+			if strings.EqualFold(h.GetHeader().GetKey(), serve.HeaderSubject) {
+				out.Subject = h.GetHeader().GetValue()
+			}
+		}
+		return out, nil
+	}
+	denied := res.GetDeniedResponse()
+	if denied == nil {
+		return conformance.Result{}, fmt.Errorf("status %d without a denied_response", res.GetStatus().GetCode())
+	}
+	out := conformance.Result{Status: int(denied.GetStatus().GetCode()), Header: http.Header{}, Body: []byte(denied.GetBody()),
+		GRPCCode: int(res.GetStatus().GetCode()), GRPCMessage: res.GetStatus().GetMessage()}
+	for _, h := range denied.GetHeaders() {
+		out.Header.Add(h.GetHeader().GetKey(), h.GetHeader().GetValue())
+	}
+	return out, nil
+}
+
+// dialBufconn is a client of the gRPC server listening on ln.
+func dialBufconn(ln *bufconn.Listener) (*grpc.ClientConn, error) {
+	return grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
 }
