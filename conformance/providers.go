@@ -215,6 +215,7 @@ func providerCases() []testCase {
 // The providers' names for things, made up in the shape each IdP gives
 // them (tenant GUIDs, pool IDs, client IDs).
 const (
+	auth0Client    = "Xq8mZ2rT5vB7nK1pL4wC9dF3gH6jS0aE"
 	entraTenant    = "4a2c7e1f-9b3d-4f60-8e15-c0d9a7b6e321"
 	entraAPIClient = "8d3f6a21-5c47-4e9b-b0a2-7f1e9c3d5b84" // the API's app registration
 	entraWebClient = "c1b27e94-0d3a-4f68-9e5c-2a7b4d1f0e63" // the web app calling it
@@ -243,6 +244,17 @@ func hdr(kv ...any) map[string]any {
 	return h
 }
 
+// auth0IDToken is an Auth0 ID token, whichever profile the API's access
+// tokens have.
+func auth0IDToken(now int64) (map[string]any, map[string]any) {
+	return hdr("typ", "JWT"), map[string]any{
+		"iss": "https://acme.us.auth0.com/", "sub": "auth0|64f1c2a9e8b7d6c5b4a39281",
+		"aud": auth0Client, "iat": now, "exp": now + 36000,
+		"nonce": "n-0S6_WzA2Mj", "sid": "Kp7zQ2vX9mB4nR1tY6wL3cF8", "name": "Alice", "email": "alice@acme.example",
+		"email_verified": true, "nickname": "alice", "updated_at": "2030-01-01T09:00:00.000Z",
+	}
+}
+
 // providers are the IdPs of the provider-shape matrix, in the README's
 // order.
 var providers = []provider{
@@ -257,7 +269,7 @@ var providers = []provider{
 			return hdr("typ", "JWT"), map[string]any{
 				"iss": "https://acme.us.auth0.com/", "sub": "auth0|64f1c2a9e8b7d6c5b4a39281",
 				"aud": []string{"https://api.acme.example/orders", "https://acme.us.auth0.com/userinfo"},
-				"azp": "Xq8mZ2rT5vB7nK1pL4wC9dF3gH6jS0aE", "iat": now, "exp": now + 86400,
+				"azp": auth0Client, "iat": now, "exp": now + 86400,
 				"scope": "openid profile read:orders write:orders", "permissions": []string{"read:orders", "write:orders"},
 			}
 		},
@@ -265,18 +277,9 @@ var providers = []provider{
 			c["scope"] = "openid profile write:orders"
 			c["permissions"] = []string{"write:orders"}
 		},
-		source: "https://auth0.com/docs/secure/tokens/access-tokens/access-token-profiles (Auth0 token profile)",
-		idToken: func(now int64) (map[string]any, map[string]any) {
-			return hdr("typ", "JWT"), map[string]any{
-				"iss": "https://acme.us.auth0.com/", "sub": "auth0|64f1c2a9e8b7d6c5b4a39281",
-				"aud": "Xq8mZ2rT5vB7nK1pL4wC9dF3gH6jS0aE", "iat": now, "exp": now + 36000,
-				"nonce": "n-0S6_WzA2Mj", "sid": "Kp7zQ2vX9mB4nR1tY6wL3cF8", "name": "Alice", "email": "alice@acme.example",
-				"email_verified": true, "nickname": "alice", "updated_at": "2030-01-01T09:00:00.000Z",
-			}
-		},
-		idSource:   "https://auth0.com/docs/secure/tokens/id-tokens/id-token-structure",
-		idAudience: "Xq8mZ2rT5vB7nK1pL4wC9dF3gH6jS0aE",
-		idNote:     "even by a service that lists its client ID among its audiences",
+		source:  "https://auth0.com/docs/secure/tokens/access-tokens/access-token-profiles (Auth0 token profile)",
+		idToken: auth0IDToken, idSource: "https://auth0.com/docs/secure/tokens/id-tokens/id-token-structure",
+		idAudience: auth0Client, idNote: "even by a service that lists its client ID among its audiences",
 	},
 	{
 		name: "Auth0 (RFC 9068 profile)", slug: "auth0-rfc9068",
@@ -289,23 +292,14 @@ var providers = []provider{
 			return hdr("typ", "at+jwt"), map[string]any{
 				"iss": "https://acme.us.auth0.com/", "sub": "auth0|64f1c2a9e8b7d6c5b4a39281",
 				"aud":       []string{"https://api.acme.example/orders", "https://acme.us.auth0.com/userinfo"},
-				"client_id": "Xq8mZ2rT5vB7nK1pL4wC9dF3gH6jS0aE", "iat": now, "exp": now + 86400,
+				"client_id": auth0Client, "iat": now, "exp": now + 86400,
 				"jti": "73WakrfVbNJBaAmhQtEeDv", "scope": "openid profile read:orders write:orders",
 			}
 		},
 		lacking: func(c map[string]any) { c["scope"] = "openid profile write:orders" },
 		source:  "https://auth0.com/docs/secure/tokens/access-tokens/access-token-profiles (RFC 9068 token profile)",
-		idToken: func(now int64) (map[string]any, map[string]any) {
-			return hdr("typ", "JWT"), map[string]any{
-				"iss": "https://acme.us.auth0.com/", "sub": "auth0|64f1c2a9e8b7d6c5b4a39281",
-				"aud": "Xq8mZ2rT5vB7nK1pL4wC9dF3gH6jS0aE", "iat": now, "exp": now + 36000,
-				"nonce": "n-0S6_WzA2Mj", "sid": "Kp7zQ2vX9mB4nR1tY6wL3cF8", "name": "Alice", "email": "alice@acme.example",
-				"email_verified": true, "nickname": "alice", "updated_at": "2030-01-01T09:00:00.000Z",
-			}
-		},
-		idSource:   "https://auth0.com/docs/secure/tokens/id-tokens/id-token-structure",
-		idAudience: "Xq8mZ2rT5vB7nK1pL4wC9dF3gH6jS0aE",
-		idNote:     "even by a service that lists its client ID among its audiences",
+		idToken: auth0IDToken, idSource: "https://auth0.com/docs/secure/tokens/id-tokens/id-token-structure",
+		idAudience: auth0Client, idNote: "even by a service that lists its client ID among its audiences",
 	},
 	{
 		name: "Okta", slug: "okta",
