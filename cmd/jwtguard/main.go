@@ -7,6 +7,7 @@
 //	jwtguard conformance serve-idp -addr 127.0.0.1:PORT               serve the matrix's IdP, print the baseline to configure
 //	jwtguard conformance run -idp URL -target URL [-json FILE]        run the matrix against a service in any language
 //	jwtguard conformance compare A.json B.json                        the cases on which two runs differ
+//	jwtguard serve -config baseline.yaml -addr 127.0.0.1:PORT [-policy F]  the verdict for nginx, Traefik, Caddy and Envoy
 //	jwtguard revoke -nats URL (-kid KID | -jti JTI | -sub SUB) -ttl D   refuse matching tokens fleet-wide until the TTL
 //	jwtguard fleet -nats URL [-baseline FILE]                         the live instances by service, and drift
 //	jwtguard publish -nats URL -bucket B -key K baseline.yaml         lint, then write the baseline the services follow
@@ -52,6 +53,8 @@ const usage = `usage:
   jwtguard conformance run -idp URL -target URL [-path /whoami] [-admin-path /admin]
                            [-json FILE] [-strict] [-timeout 5s] [-settle 20s]
   jwtguard conformance compare A.json B.json
+  jwtguard serve -config baseline.yaml -addr HOST:PORT [-grpc-addr HOST:PORT] [-policy FILE]
+                 [-service NAME] [-watch] [-tls-cert F -tls-key F] [-insecure-plaintext]
   jwtguard revoke -nats URL (-kid KID | -jti JTI | -sub SUB) [-issuer ISS] -ttl DURATION [-note TEXT] [-max N]
   jwtguard revoke -nats URL -list [-json]
   jwtguard revoke -nats URL -delete (-kid KID | -jti JTI | -sub SUB) [-issuer ISS]
@@ -112,6 +115,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return inspect(args[1:], stdin, stdout, stderr)
 	case "conformance":
 		return conformanceCmd(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return serveCmd(ctx, args[1:], stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
