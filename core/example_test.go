@@ -388,3 +388,26 @@ func ExampleWithRevocations() {
 	// <nil>
 	// true 401
 }
+
+// A source that an operator does not control alone (a bus) checks what a
+// new baseline would loosen before switching to it.
+func ExampleConfig_Weakenings() {
+	parse := func(doc string) core.Config {
+		cfg, err := core.ParseBaseline([]byte(`
+issuers:
+  - issuer: https://idp.example.com/
+    jwks_url: https://idp.example.com/jwks
+audiences: [orders-api]
+` + doc))
+		if err != nil {
+			log.Fatal(err)
+		}
+		return cfg
+	}
+	old := parse("algorithms: [RS256]\nleeway: 30s\n")
+	fmt.Println(old.Weakenings(parse("algorithms: [RS256, PS256]\nleeway: 1m\n")))
+	fmt.Println(old.Weakenings(parse("algorithms: [RS256]\nleeway: 10s\n")))
+	// Output:
+	// [algorithms +PS256 leeway 30s -> 1m0s]
+	// []
+}

@@ -160,3 +160,19 @@ func sameKeySource(old, new Config, a, b IssuerConfig) bool {
 	return a.JWKSURL == b.JWKSURL && a.JWKSFile == b.JWKSFile && a.JWKSInline == b.JWKSInline &&
 		samePublicKeys(a, b) && old.JWKS == new.JWKS && slices.Equal(old.Algorithms, new.Algorithms)
 }
+
+// Weakenings lists the changes from c to next that let more tokens
+// through, worded as a reload logs them ("leeway 30s -> 1m0s",
+// "algorithms +PS256"); none when next is as strict as c or stricter. A
+// source of baselines that anyone with write access to a bus can change
+// refuses these unless the service opted in (fleet's baseline entry), so
+// that the bus alone cannot make a token pass.
+func (c Config) Weakenings(next Config) []string {
+	var out []string
+	for _, ch := range diffBaselines(c.normalize(), next.normalize()) {
+		if ch.weakens {
+			out = append(out, ch.text)
+		}
+	}
+	return out
+}
