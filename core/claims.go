@@ -24,6 +24,10 @@ type Claims struct {
 	scope               string   // "scope": space-delimited (RFC 8693 section 4.2, RFC 9068 section 2.2.3)
 	scp                 []string // "scp": string or array, as several IdPs send it
 	hasScope, hasScp    bool
+	// tid is read for template issuers (checkTenant); tenant is the
+	// allowlisted tenant the token's iss named, once checked.
+	tid, tenant string
+	tidState    uint8
 
 	alg, kid string
 	payload  []byte // the decoded payload, never written after verification
@@ -46,6 +50,12 @@ func (c *Claims) Subject() string { return c.subject }
 
 // ID is the jti claim (RFC 7519 section 4.1.7).
 func (c *Claims) ID() string { return c.id }
+
+// Tenant is the tenant of a token whose issuer is a template
+// ([IssuerConfig.Tenants]): the allowlisted tenant its iss names, which
+// its tid, when present, equals. It is "" for any other issuer. Data of
+// one tenant is keyed by it, never by an unverified claim.
+func (c *Claims) Tenant() string { return c.tenant }
 
 // Audience is the aud claim as a list (RFC 7519 section 4.1.3).
 func (c *Claims) Audience() []string {
@@ -156,6 +166,14 @@ func numericDate(f float64) time.Time {
 	sec, frac := math.Modf(math.Max(-limit, math.Min(limit, f)))
 	return time.Unix(int64(sec), int64(frac*1e9))
 }
+
+// What parseClaims found of tid.
+const (
+	tidAbsent uint8 = iota
+	tidString
+	tidWrongType
+	tidDuplicate
+)
 
 type claimsKey struct{}
 
