@@ -138,51 +138,72 @@ func (s *Remote) fetchDocument(ctx context.Context, trigger string) error {
 // getDocument performs one GET of the discovery document and returns its
 // jwks_uri. Whatever is not a usable document for this issuer is an error.
 func (s *Remote) getDocument(ctx context.Context) (string, error) {
-	// OpenID Connect Discovery 1.0 section 4.2 and RFC 8414 section 3.2:
-	// the document is a JSON object.
-	resp, err := s.send(ctx, s.disc.URL, http.Header{"Accept": {"application/json"}})
+	issuer, jwksURI, err := readDocument(ctx, s.env.Client, s.disc.URL)
 	if err != nil {
 		return "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("unexpected status %d", resp.StatusCode)
-	}
-	data, err := readCapped(resp, maxDiscoveryBytes)
-	if err != nil {
-		return "", err
-	}
-	if len(data) > maxDiscoveryBytes {
-		return "", fmt.Errorf("document larger than %d bytes", maxDiscoveryBytes)
-	}
-	var doc struct {
-		Issuer  *string `json:"issuer"`
-		JWKSURI *string `json:"jwks_uri"`
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return "", fmt.Errorf("not a JSON metadata document: %w", err)
-	}
-	if doc.Issuer == nil {
-		return "", errors.New("the document has no issuer")
 	}
 	// OpenID Connect Discovery 1.0 section 4.3 and RFC 8414 section 3.3:
 	// the issuer in the document must be identical to the one the
 	// document was looked up for, or a provider could speak for another.
-	if *doc.Issuer != s.issuer {
+	if issuer != s.issuer {
 		msg := fmt.Sprintf("the document names issuer %q, the baseline %q: they must be identical (OpenID Connect Discovery 1.0 section 4.3)",
-			*doc.Issuer, s.issuer)
-		if strings.TrimSuffix(*doc.Issuer, "/") == strings.TrimSuffix(s.issuer, "/") {
+			issuer, s.issuer)
+		if strings.TrimSuffix(issuer, "/") == strings.TrimSuffix(s.issuer, "/") {
 			msg += "; they differ by a trailing slash"
 		}
 		return "", errors.New(msg)
 	}
 	// jwks_uri is REQUIRED in OpenID Connect Discovery 1.0 section 3 and
 	// optional in RFC 8414 section 2; without it there are no keys.
-	if doc.JWKSURI == nil || *doc.JWKSURI == "" {
+	if jwksURI == "" {
 		return "", errors.New("the document has no jwks_uri")
 	}
-	if err := s.disc.CheckJWKSURI(*doc.JWKSURI); err != nil {
+	if err := s.disc.CheckJWKSURI(jwksURI); err != nil {
 		return "", fmt.Errorf("jwks_uri: %w", err)
 	}
-	return *doc.JWKSURI, nil
+	return jwksURI, nil
+}
+
+// ReadDocument performs one GET of the discovery document at url, under
+// the limits of every fetch here, and returns the issuer and jwks_uri it
+// names ("" when absent), unchecked: for a tool that compares them with a
+// baseline.
+func ReadDocument(ctx context.Context, client *http.Client, url string) (issuer, jwksURI string, err error) {
+	return readDocument(ctx, noDowngrade(client), url)
+}
+
+// readDocument is ReadDocument with a client that already refuses a
+// downgrading redirect. A document without issuer is an error.
+func readDocument(ctx context.Context, client *http.Client, url string) (issuer, jwksURI string, err error) {
+	// OpenID Connect Discovery 1.0 section 4.2 and RFC 8414 section 3.2:
+	// the document is a JSON object.
+	resp, err := send(ctx, client, url, http.Header{"Accept": {"application/json"}})
+	if err != nil {
+		return "", "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", "", fmt.Errorf("unexpected status %d", resp.StatusCode)
+	}
+	data, err := readCapped(resp, maxDiscoveryBytes)
+	if err != nil {
+		return "", "", err
+	}
+	if len(data) > maxDiscoveryBytes {
+		return "", "", fmt.Errorf("document larger than %d bytes", maxDiscoveryBytes)
+	}
+	var doc struct {
+		Issuer  *string `json:"issuer"`
+		JWKSURI *string `json:"jwks_uri"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return "", "", fmt.Errorf("not a JSON metadata document: %w", err)
+	}
+	if doc.Issuer == nil {
+		return "", "", errors.New("the document has no issuer")
+	}
+	if doc.JWKSURI != nil {
+		jwksURI = *doc.JWKSURI
+	}
+	return *doc.Issuer, jwksURI, nil
 }

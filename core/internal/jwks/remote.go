@@ -664,7 +664,7 @@ func (s *Remote) get(ctx context.Context, url, etag string) (fetchResult, error)
 		// RFC 9110 section 13.1.2: revalidate the held set.
 		h.Set("If-None-Match", etag)
 	}
-	resp, err := s.send(ctx, url, h)
+	resp, err := send(ctx, s.env.Client, url, h)
 	if err != nil {
 		return r, err
 	}
@@ -698,13 +698,13 @@ func (s *Remote) get(ctx context.Context, url, etag string) (fetchResult, error)
 // are: a redirect may not downgrade an https URL to plain http. The client
 // refuses to follow one (noDowngrade); this also catches a transport that
 // followed it by itself.
-func (s *Remote) send(ctx context.Context, url string, h http.Header) (*http.Response, error) {
+func send(ctx context.Context, client *http.Client, url string, h http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header = h
-	resp, err := s.env.Client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}
