@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -327,5 +328,29 @@ func TestDiscoveryIssuerMismatch(t *testing.T) {
 	}
 	if _, err := v.Verify(context.Background(), sign(t, "RS256", "rsa", goodClaims())); !errors.Is(err, core.ReasonKeysUnavailable) {
 		t.Fatalf("verify: %v", err)
+	}
+}
+
+// The README's discovery and Entra examples are baselines that load.
+func TestReadmeDiscoveryExamples(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(data)
+	i := strings.Index(section, "\n### Discovery and multi-tenant issuers\n")
+	if i < 0 {
+		t.Fatal("the README has no discovery section")
+	}
+	section = section[i:]
+	blocks := strings.Split(section[:strings.Index(section, "\n### One file for the estate")], "```yaml\n")[1:]
+	if len(blocks) != 2 {
+		t.Fatalf("%d YAML blocks in the section, want 2", len(blocks))
+	}
+	for _, b := range blocks {
+		yaml := b[:strings.Index(b, "```")] + "audiences: [api]\nalgorithms: [RS256]\n"
+		if _, err := core.ParseBaseline([]byte(yaml)); err != nil {
+			t.Errorf("%v:\n%s", err, yaml)
+		}
 	}
 }
