@@ -334,7 +334,12 @@ func (c Config) validate() error {
 		if is.Issuer == "" {
 			add(sub(key, keyIssuer), "is required")
 		}
-		for _, iss := range is.tokenIssuers() {
+		names := is.tokenIssuers()
+		if is.template() {
+			// Tenants sharing a key source have it under the template's name.
+			names = append(names, is.Issuer)
+		}
+		for _, iss := range names {
 			if seen[iss] {
 				add(sub(key, keyIssuer), "%q is listed twice", iss)
 			}

@@ -44,6 +44,8 @@ func TestDiscoveryAndTenantBaseline(t *testing.T) {
 			core.IssuerConfig{Issuer: "https://idp.example.com/", DiscoveryURL: "https://idp.example.com/meta.json"}},
 		{"template", tenantBase, core.IssuerConfig{Issuer: "https://login.example.com/{tenant}/v2.0",
 			Tenants: []string{"tenant-a", "4f2c1d7e-0b8a-4e8f-9a51-8d7e6c5b4a39"}, JWKSURL: "https://login.example.com/common/discovery/v2.0/keys"}},
+		{"http discovery, allowed", strings.Replace(issuer("    discovery: true\n"), "https://idp", "http://idp", 1) + "insecure_http_jwks: true\n",
+			core.IssuerConfig{Issuer: "http://idp.example.com/", Discovery: core.DiscoveryOpenID}},
 		{"loopback http discovery", strings.Replace(issuer("    discovery: true\n"), "https://idp.example.com/", "http://127.0.0.1:8080/realm", 1),
 			core.IssuerConfig{Issuer: "http://127.0.0.1:8080/realm", Discovery: core.DiscoveryOpenID}},
 	} {
@@ -98,6 +100,8 @@ func TestDiscoveryAndTenantBaseline(t *testing.T) {
 		{"template discovery_url without placeholder", strings.Replace(tenantBase,
 			"    jwks_url: https://login.example.com/common/discovery/v2.0/keys\n", "    discovery_url: https://login.example.com/common/meta\n", 1),
 			"issuers[0].discovery_url", 4, "must hold {tenant}"},
+		{"a template listed twice", strings.Replace(tenantBase, "audiences", "  - issuer: https://login.example.com/{tenant}/v2.0\n    tenants: [tenant-c]\n    jwks_url: https://login.example.com/jwks\naudiences", 1),
+			"issuers[1].issuer", 5, "listed twice"},
 		{"a tenant's issuer listed again", strings.Replace(tenantBase, "audiences", "  - issuer: https://login.example.com/tenant-a/v2.0\n    jwks_url: https://login.example.com/jwks\naudiences", 1),
 			"issuers[1].issuer", 5, "listed twice"},
 	} {
