@@ -56,12 +56,12 @@ func TestWellKnownURL(t *testing.T) {
 // holds waits on a channel of the bubble.
 type discIdP struct {
 	keys string
+	responseGate
 
 	mu        sync.Mutex
 	doc       string
 	docStatus int // non-zero: the document answers this status
 	paths     []string
-	gate      chan struct{}
 	ended     chan struct{} // closed and replaced whenever a request ends
 }
 
@@ -91,14 +91,10 @@ func (p *discIdP) setRawDoc(doc string, status int) {
 func (p *discIdP) RoundTrip(r *http.Request) (*http.Response, error) {
 	p.mu.Lock()
 	p.paths = append(p.paths, r.URL.Path)
-	doc, status, gate := p.doc, p.docStatus, p.gate
+	doc, status := p.doc, p.docStatus
 	p.mu.Unlock()
-	if gate != nil {
-		select {
-		case <-gate:
-		case <-r.Context().Done():
-			return nil, r.Context().Err()
-		}
+	if err := p.wait(r); err != nil {
+		return nil, err
 	}
 	w := httptest.NewRecorder()
 	switch {
@@ -143,21 +139,6 @@ func (p *discIdP) requests() []string {
 	}
 	p.paths = nil
 	return out
-}
-
-func (p *discIdP) hold() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.gate = make(chan struct{})
-}
-
-func (p *discIdP) release() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.gate != nil {
-		close(p.gate)
-		p.gate = nil
-	}
 }
 
 // discHooks records the fetch events as "document trigger result url".
