@@ -358,3 +358,53 @@ func TestReadmeDiscoveryExamples(t *testing.T) {
 		}
 	}
 }
+
+// Lint warns of a discovery document fetched over plain http, as of a
+// plain-http jwks_url.
+func TestLintPlainHTTPDiscovery(t *testing.T) {
+	l := core.LintBaseline([]byte("issuers:\n  - issuer: http://127.0.0.1:8080/realm\n    discovery: true\naudiences: [api]\nalgorithms: [RS256]\n"))
+	if len(l.Errors) != 0 {
+		t.Fatal(l.Errors)
+	}
+	for _, w := range l.Warnings {
+		if w.Key == "issuers[0].discovery" && w.Line == 3 && strings.Contains(w.Msg, "plain http: http://127.0.0.1:8080/realm/.well-known/openid-configuration") {
+			return
+		}
+	}
+	t.Fatalf("no plain http warning on issuers[0].discovery: %v", l.Warnings)
+}
+
+// discovery: oauth-authorization-server looks the metadata up where RFC
+// 8414 section 3.1 puts it, between the host and the issuer's path.
+func TestDiscoveryOAuthLocation(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	keys := jwksJSON(t, jwkEntry{kid: "rsa", key: &getKeys(t).rsa.PublicKey})
+	client := &http.Client{Transport: lcRoundTripFunc(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		asked = append(asked, r.URL.String())
+		mu.Unlock()
+		w := httptest.NewRecorder()
+		if r.URL.Path == "/.well-known/oauth-authorization-server/t1" {
+			io.WriteString(w, `{"issuer":"https://idp.example.com/t1","jwks_uri":"https://idp.example.com/t1/keys"}`)
+		} else {
+			io.WriteString(w, keys)
+		}
+		resp := w.Result()
+		resp.Request = r
+		return resp, nil
+	})}
+	cfg := baseConfig(t)
+	cfg.Issuers = []core.IssuerConfig{{Issuer: "https://idp.example.com/t1", Discovery: core.DiscoveryOAuth}}
+	v := newVerifier(t, cfg, core.WithHTTPClient(client))
+	c := goodClaims()
+	c["iss"] = "https://idp.example.com/t1"
+	if _, err := v.Verify(context.Background(), sign(t, "RS256", "rsa", c)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"https://idp.example.com/.well-known/oauth-authorization-server/t1", "https://idp.example.com/t1/keys"}; !slices.Equal(asked, want) {
+		t.Fatalf("asked for %q, want %q", asked, want)
+	}
+}
