@@ -490,6 +490,9 @@ func (s *Remote) fetch(f *flight) {
 	url, etag := s.url, s.etag
 	if url == "" && s.ctx.Err() == nil {
 		// No document was ever good: there is no key set to fetch.
+		if docErr == nil {
+			docErr = errors.New("discovery document: none held")
+		}
 		s.failures++
 		s.lastErr = docErr.Error()
 	}
