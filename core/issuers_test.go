@@ -323,7 +323,13 @@ func TestDiscoveryIssuerMismatch(t *testing.T) {
 	})}
 	cfg := baseConfig(t)
 	cfg.Issuers = []core.IssuerConfig{{Issuer: "https://idp.example.com/", Discovery: core.DiscoveryOpenID}}
-	v := newVerifier(t, cfg, core.WithHTTPClient(client))
+	hooks := &lcHooks{}
+	v := newVerifier(t, cfg, core.WithHTTPClient(client), core.WithHooks(hooks))
+	// The hooks say which document was fetched; no key set was.
+	if fetches, _ := hooks.snapshot(); len(fetches) != 1 || fetches[0].Document != "discovery" || fetches[0].Result != "failed" ||
+		fetches[0].URL != "https://idp.example.com/.well-known/openid-configuration" || fetches[0].Trigger != "startup" {
+		t.Fatalf("fetch events %+v", fetches)
+	}
 	st := v.Stats()[0]
 	if v.Ready() || st.DiscoveryFetchFailed != 1 || st.FetchOK+st.FetchFailed != 0 ||
 		!strings.Contains(st.LastError, `"https://idp.example.com", the baseline "https://idp.example.com/"`) ||
