@@ -69,8 +69,8 @@ func newSource(is IssuerConfig, p JWKSConfig, insecureHTTP bool, algs map[string
 //
 // Key is for bridges that lend the key lifecycle to another JWT library
 // (jwtkeyfunc). It is not verification: no signature, claim, typ, size or
-// encoding check runs, and nothing is logged. Only Verify applies the
-// baseline.
+// encoding check runs (nor the tid check of a template issuer's tenants),
+// and nothing is logged. Only Verify applies the baseline.
 func (v *Verifier) Key(ctx context.Context, issuer, kid, alg string) (crypto.PublicKey, error) {
 	// The order of Verify: the allowlist before the issuer, the issuer
 	// before any key lookup, so an untrusted issuer never causes a fetch.
