@@ -414,3 +414,79 @@ func TestDiscoveryOAuthLocation(t *testing.T) {
 		t.Fatalf("asked for %q, want %q", asked, want)
 	}
 }
+
+// A template's tenants share one remote key set unless its jwks_url holds
+// the placeholder: then each has its own.
+func TestTenantKeySources(t *testing.T) {
+	keys := jwksJSON(t, jwkEntry{kid: "rsa", key: &getKeys(t).rsa.PublicKey})
+	for _, tc := range []struct {
+		name, jwksURL string
+		fetched       []string // sorted
+		stats         []string // "issuer source"
+		reloaded      []string // fetched by a reload that adds tenant-c
+	}{
+		{"shared", "https://login.example.com/common/keys", []string{"/common/keys"},
+			[]string{"https://login.example.com/{tenant}/v2.0 https://login.example.com/common/keys"}, nil},
+		{"per tenant", "https://login.example.com/{tenant}/keys", []string{"/tenant-a/keys", "/tenant-b/keys"},
+			[]string{"https://login.example.com/tenant-a/v2.0 https://login.example.com/tenant-a/keys",
+				"https://login.example.com/tenant-b/v2.0 https://login.example.com/tenant-b/keys"}, []string{"/tenant-c/keys"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var fetched []string
+			client := &http.Client{Transport: lcRoundTripFunc(func(r *http.Request) (*http.Response, error) {
+				mu.Lock()
+				fetched = append(fetched, r.URL.Path)
+				mu.Unlock()
+				w := httptest.NewRecorder()
+				io.WriteString(w, keys)
+				resp := w.Result()
+				resp.Request = r
+				return resp, nil
+			})}
+			cfg := baseConfig(t)
+			cfg.Issuers = []core.IssuerConfig{{Issuer: "https://login.example.com/{tenant}/v2.0", Tenants: []string{"tenant-a", "tenant-b"},
+				JWKSURL: tc.jwksURL}}
+			v := newVerifier(t, cfg, core.WithHTTPClient(client))
+			for _, tenant := range []string{"tenant-a", "tenant-b"} {
+				c := goodClaims()
+				c["iss"], c["tid"] = "https://login.example.com/"+tenant+"/v2.0", tenant
+				if got, err := v.Verify(context.Background(), sign(t, "RS256", "rsa", c)); err != nil || got.Tenant() != tenant {
+					t.Fatalf("%s: %v", tenant, err)
+				}
+			}
+			mu.Lock()
+			slices.Sort(fetched)
+			mu.Unlock()
+			if !slices.Equal(fetched, tc.fetched) {
+				t.Fatalf("fetched %q, want %q", fetched, tc.fetched)
+			}
+			var stats []string
+			for _, st := range v.Stats() {
+				stats = append(stats, st.Issuer+" "+st.Source)
+			}
+			if !slices.Equal(stats, tc.stats) {
+				t.Fatalf("stats %q, want %q", stats, tc.stats)
+			}
+
+			// A tenant added by a reload keeps the key sources there were.
+			mu.Lock()
+			fetched = nil
+			mu.Unlock()
+			cfg.Issuers[0].Tenants = append(cfg.Issuers[0].Tenants, "tenant-c")
+			if err := v.Reload(cfg); err != nil {
+				t.Fatal(err)
+			}
+			c := goodClaims()
+			c["iss"] = "https://login.example.com/tenant-c/v2.0"
+			if got, err := v.Verify(context.Background(), sign(t, "RS256", "rsa", c)); err != nil || got.Tenant() != "tenant-c" {
+				t.Fatalf("tenant-c after the reload: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(fetched, tc.reloaded) {
+				t.Fatalf("the reload fetched %q, want %q", fetched, tc.reloaded)
+			}
+		})
+	}
+}
