@@ -243,49 +243,63 @@ func TestTenantTemplate(t *testing.T) {
 	}
 }
 
-// tenantIdP serves, for each tenant, a discovery document naming that
-// tenant's issuer and jwks_uri, and one key set for all, in memory.
-type tenantIdP struct {
-	keys string
+// fakeProvider is a provider in memory: body answers each request, and
+// every URL asked for is recorded.
+type fakeProvider struct {
+	body func(r *http.Request) string
 
 	mu    sync.Mutex
-	paths []string
+	asked []string
 }
 
-func (p *tenantIdP) RoundTrip(r *http.Request) (*http.Response, error) {
+func (p *fakeProvider) client() *http.Client { return &http.Client{Transport: p} }
+
+func (p *fakeProvider) RoundTrip(r *http.Request) (*http.Response, error) {
 	p.mu.Lock()
-	p.paths = append(p.paths, r.URL.Path)
+	p.asked = append(p.asked, r.URL.String())
 	p.mu.Unlock()
 	w := httptest.NewRecorder()
-	tenant, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	switch rest {
-	case "v2.0/.well-known/openid-configuration":
-		json.NewEncoder(w).Encode(map[string]string{
-			"issuer": "https://login.example.com/" + tenant + "/v2.0", "jwks_uri": "https://login.example.com/" + tenant + "/keys"})
-	case "keys":
-		io.WriteString(w, p.keys)
-	default:
-		http.NotFound(w, r)
-	}
+	io.WriteString(w, p.body(r))
 	resp := w.Result()
 	resp.Request = r
 	return resp, nil
+}
+
+// take returns the URLs asked for since the last call, sorted.
+func (p *fakeProvider) take() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := slices.Sorted(slices.Values(p.asked))
+	p.asked = nil
+	return out
+}
+
+// tenantDocuments serves, for each tenant, a discovery document naming
+// that tenant's issuer and jwks_uri, and keys at any other URL.
+func tenantDocuments(keys string) func(r *http.Request) string {
+	return func(r *http.Request) string {
+		tenant, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if rest != "v2.0/.well-known/openid-configuration" {
+			return keys
+		}
+		b, _ := json.Marshal(map[string]string{
+			"issuer": "https://login.example.com/" + tenant + "/v2.0", "jwks_uri": "https://login.example.com/" + tenant + "/keys"})
+		return string(b)
+	}
 }
 
 // With discovery, each tenant of a template has its own document and key
 // source, fetched from its own issuer's well-known URL; a token of one
 // tenant still never passes as another's.
 func TestTenantTemplateWithDiscovery(t *testing.T) {
-	idp := &tenantIdP{keys: jwksJSON(t, jwkEntry{kid: "rsa", key: &getKeys(t).rsa.PublicKey})}
+	idp := &fakeProvider{body: tenantDocuments(jwksJSON(t, jwkEntry{kid: "rsa", key: &getKeys(t).rsa.PublicKey}))}
 	cfg := baseConfig(t)
 	cfg.Issuers = []core.IssuerConfig{{Issuer: "https://login.example.com/{tenant}/v2.0", Tenants: []string{"tenant-b", "tenant-a"},
 		Discovery: core.DiscoveryOpenID}}
-	v := newVerifier(t, cfg, core.WithHTTPClient(&http.Client{Transport: idp}))
-	idp.mu.Lock()
-	paths := slices.Sorted(slices.Values(idp.paths))
-	idp.mu.Unlock()
-	if want := []string{"/tenant-a/keys", "/tenant-a/v2.0/.well-known/openid-configuration",
-		"/tenant-b/keys", "/tenant-b/v2.0/.well-known/openid-configuration"}; !slices.Equal(paths, want) {
+	v := newVerifier(t, cfg, core.WithHTTPClient(idp.client()))
+	const login = "https://login.example.com"
+	if paths, want := idp.take(), []string{login + "/tenant-a/keys", login + "/tenant-a/v2.0/.well-known/openid-configuration",
+		login + "/tenant-b/keys", login + "/tenant-b/v2.0/.well-known/openid-configuration"}; !slices.Equal(paths, want) {
 		t.Fatalf("fetched %q, want %q", paths, want)
 	}
 	var sources []string
@@ -313,18 +327,13 @@ func TestTenantTemplateWithDiscovery(t *testing.T) {
 // A discovery document naming another issuer is refused with both values
 // named: the verifier starts not ready and says why.
 func TestDiscoveryIssuerMismatch(t *testing.T) {
-	doc := `{"issuer":"https://idp.example.com","jwks_uri":"https://idp.example.com/keys"}`
-	client := &http.Client{Transport: lcRoundTripFunc(func(r *http.Request) (*http.Response, error) {
-		w := httptest.NewRecorder()
-		io.WriteString(w, doc)
-		resp := w.Result()
-		resp.Request = r
-		return resp, nil
-	})}
+	idp := &fakeProvider{body: func(*http.Request) string {
+		return `{"issuer":"https://idp.example.com","jwks_uri":"https://idp.example.com/keys"}`
+	}}
 	cfg := baseConfig(t)
 	cfg.Issuers = []core.IssuerConfig{{Issuer: "https://idp.example.com/", Discovery: core.DiscoveryOpenID}}
 	hooks := &lcHooks{}
-	v := newVerifier(t, cfg, core.WithHTTPClient(client), core.WithHooks(hooks))
+	v := newVerifier(t, cfg, core.WithHTTPClient(idp.client()), core.WithHooks(hooks))
 	// The hooks say which document was fetched; no key set was.
 	if fetches, _ := hooks.snapshot(); len(fetches) != 1 || fetches[0].Document != "discovery" || fetches[0].Result != "failed" ||
 		fetches[0].URL != "https://idp.example.com/.well-known/openid-configuration" || fetches[0].Trigger != "startup" {
@@ -383,34 +392,22 @@ func TestLintPlainHTTPDiscovery(t *testing.T) {
 // discovery: oauth-authorization-server looks the metadata up where RFC
 // 8414 section 3.1 puts it, between the host and the issuer's path.
 func TestDiscoveryOAuthLocation(t *testing.T) {
-	var mu sync.Mutex
-	var asked []string
 	keys := jwksJSON(t, jwkEntry{kid: "rsa", key: &getKeys(t).rsa.PublicKey})
-	client := &http.Client{Transport: lcRoundTripFunc(func(r *http.Request) (*http.Response, error) {
-		mu.Lock()
-		asked = append(asked, r.URL.String())
-		mu.Unlock()
-		w := httptest.NewRecorder()
+	idp := &fakeProvider{body: func(r *http.Request) string {
 		if r.URL.Path == "/.well-known/oauth-authorization-server/t1" {
-			io.WriteString(w, `{"issuer":"https://idp.example.com/t1","jwks_uri":"https://idp.example.com/t1/keys"}`)
-		} else {
-			io.WriteString(w, keys)
+			return `{"issuer":"https://idp.example.com/t1","jwks_uri":"https://idp.example.com/t1/keys"}`
 		}
-		resp := w.Result()
-		resp.Request = r
-		return resp, nil
-	})}
+		return keys
+	}}
 	cfg := baseConfig(t)
 	cfg.Issuers = []core.IssuerConfig{{Issuer: "https://idp.example.com/t1", Discovery: core.DiscoveryOAuth}}
-	v := newVerifier(t, cfg, core.WithHTTPClient(client))
+	v := newVerifier(t, cfg, core.WithHTTPClient(idp.client()))
 	c := goodClaims()
 	c["iss"] = "https://idp.example.com/t1"
 	if _, err := v.Verify(context.Background(), sign(t, "RS256", "rsa", c)); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if want := []string{"https://idp.example.com/.well-known/oauth-authorization-server/t1", "https://idp.example.com/t1/keys"}; !slices.Equal(asked, want) {
+	if asked, want := idp.take(), []string{"https://idp.example.com/.well-known/oauth-authorization-server/t1", "https://idp.example.com/t1/keys"}; !slices.Equal(asked, want) {
 		t.Fatalf("asked for %q, want %q", asked, want)
 	}
 }
@@ -425,29 +422,20 @@ func TestTenantKeySources(t *testing.T) {
 		stats         []string // "issuer source"
 		reloaded      []string // fetched by a reload that adds tenant-c
 	}{
-		{"shared", "https://login.example.com/common/keys", []string{"/common/keys"},
+		{"shared", "https://login.example.com/common/keys", []string{"https://login.example.com/common/keys"},
 			[]string{"https://login.example.com/{tenant}/v2.0 https://login.example.com/common/keys"}, nil},
-		{"per tenant", "https://login.example.com/{tenant}/keys", []string{"/tenant-a/keys", "/tenant-b/keys"},
+		{"per tenant", "https://login.example.com/{tenant}/keys",
+			[]string{"https://login.example.com/tenant-a/keys", "https://login.example.com/tenant-b/keys"},
 			[]string{"https://login.example.com/tenant-a/v2.0 https://login.example.com/tenant-a/keys",
-				"https://login.example.com/tenant-b/v2.0 https://login.example.com/tenant-b/keys"}, []string{"/tenant-c/keys"}},
+				"https://login.example.com/tenant-b/v2.0 https://login.example.com/tenant-b/keys"},
+			[]string{"https://login.example.com/tenant-c/keys"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var mu sync.Mutex
-			var fetched []string
-			client := &http.Client{Transport: lcRoundTripFunc(func(r *http.Request) (*http.Response, error) {
-				mu.Lock()
-				fetched = append(fetched, r.URL.Path)
-				mu.Unlock()
-				w := httptest.NewRecorder()
-				io.WriteString(w, keys)
-				resp := w.Result()
-				resp.Request = r
-				return resp, nil
-			})}
+			idp := &fakeProvider{body: func(*http.Request) string { return keys }}
 			cfg := baseConfig(t)
 			cfg.Issuers = []core.IssuerConfig{{Issuer: "https://login.example.com/{tenant}/v2.0", Tenants: []string{"tenant-a", "tenant-b"},
 				JWKSURL: tc.jwksURL}}
-			v := newVerifier(t, cfg, core.WithHTTPClient(client))
+			v := newVerifier(t, cfg, core.WithHTTPClient(idp.client()))
 			for _, tenant := range []string{"tenant-a", "tenant-b"} {
 				c := goodClaims()
 				c["iss"], c["tid"] = "https://login.example.com/"+tenant+"/v2.0", tenant
@@ -455,10 +443,7 @@ func TestTenantKeySources(t *testing.T) {
 					t.Fatalf("%s: %v", tenant, err)
 				}
 			}
-			mu.Lock()
-			slices.Sort(fetched)
-			mu.Unlock()
-			if !slices.Equal(fetched, tc.fetched) {
+			if fetched := idp.take(); !slices.Equal(fetched, tc.fetched) {
 				t.Fatalf("fetched %q, want %q", fetched, tc.fetched)
 			}
 			var stats []string
@@ -470,9 +455,6 @@ func TestTenantKeySources(t *testing.T) {
 			}
 
 			// A tenant added by a reload keeps the key sources there were.
-			mu.Lock()
-			fetched = nil
-			mu.Unlock()
 			cfg.Issuers[0].Tenants = append(cfg.Issuers[0].Tenants, "tenant-c")
 			if err := v.Reload(cfg); err != nil {
 				t.Fatal(err)
@@ -482,9 +464,7 @@ func TestTenantKeySources(t *testing.T) {
 			if got, err := v.Verify(context.Background(), sign(t, "RS256", "rsa", c)); err != nil || got.Tenant() != "tenant-c" {
 				t.Fatalf("tenant-c after the reload: %v", err)
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if !slices.Equal(fetched, tc.reloaded) {
+			if fetched := idp.take(); !slices.Equal(fetched, tc.reloaded) {
 				t.Fatalf("the reload fetched %q, want %q", fetched, tc.reloaded)
 			}
 		})
