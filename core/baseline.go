@@ -284,9 +284,12 @@ func (p *baselineParser) issuers(dst *[]IssuerConfig) func(string, *yaml.Node) {
 			ikey := fmt.Sprintf("%s[%d]", key, i)
 			p.lines[ikey] = item.Line
 			p.fields(ikey, item, map[string]func(string, *yaml.Node){
-				keyIssuer:   p.string(&is.Issuer),
-				keyJWKSURL:  p.string(&is.JWKSURL),
-				keyJWKSFile: p.string(&is.JWKSFile),
+				keyIssuer:       p.string(&is.Issuer),
+				keyJWKSURL:      p.string(&is.JWKSURL),
+				keyJWKSFile:     p.string(&is.JWKSFile),
+				keyDiscovery:    p.discovery(&is.Discovery),
+				keyDiscoveryURL: p.string(&is.DiscoveryURL),
+				keyTenants:      p.strings(&is.Tenants),
 				keyJWKSInline: func(key string, v *yaml.Node) {
 					// Inline key sets may be written as a JSON string or as YAML.
 					if v.Kind == yaml.ScalarNode {
@@ -307,6 +310,24 @@ func (p *baselineParser) issuers(dst *[]IssuerConfig) func(string, *yaml.Node) {
 				},
 			})
 			*dst = append(*dst, is)
+		}
+	}
+}
+
+// discovery reads the discovery key: true is the OpenID Connect document,
+// false none, or the well-known name of the document to use.
+func (p *baselineParser) discovery(dst *string) func(string, *yaml.Node) {
+	return func(key string, n *yaml.Node) {
+		switch {
+		case n.Kind == yaml.ScalarNode && n.Tag == "!!bool":
+			*dst = ""
+			if n.Value == "true" {
+				*dst = DiscoveryOpenID
+			}
+		case n.Kind == yaml.ScalarNode && n.Tag == "!!str":
+			*dst = n.Value // validate names the document kinds
+		default:
+			p.fail(key, n, "must be true, false, %s or %s", DiscoveryOpenID, DiscoveryOAuth)
 		}
 	}
 }

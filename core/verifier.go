@@ -33,16 +33,29 @@ type Verifier struct {
 type engine struct {
 	cfg         Config // normalized
 	fingerprint string
-	issuers     map[string]jwks.Source
-	methods     map[string]*jose.Alg // the allowlist, by exact alg
-	audiences   []string
-	required    []string
-	types       []string // normalized typ values
-	leeway      float64  // seconds
-	maxBytes    int
-	cache       *tokenCache       // nil when cache.max_entries is 0
-	sampler     *rejectionSampler // nil when log.rejections_per_second is 0
-	opts        *options          // the Verifier's, shared by its engines
+	issuers     map[string]jwks.Source // by the iss they verify
+	// tenants is the tenant each iss of a template issuer names; nil
+	// without template issuers.
+	tenants map[string]string
+	// sources are the key sources by name (an issuer, or a template whose
+	// tenants share one), each with the settings it was built from.
+	sources   map[string]keySourceEntry
+	methods   map[string]*jose.Alg // the allowlist, by exact alg
+	audiences []string
+	required  []string
+	types     []string // normalized typ values
+	leeway    float64  // seconds
+	maxBytes  int
+	cache     *tokenCache       // nil when cache.max_entries is 0
+	sampler   *rejectionSampler // nil when log.rejections_per_second is 0
+	opts      *options          // the Verifier's, shared by its engines
+}
+
+// keySourceEntry is one running key source and the settings it was built
+// from, for a reload to tell whether it can be kept.
+type keySourceEntry struct {
+	src jwks.Source
+	cfg IssuerConfig
 }
 
 // Option tunes a Verifier beyond the baseline: process concerns (clock,
@@ -131,6 +144,7 @@ func (v *Verifier) build(cfg Config, old *engine) (*engine, error) {
 		cfg:         n,
 		fingerprint: cfg.Fingerprint(),
 		issuers:     make(map[string]jwks.Source, len(n.Issuers)),
+		sources:     make(map[string]keySourceEntry, len(n.Issuers)),
 		methods:     make(map[string]*jose.Alg, len(n.Algorithms)),
 		audiences:   n.Audiences,
 		required:    n.RequiredClaims,
@@ -139,9 +153,10 @@ func (v *Verifier) build(cfg Config, old *engine) (*engine, error) {
 		cache:       newTokenCache(n.Cache),
 		opts:        &v.opts,
 	}
-	names := make([]string, 0, len(n.Issuers))
-	for _, is := range n.Issuers {
-		names = append(names, is.Issuer)
+	units := n.keySources()
+	var names []string
+	for _, u := range units {
+		names = append(names, sortedKeys(u.issuers)...)
 	}
 	e.sampler = newRejectionSampler(*n.Log.RejectionsPerSecond, names, &v.opts)
 	algs := make(map[string]bool, len(n.Algorithms))
@@ -152,26 +167,36 @@ func (v *Verifier) build(cfg Config, old *engine) (*engine, error) {
 	for _, t := range n.TokenTypes {
 		e.types = append(e.types, normalizeType(t))
 	}
-	srcs := make([]jwks.Source, len(n.Issuers))
-	errs := make([]error, len(n.Issuers))
+	srcs := make([]jwks.Source, len(units))
+	errs := make([]error, len(units))
 	var wg sync.WaitGroup
-	for i, is := range n.Issuers {
-		if old != nil && old.issuers[is.Issuer] != nil && sameKeySource(old.cfg, n, old.issuerConfig(is.Issuer), is) {
-			srcs[i] = old.issuers[is.Issuer]
+	for i, u := range units {
+		if o, ok := old.source(u.cfg.Issuer); ok && sameKeySource(old.cfg, n, o.cfg, u.cfg) {
+			srcs[i] = o.src
 			continue
 		}
-		wg.Go(func() { srcs[i], errs[i] = newSource(is, n.JWKS, algs, &v.opts) })
+		wg.Go(func() { srcs[i], errs[i] = newSource(u.cfg, n.JWKS, n.InsecureHTTPJWKS, algs, &v.opts) })
 	}
 	wg.Wait()
-	for i, is := range n.Issuers {
-		if srcs[i] != nil {
-			e.issuers[is.Issuer] = srcs[i]
+	for i, u := range units {
+		if srcs[i] == nil {
+			continue
+		}
+		e.sources[u.cfg.Issuer] = keySourceEntry{src: srcs[i], cfg: u.cfg}
+		for iss, tenant := range u.issuers {
+			e.issuers[iss] = srcs[i]
+			if tenant != "" {
+				if e.tenants == nil {
+					e.tenants = map[string]string{}
+				}
+				e.tenants[iss] = tenant
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		for _, src := range e.issuers {
-			if old == nil || !old.holds(src) {
-				src.Close()
+		for _, s := range e.sources {
+			if !old.holds(s.src) {
+				s.src.Close()
 			}
 		}
 		return nil, err
@@ -179,20 +204,22 @@ func (v *Verifier) build(cfg Config, old *engine) (*engine, error) {
 	return e, nil
 }
 
-// issuerConfig is the configuration of the issuer named iss.
-func (e *engine) issuerConfig(iss string) IssuerConfig {
-	for _, is := range e.cfg.Issuers {
-		if is.Issuer == iss {
-			return is
-		}
+// source is e's key source named name; e may be nil.
+func (e *engine) source(name string) (keySourceEntry, bool) {
+	if e == nil {
+		return keySourceEntry{}, false
 	}
-	return IssuerConfig{}
+	s, ok := e.sources[name]
+	return s, ok
 }
 
-// holds reports whether src is one of e's key sources.
+// holds reports whether src is one of e's key sources; e may be nil.
 func (e *engine) holds(src jwks.Source) bool {
-	for _, s := range e.issuers {
-		if s == src {
+	if e == nil {
+		return false
+	}
+	for _, s := range e.sources {
+		if s.src == src {
 			return true
 		}
 	}
@@ -240,9 +267,9 @@ func (v *Verifier) Reload(cfg Config) error {
 		return err
 	}
 	v.cur.Store(e)
-	for _, src := range old.issuers {
-		if !e.holds(src) {
-			src.Close()
+	for _, s := range old.sources {
+		if !e.holds(s.src) {
+			s.src.Close()
 		}
 	}
 	old.sampler.stop()
@@ -323,8 +350,8 @@ func (v *Verifier) Close() {
 	defer v.mu.Unlock()
 	v.closed = true
 	e := v.cur.Load()
-	for _, src := range e.issuers {
-		src.Close()
+	for _, s := range e.sources {
+		s.src.Close()
 	}
 	e.sampler.stop()
 }
@@ -346,8 +373,8 @@ func (v *Verifier) CacheLen() int { return v.cur.Load().CacheLen() }
 // Ready is [Verifier.Ready] on this engine's key sources.
 func (v *engine) Ready() bool {
 	now := v.opts.now()
-	for _, src := range v.issuers {
-		if _, err := src.Current(now); err != nil {
+	for _, s := range v.sources {
+		if _, err := s.src.Current(now); err != nil {
 			return false
 		}
 	}
@@ -357,8 +384,8 @@ func (v *engine) Ready() bool {
 // Refresh is [Verifier.Refresh] on this engine's key sources.
 func (v *engine) Refresh(ctx context.Context) error {
 	var errs []error
-	for _, name := range sortedKeys(v.issuers) {
-		if err := v.issuers[name].Refresh(ctx); err != nil {
+	for _, name := range sortedKeys(v.sources) {
+		if err := v.sources[name].src.Refresh(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("issuer %q: %w", name, err))
 		}
 	}
@@ -367,10 +394,10 @@ func (v *engine) Refresh(ctx context.Context) error {
 
 // Stats is [Verifier.Stats] on this engine's key sources.
 func (v *engine) Stats() []IssuerStats {
-	out := make([]IssuerStats, 0, len(v.issuers))
+	out := make([]IssuerStats, 0, len(v.sources))
 	now := v.opts.now()
-	for _, name := range sortedKeys(v.issuers) {
-		out = append(out, stats(v.issuers[name], now))
+	for _, name := range sortedKeys(v.sources) {
+		out = append(out, stats(v.sources[name].src, now))
 	}
 	return out
 }
@@ -575,6 +602,11 @@ func (v *engine) check(ctx context.Context, token string, now time.Time, h *toke
 	if method.Verify(token[:d2], sig, key.Pub) != nil {
 		return nil, newError(ReasonSignatureInvalid, "signature does not verify")
 	}
+	if tenant, ok := v.tenants[c.issuer]; ok {
+		if err := checkTenant(c, tenant); err != nil {
+			return nil, err
+		}
+	}
 	c.keyThumbprint, c.keyAlg, c.keyKID = key.Thumbprint, key.Alg, key.KID
 	if err := v.checkTimes(c, now); err != nil {
 		return nil, err
@@ -776,6 +808,17 @@ func (v *engine) parseClaims(c *Claims, data []byte) *Error {
 		case "nonce", "at_hash", "c_hash":
 			if v.cfg.RefuseIDTokens {
 				idClaim = name
+			}
+		case "tid":
+			// Judged only for a template issuer, by checkTenant.
+			switch {
+			case c.tidState != tidAbsent:
+				c.tidState = tidDuplicate
+			default:
+				c.tidState = tidWrongType
+				if c.tid, ok = jose.String(val); ok {
+					c.tidState = tidString
+				}
 			}
 		case "scp":
 			// Not registered: IdPs send a string (Entra ID) or an array

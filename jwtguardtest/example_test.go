@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -249,4 +251,52 @@ func ExampleKey_JWS() {
 	}
 	// Output:
 	// token_malformed
+}
+
+// A provider that serves a discovery document: the service is configured
+// with the issuer's URL and discovery alone, and finds the key set's URL
+// in the document (OpenID Connect Discovery 1.0).
+func ExampleWithDiscovery() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithDiscovery())
+	defer idp.Close()
+	cfg := idp.Config()
+	fmt.Printf("issuer is the IdP's URL: %t, discovery: %s, jwks_url: %q\n",
+		cfg.Issuers[0].Issuer == idp.URL(), cfg.Issuers[0].Discovery, cfg.Issuers[0].JWKSURL)
+	v, err := core.New(cfg, core.WithClock(idp.Now))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	claims, err := v.Verify(context.Background(), idp.Token("alice", "read"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	st := v.Stats()[0]
+	fmt.Println(claims.Subject(), claims.Scopes())
+	fmt.Println("keys from the document's jwks_uri:", st.Source == idp.JWKSURL(), st.Discovery == idp.DiscoveryURL())
+	// Output:
+	// issuer is the IdP's URL: true, discovery: openid-configuration, jwks_url: ""
+	// alice [read]
+	// keys from the document's jwks_uri: true true
+}
+
+// A document that names its issuer with a trailing slash the baseline
+// lacks is refused, both values named: the service starts not ready.
+func ExampleIdP_EditDiscovery() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithDiscovery())
+	defer idp.Close()
+	idp.EditDiscovery(func(doc map[string]any) { doc["issuer"] = idp.Issuer() + "/" })
+	v, err := core.New(idp.Config(), core.WithClock(idp.Now), core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	_, err = v.Verify(context.Background(), idp.Token("alice"))
+	fmt.Println("ready:", v.Ready(), "verdict:", err)
+	fmt.Println(strings.ReplaceAll(v.Stats()[0].LastError, idp.URL(), "ISSUER"))
+	// Output:
+	// ready: false verdict: jwtguard: keys_unavailable: no key set fetched yet
+	// discovery document: the document names issuer "ISSUER/", the baseline "ISSUER": they must be identical (OpenID Connect Discovery 1.0 section 4.3); they differ by a trailing slash
 }

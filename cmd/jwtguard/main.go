@@ -1,7 +1,7 @@
 // Command jwtguard is the operators' tool for jwtguard baselines and tokens.
 //
 //	jwtguard verify -config baseline.yaml [-service NAME] [TOKEN | -]   verify a token, print verdict, reason and claims
-//	jwtguard lint [-services] baseline.yaml                           report every problem and risky setting, with lines
+//	jwtguard lint [-services] [-online] baseline.yaml                 report every problem and risky setting, with lines
 //	jwtguard fingerprint [-service NAME] baseline.yaml                print the effective and the shared fingerprint
 //	jwtguard inspect TOKEN                                            decode header and claims WITHOUT verifying
 //	jwtguard conformance serve-idp -addr 127.0.0.1:PORT               serve the matrix's IdP, print the baseline to configure
@@ -34,6 +34,7 @@ import (
 	"io"
 	iofs "io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -46,7 +47,7 @@ import (
 
 const usage = `usage:
   jwtguard verify -config baseline.yaml [-service NAME] [TOKEN | -]
-  jwtguard lint [-services] baseline.yaml
+  jwtguard lint [-services] [-online] baseline.yaml
   jwtguard fingerprint [-service NAME] baseline.yaml
   jwtguard inspect [TOKEN | -]
   jwtguard conformance serve-idp [-addr 127.0.0.1:PORT]
@@ -108,7 +109,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "verify":
 		return verify(ctx, args[1:], stdin, stdout, stderr)
 	case "lint":
-		return lint(args[1:], stdout, stderr)
+		return lint(ctx, args[1:], stdout, stderr)
 	case "fingerprint":
 		return fingerprint(args[1:], stdout, stderr)
 	case "inspect":
@@ -226,10 +227,11 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	return 0
 }
 
-func lint(args []string, stdout, stderr io.Writer) int {
+func lint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	table := fs.Bool("services", false, "print the estate: each service, its audiences and its deviations")
+	online := fs.Bool("online", false, "also fetch each issuer's discovery document and compare its issuer (lint is offline without it)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -243,6 +245,11 @@ func lint(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	lint := core.LintBaseline(data)
+	if *online {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		lint.Warnings = append(lint.Warnings, core.LintOnline(ctx, data, &http.Client{Timeout: 10 * time.Second})...)
+		cancel()
+	}
 	for _, e := range lint.Errors {
 		printProblem(stdout, args[0], "error", e.Key, e.Line, e.Msg)
 	}
