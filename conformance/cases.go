@@ -133,9 +133,10 @@ func sized(n int) func(*env) string {
 	})
 }
 
-func withTypes(c *core.Config)    { c.TokenTypes = []string{"at+jwt"} }
-func withRequired(c *core.Config) { c.RequiredClaims = []string{"tenant"} }
-func withQuery(c *core.Config)    { c.TokenSources.Query = "access_token" }
+func withTypes(c *core.Config)          { c.TokenTypes = []string{"at+jwt"} }
+func withRequired(c *core.Config)       { c.RequiredClaims = []string{"tenant"} }
+func withRefuseIDTokens(c *core.Config) { c.RefuseIDTokens = true }
+func withQuery(c *core.Config)          { c.TokenSources.Query = "access_token" }
 
 func header(values ...string) func(*env) Request {
 	return func(*env) Request { return Request{Header: http.Header{"Authorization": values}} }
@@ -666,6 +667,27 @@ var cases = []testCase{
 		token:       edit(func(_ *env, h, _ map[string]any) { delete(h, "typ") }),
 		explanation: "with token_types set, a header without typ is refused",
 		source:      "RFC 8725 section 3.11, RFC 9068 section 4",
+	},
+	{
+		name: "id-token-nonce-refused", group: gClaims, want: InvalidToken, reason: core.ReasonTypeInvalid, config: withRefuseIDTokens,
+		token: edit(func(_ *env, h, c map[string]any) {
+			h["typ"] = "JWT"
+			c["nonce"] = "n-0S6_WzA2Mj"
+		}),
+		explanation: "with refuse_id_tokens, a token carrying nonce is an ID token and is refused, whatever its typ",
+		source:      "OpenID Connect Core 1.0 sections 2 and 3.1.3.6",
+	},
+	{
+		name: "id-token-at-hash-refused", group: gClaims, want: InvalidToken, reason: core.ReasonTypeInvalid, config: withRefuseIDTokens,
+		token:       edit(func(_ *env, h, c map[string]any) { delete(h, "typ"); c["at_hash"] = "77QmUPtjPfzWtF2AnpK9RQ" }),
+		explanation: "with refuse_id_tokens, a token carrying at_hash (or c_hash) is an ID token and is refused",
+		source:      "OpenID Connect Core 1.0 sections 2 and 3.3.2.11",
+	},
+	{
+		name: "id-token-claims-without-refuse-id-tokens", group: gClaims, want: Accept,
+		token:       edit(func(_ *env, _, c map[string]any) { c["nonce"] = "n-0S6_WzA2Mj" }),
+		explanation: "without refuse_id_tokens, nonce is an unregistered claim like any other: the setting is what refuses it",
+		source:      "RFC 7519 section 4.3",
 	},
 	{
 		name: "crit-unknown-extension", group: gClaims, want: InvalidToken, reason: core.ReasonHeaderInvalid,

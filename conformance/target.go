@@ -349,6 +349,9 @@ func configChange(change func(*core.Config)) string {
 	if c.TokenSources.Query != "" {
 		parts = append(parts, "token_sources.query: "+c.TokenSources.Query)
 	}
+	if c.RefuseIDTokens {
+		parts = append(parts, "refuse_id_tokens: true")
+	}
 	if len(parts) == 0 {
 		return "a baseline of its own"
 	}

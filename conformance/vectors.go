@@ -54,6 +54,7 @@ type vectorBaseline struct {
 	LeewaySeconds             int64    `json:"leeway_seconds"`
 	RequiredClaims            []string `json:"required_claims"`
 	TokenTypes                []string `json:"token_types"`
+	RefuseIDTokens            bool     `json:"refuse_id_tokens,omitempty"`
 	MaxTokenBytes             int      `json:"max_token_bytes"`
 	QueryParameter            string   `json:"query_parameter"`
 	UnknownKIDIntervalSeconds int64    `json:"unknown_kid_interval_seconds"`
@@ -219,6 +220,7 @@ func record(keys *keyring, c *testCase, names *keySetNames) (vector, error) {
 			LeewaySeconds:             int64(cfg.Leeway / time.Second),
 			RequiredClaims:            nonNil(cfg.RequiredClaims),
 			TokenTypes:                nonNil(cfg.TokenTypes),
+			RefuseIDTokens:            cfg.RefuseIDTokens,
 			MaxTokenBytes:             cfg.MaxTokenBytes,
 			QueryParameter:            cfg.TokenSources.Query,
 			UnknownKIDIntervalSeconds: int64(cfg.JWKS.UnknownKIDInterval / time.Second),

@@ -52,6 +52,7 @@ func TestVectorsStandAlone(t *testing.T) {
 				Leeway:         time.Duration(b.LeewaySeconds) * time.Second,
 				RequiredClaims: b.RequiredClaims,
 				TokenTypes:     b.TokenTypes,
+				RefuseIDTokens: b.RefuseIDTokens,
 				MaxTokenBytes:  b.MaxTokenBytes,
 				TokenSources:   core.TokenSourcesConfig{Query: b.QueryParameter},
 				JWKS: core.JWKSConfig{UnknownKIDInterval: time.Duration(b.UnknownKIDIntervalSeconds) * time.Second,

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -624,41 +623,6 @@ func TestRequireRoles(t *testing.T) {
 				var ce *connect.Error
 				if errors.As(err, &ce) && strings.Contains(ce.Meta().Get("WWW-Authenticate"), "scope=") {
 					t.Errorf("stream %v: a role refusal names a scope: %s", stream, ce.Meta().Get("WWW-Authenticate"))
-				}
-			}
-		})
-	}
-}
-
-// WithOptional lets a call without credentials through without claims;
-// any token is judged as without the option, and a check behind still
-// refuses an anonymous call. The gate decides as the interceptor does.
-func TestOptional(t *testing.T) {
-	v, idp := jwtguardtest.NewTestVerifier(t)
-	g := connectjwt.New(v, connectjwt.WithOptional())
-	for _, tc := range []struct {
-		name    string
-		opts    []connect.HandlerOption
-		token   string
-		want    connect.Code // 0: ok
-		subject string
-	}{
-		{"no token", guarded(g, conformance.Route{}, false), "", 0, ""},
-		{"no token, by the gate", guarded(g, conformance.Route{}, true), "", 0, ""},
-		{"valid token", guarded(g, conformance.Route{}, false), idp.Token("alice"), 0, "alice"},
-		{"expired token", guarded(g, conformance.Route{}, false), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign(), connect.CodeUnauthenticated, ""},
-		{"expired token, by the gate", guarded(g, conformance.Route{}, true), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign(), connect.CodeUnauthenticated, ""},
-		{"malformed token", guarded(g, conformance.Route{}, false), "not-a-jwt", connect.CodeUnauthenticated, ""},
-		{"no token, behind RequireScopes", guarded(g, conformance.Route{Scopes: []string{"read"}}, false), "", connect.CodeUnauthenticated, ""},
-		{"without the option, no token", guarded(connectjwt.New(v), conformance.Route{}, false), "", connect.CodeUnauthenticated, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := serve(tc.opts...)
-			defer srv.Close()
-			for _, stream := range []bool{false, true} {
-				subject, err := call(srv, open, stream, bearer(tc.token))
-				if (err == nil) != (tc.want == 0) || (err != nil && connect.CodeOf(err) != tc.want) || subject != tc.subject {
-					t.Errorf("stream %v: %v %q, want %v %q", stream, err, subject, tc.want, tc.subject)
 				}
 			}
 		})

@@ -9,14 +9,16 @@
 // with core's generic message and, except over the gRPC protocol, the RFC
 // 6750 challenge in the error's metadata: the WWW-Authenticate header of a
 // Connect unary call's 401, 403 or 400. Claims reach handlers through the
-// call context ([Claims], or core.FromContext); the Guard's RequireScopes
-// and RequirePolicy interceptors check them. In a client, the interceptors
-// do nothing.
+// call context ([Claims], or core.FromContext); the Guard's RequireScopes,
+// RequireRoles and RequirePolicy interceptors check them. In a client, the
+// interceptors do nothing.
 //
 // A Guard's interceptor and checks share its options; the package-level
 // functions are a Guard with default options. A call [WithExempt] exempts
 // carries no claims, and a check behind it refuses it as lacking
-// credentials, as a skipped HTTP request is.
+// credentials, as a skipped HTTP request is. [WithOptional] lets a call
+// without credentials through without claims, while any token it presents
+// is verified as usual.
 //
 //	g := connectjwt.New(v, connectjwt.WithExempt("grpc.health.v1.Health"))
 //	authenticated := connect.WithInterceptors(g.Interceptor())

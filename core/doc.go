@@ -5,8 +5,8 @@
 // gives the same verdict for the same token. It verifies RS*, PS*, ES* and
 // EdDSA access tokens against each trusted issuer's own key set, and every
 // rejection is one [*Error] carrying a stable [Reason], logged as one slog
-// line. Authorization is separate: a [Policy] such as [RequireScopes] runs on
-// claims that were already verified.
+// line. Authorization is separate: a [Policy] such as [RequireScopes] or
+// [RequireRoles] runs on claims that were already verified.
 //
 //	cfg, err := core.LoadBaseline("baseline.yaml")
 //	if err != nil {
@@ -23,7 +23,8 @@
 //	}
 //
 // Adapters (nethttpjwt, ginjwt, echojwt, fiberjwt, fiberv3jwt, grpcjwt,
-// connectjwt) only move a token in, through [Verifier.Authenticate], and a
+// connectjwt) only move a token in, through [Verifier.Authenticate] (or
+// [Verifier.AuthenticateOptional] on routes open to anonymous callers), and a
 // verdict out, through [Verifier.Response]; they hold no verification
 // logic. The fleet module keeps replicas in step through
 // [WithRevocations], [WithHooks] and [Verifier.Hint]: it can refuse a

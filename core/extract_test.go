@@ -177,3 +177,26 @@ type panicking struct{}
 func (panicking) Header(string) []string       { panic("header") }
 func (panicking) Query(string) []string        { panic("query") }
 func (panicking) Cookie(string) (string, bool) { panic("cookie") }
+
+// TestAuthenticateOptionalVerdicts: an anonymous request is no verdict,
+// since nothing was verified; a presented token is one, as in
+// Authenticate.
+func TestAuthenticateOptionalVerdicts(t *testing.T) {
+	rec := &verdictRecorder{}
+	v := newVerifier(t, baseConfig(t), core.WithHooks(rec))
+	rec.take() // whatever start reported
+	anonymous := httptest.NewRequest(http.MethodGet, "/", nil)
+	if c, err := v.AuthenticateOptional(bg, core.HTTPRequest(anonymous)); c != nil || err != nil {
+		t.Fatalf("anonymous: %v, %v", c, err)
+	}
+	if got := rec.take(); len(got) != 0 {
+		t.Fatalf("an anonymous request reported %v", got)
+	}
+	expired := httptest.NewRequest(http.MethodGet, "/", nil)
+	expired.Header.Set("Authorization", "Bearer "+sign(t, "EdDSA", "ed", with(func(c map[string]any) { c["exp"] = testNow.Add(-time.Hour).Unix() })))
+	_, err := v.AuthenticateOptional(bg, core.HTTPRequest(expired))
+	assertReason(t, err, core.ReasonTokenExpired)
+	if got := rec.take(); len(got) != 1 || got[0].Reason != core.ReasonTokenExpired {
+		t.Fatalf("an expired token reported %v, want one token_expired verdict", got)
+	}
+}

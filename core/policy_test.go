@@ -14,6 +14,28 @@ import (
 	"github.com/jwtguard/jwtguard/core"
 )
 
+// authorize verifies a token of goodClaims changed by edit and runs p on
+// its claims: nil when p grants, which must be unless refused is set; else
+// the refusal, which must be insufficient_scope.
+func authorize(t *testing.T, v *core.Verifier, edit func(map[string]any), p core.Policy, refused bool) *core.Error {
+	t.Helper()
+	c, err := v.Verify(bg, sign(t, "RS256", "rsa", with(edit)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = v.Authorize(bg, c, p)
+	if !refused {
+		if err != nil {
+			t.Fatalf("want granted, got %v", err)
+		}
+		return nil
+	}
+	assertReason(t, err, core.ReasonInsufficientScope)
+	var e *core.Error
+	errors.As(err, &e)
+	return e
+}
+
 func TestRequireScopes(t *testing.T) {
 	v := newVerifier(t, baseConfig(t))
 	cases := []struct {
@@ -33,24 +55,14 @@ func TestRequireScopes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := v.Verify(bg, sign(t, "RS256", "rsa", with(tc.claims)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = v.Authorize(bg, c, core.RequireScopes(tc.require...))
-			if tc.missing == "" {
-				if err != nil {
-					t.Fatalf("want granted, got %v", err)
-				}
+			e := authorize(t, v, tc.claims, core.RequireScopes(tc.require...), tc.missing != "")
+			if e == nil {
 				return
 			}
-			assertReason(t, err, core.ReasonInsufficientScope)
-			var e *core.Error
-			errors.As(err, &e)
 			if got := strings.Join(e.Scopes, " "); got != tc.missing {
 				t.Fatalf("missing scopes %q, want %q", got, tc.missing)
 			}
-			if h := v.Response(err).WWWAuthenticate; !strings.Contains(h, `scope="`+tc.missing+`"`) {
+			if h := v.Response(e).WWWAuthenticate; !strings.Contains(h, `scope="`+tc.missing+`"`) {
 				t.Fatalf("WWW-Authenticate %q does not name the scope", h)
 			}
 		})
@@ -102,27 +114,17 @@ func TestRequireRoles(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := v.Verify(bg, sign(t, "RS256", "rsa", with(tc.claims)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = v.Authorize(bg, c, core.RequireRoles(tc.path, tc.require...))
-			if tc.missing == "" {
-				if err != nil {
-					t.Fatalf("want granted, got %v", err)
-				}
+			e := authorize(t, v, tc.claims, core.RequireRoles(tc.path, tc.require...), tc.missing != "")
+			if e == nil {
 				return
 			}
-			assertReason(t, err, core.ReasonInsufficientScope)
-			var e *core.Error
-			errors.As(err, &e)
 			if got := strings.Join(e.Roles, " "); got != tc.missing {
 				t.Fatalf("missing roles %q, want %q", got, tc.missing)
 			}
 			if len(e.Scopes) != 0 {
 				t.Fatalf("a role refusal names scopes %q", e.Scopes)
 			}
-			if r := v.Response(err); r.Status != http.StatusForbidden || strings.Contains(r.WWWAuthenticate, "scope=") {
+			if r := v.Response(e); r.Status != http.StatusForbidden || strings.Contains(r.WWWAuthenticate, "scope=") {
 				t.Fatalf("response %d %q", r.Status, r.WWWAuthenticate)
 			}
 		})

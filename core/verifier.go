@@ -319,11 +319,12 @@ func (v *Verifier) Authenticate(ctx context.Context, r Request) (*Claims, error)
 // AuthenticateOptional is Authenticate for a route open to anonymous
 // requests: a request that presents no credentials at all (no
 // Authorization header, no token in the query or a cookie) gets nil claims
-// and a nil error, and is not logged. A request that presents any is
-// judged exactly as Authenticate judges it: an expired, forged or
-// malformed token, another Authorization scheme, or a token in a place the
-// baseline does not allow (RFC 6750 section 2.3's access_token query
-// parameter) is refused with the same reason, never taken as anonymous.
+// and a nil error, and is neither logged nor a verdict for [VerdictHooks]:
+// nothing was verified. A request that presents any is judged exactly as
+// Authenticate judges it: an expired, forged or malformed token, another
+// Authorization scheme, or a token in a place the baseline does not allow
+// (RFC 6750 section 2.3's access_token query parameter) is refused with the
+// same reason, never taken as anonymous.
 func (v *Verifier) AuthenticateOptional(ctx context.Context, r Request) (*Claims, error) {
 	return v.cur.Load().AuthenticateOptional(ctx, r)
 }

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
@@ -443,34 +442,6 @@ func TestRequireRoles(t *testing.T) {
 		}
 		if challenge := r.header.Get("WWW-Authenticate"); strings.Contains(challenge, "scope=") {
 			t.Errorf("%s: a role refusal names a scope: %s", tc.name, challenge)
-		}
-	}
-}
-
-// WithOptional lets a request without credentials through without claims;
-// any token is judged as without the option, and a check behind still
-// refuses an anonymous request.
-func TestOptional(t *testing.T) {
-	v, idp := jwtguardtest.NewTestVerifier(t)
-	g := fiberjwt.New(v, fiberjwt.WithOptional())
-	invalid := v.Response(&core.Error{Reason: core.ReasonTokenExpired})
-	missing := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
-	for _, tc := range []struct {
-		name          string
-		chain         []fiber.Handler
-		authorization []string
-		status        int
-		body          string
-	}{
-		{"no token", []fiber.Handler{g.Middleware}, nil, http.StatusOK, "no claims"},
-		{"valid token", []fiber.Handler{g.Middleware}, []string{"Bearer " + idp.Token("alice")}, http.StatusOK, "alice"},
-		{"expired token", []fiber.Handler{g.Middleware}, []string{"Bearer " + idp.NewToken("alice").ExpiresIn(-time.Hour).Sign()}, invalid.Status, string(invalid.Body)},
-		{"malformed token", []fiber.Handler{g.Middleware}, []string{"Bearer not-a-jwt"}, invalid.Status, string(invalid.Body)},
-		{"no token, behind RequireScopes", []fiber.Handler{g.Middleware, g.RequireScopes("read")}, nil, missing.Status, string(missing.Body)},
-		{"without the option, no token", []fiber.Handler{fiberjwt.Middleware(v)}, nil, missing.Status, string(missing.Body)},
-	} {
-		if r := get(t, newApp(append(tc.chain, subject)...), "/", tc.authorization...); r.status != tc.status || r.body != tc.body {
-			t.Errorf("%s: %d %q, want %d %q", tc.name, r.status, r.body, tc.status, tc.body)
 		}
 	}
 }

@@ -8,12 +8,14 @@
 // core.FromContext(c.Context()) finds them, in the handler and in whatever
 // it passes c.Context() to; c itself is a context.Context too, but its
 // Value reads c.Locals, where the package keeps nothing. The Guard's
-// RequireScopes and RequirePolicy check the claims.
+// RequireScopes, RequireRoles and RequirePolicy check the claims.
 //
 // A Guard's Middleware and checks share its options; the package-level
-// functions are a Guard with default options — build one Guard when you
-// set an error handler. A request the Middleware skips ([WithNext]) carries
-// no claims, and a check behind it refuses it as lacking credentials.
+// functions are a Guard with default options — build one Guard when you set
+// an error handler. A request the Middleware skips ([WithNext]) carries no
+// claims, and a check behind it refuses it as lacking credentials.
+// [WithOptional] lets a request without credentials through without claims,
+// while any token it presents is verified as usual.
 //
 // fasthttp cannot read request headers beyond its read buffer (4 KiB by
 // default), and fiber's ErrorHandler answers 431 without running the

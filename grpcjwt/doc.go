@@ -6,13 +6,16 @@
 // verdict every jwtguard adapter gives: Unauthenticated, PermissionDenied,
 // InvalidArgument or Unavailable, with core's generic message. Claims reach
 // handlers through the call context ([Claims], or core.FromContext); the
-// Guard's RequireScopes and RequirePolicy interceptors check them.
+// Guard's RequireScopes, RequireRoles and RequirePolicy interceptors check
+// them.
 //
 // A Guard's interceptors and checks share its options; the package-level
-// functions are a Guard with default options — build one Guard when you
-// set an error handler. A call [WithExempt] exempts carries no claims, and
-// a check behind it refuses it as lacking credentials, as a skipped HTTP
+// functions are a Guard with default options — build one Guard when you set
+// an error handler. A call [WithExempt] exempts carries no claims, and a
+// check behind it refuses it as lacking credentials, as a skipped HTTP
 // request is: put checks in front of the methods that need them only.
+// [WithOptional] lets a call without credentials through without claims,
+// while any token it presents is verified as usual.
 //
 //	g := grpcjwt.New(v, grpcjwt.WithExempt("grpc.health.v1.Health"))
 //	srv := grpc.NewServer(

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/jwtguardtest"
@@ -271,34 +270,6 @@ func TestRequireRoles(t *testing.T) {
 		}
 		if challenge := w.Header().Get("WWW-Authenticate"); strings.Contains(challenge, "scope=") {
 			t.Errorf("%s: a role refusal names a scope: %s", tc.name, challenge)
-		}
-	}
-}
-
-// WithOptional lets a request without credentials through without claims;
-// any token is judged as without the option, and a check behind still
-// refuses an anonymous request.
-func TestOptional(t *testing.T) {
-	v, idp := jwtguardtest.NewTestVerifier(t)
-	g := nethttpjwt.New(v, nethttpjwt.WithOptional())
-	invalid := v.Response(&core.Error{Reason: core.ReasonTokenExpired})
-	missing := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
-	for _, tc := range []struct {
-		name   string
-		h      http.Handler
-		token  string
-		status int
-		body   string
-	}{
-		{"no token", g.Middleware(subject), "", http.StatusOK, "no claims"},
-		{"valid token", g.Middleware(subject), idp.Token("alice"), http.StatusOK, "alice"},
-		{"expired token", g.Middleware(subject), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign(), invalid.Status, string(invalid.Body)},
-		{"malformed token", g.Middleware(subject), "not-a-jwt", invalid.Status, string(invalid.Body)},
-		{"no token, behind RequireScopes", g.Middleware(g.RequireScopes("read")(subject)), "", missing.Status, string(missing.Body)},
-		{"without the option, no token", nethttpjwt.Middleware(v)(subject), "", missing.Status, string(missing.Body)},
-	} {
-		if w := get(tc.h, "/", tc.token); w.Code != tc.status || w.Body.String() != tc.body {
-			t.Errorf("%s: %d %q, want %d %q", tc.name, w.Code, w.Body, tc.status, tc.body)
 		}
 	}
 }
