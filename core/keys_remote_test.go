@@ -496,6 +496,18 @@ func lcStart(t *testing.T, p *lcIdP, edit func(*core.Config), opts ...core.Optio
 // the start of this one.
 func (e *lcEnv) tick(tb testing.TB) time.Duration {
 	tb.Helper()
+	// A fetch already in flight (an unknown kid's, which the verify that
+	// asked for it stopped waiting on) ends first: it is not the tick's.
+	for {
+		synctest.Wait()
+		e.idp.mu.Lock()
+		ended, inFlight := e.idp.ended, slices.ContainsFunc(e.idp.exchanges, func(x lcExchange) bool { return x.end.IsZero() })
+		e.idp.mu.Unlock()
+		if !inFlight {
+			break
+		}
+		<-ended
+	}
 	e.idp.mu.Lock()
 	ended, n := e.idp.ended, len(e.idp.exchanges)
 	e.idp.mu.Unlock()
