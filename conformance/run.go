@@ -420,6 +420,7 @@ func runCase(keys *keyring, h Harness, c *testCase) (Verdict, []string, error) {
 		return Verdict{Skipped: errors.Is(err, errors.ErrUnsupported)}, nil, err
 	}
 	got, problems := c.judge(e.v, res, log.reasons())
+	problems = append(problems, log.leaks(req)...)
 	for _, p := range e.strays.requests() {
 		problems = append(problems, fmt.Sprintf("the verifier fetched %s, a URL the token named", p))
 	}
@@ -624,13 +625,19 @@ func bearerParam(challenge, name string) string {
 type rejectionLog struct {
 	mu   sync.Mutex
 	list []core.Reason
+	// text is every line as the JSON handler writes it, to search for
+	// what must never be logged.
+	text bytes.Buffer
 }
 
 func (l *rejectionLog) Enabled(context.Context, slog.Level) bool { return true }
 func (l *rejectionLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
 func (l *rejectionLog) WithGroup(string) slog.Handler            { return l }
 
-func (l *rejectionLog) Handle(_ context.Context, r slog.Record) error {
+func (l *rejectionLog) Handle(ctx context.Context, r slog.Record) error {
+	l.mu.Lock()
+	_ = slog.NewJSONHandler(&l.text, nil).Handle(ctx, r)
+	l.mu.Unlock()
 	var attrs []slog.Attr
 	r.Attrs(func(a slog.Attr) bool {
 		attrs = append(attrs, a)
@@ -666,6 +673,46 @@ func (l *rejectionLog) reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.list = nil
+	l.text.Reset()
+}
+
+// minSecretLen is the shortest token or token segment searched for in the
+// log: shorter strings (a malformed "a.b") could appear in any text.
+const minSecretLen = 16
+
+// leaks lists each credential of req, or segment of one, that a log line
+// written since the last reset carries. RFC 6750 section 5.2 counts token
+// disclosure among the threats a bearer token faces, and a log is read by
+// more people than the service's clients: the verifier logs values read
+// from a token, never the token, its signature or a raw segment of it.
+func (l *rejectionLog) leaks(req Request) []string {
+	l.mu.Lock()
+	text := l.text.String()
+	l.mu.Unlock()
+	var secrets []string
+	for _, v := range req.Header.Values("Authorization") {
+		_, token, _ := strings.Cut(strings.TrimSpace(v), " ")
+		secrets = append(secrets, strings.TrimSpace(token))
+	}
+	for _, vs := range req.Query {
+		secrets = append(secrets, vs...)
+	}
+	for _, c := range req.Header.Values("Cookie") {
+		for _, pair := range strings.Split(c, ";") {
+			_, val, _ := strings.Cut(pair, "=")
+			secrets = append(secrets, val)
+		}
+	}
+	var out []string
+	for _, s := range secrets {
+		for _, part := range append([]string{s}, strings.Split(s, ".")...) {
+			if len(part) >= minSecretLen && strings.Contains(text, part) {
+				out = append(out, fmt.Sprintf("a log line carries %.24q..., part of the request's credentials", part))
+				break
+			}
+		}
+	}
+	return out
 }
 
 func (l *rejectionLog) reasons() []core.Reason {
