@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -249,4 +250,29 @@ func ExampleKey_JWS() {
 	}
 	// Output:
 	// token_malformed
+}
+
+// A rejection line names the endpoint that refused the token and what
+// the token carried; Logs keeps it for a test to check.
+func ExampleLogs() {
+	idp := jwtguardtest.NewIdP()
+	defer idp.Close()
+	logs := &jwtguardtest.Logs{}
+	v, err := core.New(idp.Config(), core.WithClock(idp.Now), core.WithLogger(logs.Logger()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	r := httptest.NewRequest(http.MethodGet, "/orders/7", nil)
+	r.Header.Set("Authorization", "Bearer "+idp.NewToken("bob").Audience("billing-api").Sign())
+	_, err = v.Authenticate(context.Background(), core.HTTPRequest(r))
+	fmt.Println(errors.Is(err, core.ReasonAudienceInvalid))
+	line := logs.Rejections()[0]
+	fmt.Println(line["method"], line["path"], line["accepted_aud"])
+	fmt.Println(line["unverified"].(map[string]any)["aud"])
+	// Output:
+	// true
+	// GET /orders/7 [https://api.example.test]
+	// [billing-api]
 }
