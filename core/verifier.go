@@ -199,9 +199,14 @@ func (e *engine) holds(src jwks.Source) bool {
 	return false
 }
 
+// logBaselineFingerprint is the log key of a baseline's fingerprint, apart
+// from a key set's (jwks_fingerprint), so a search for one never finds the
+// other.
+const logBaselineFingerprint = "baseline_fingerprint"
+
 // describe is what a log line says of e's baseline.
 func (e *engine) describe() []slog.Attr {
-	attrs := []slog.Attr{slog.String("fingerprint", e.fingerprint), slog.String("shared_fingerprint", e.cfg.SharedFingerprint())}
+	attrs := []slog.Attr{slog.String(logBaselineFingerprint, e.fingerprint), slog.String("shared_fingerprint", e.cfg.SharedFingerprint())}
 	if e.cfg.Service != "" {
 		attrs = append(attrs, slog.String("baseline_service", e.cfg.Service))
 	}
@@ -236,7 +241,7 @@ func (v *Verifier) Reload(cfg Config) error {
 	e, err := v.build(cfg, old)
 	if err != nil {
 		v.opts.logger.LogAttrs(context.Background(), slog.LevelError, "jwtguard baseline reload refused",
-			slog.String("fingerprint", old.fingerprint), slog.String("error", err.Error()))
+			slog.String(logBaselineFingerprint, old.fingerprint), slog.String("error", err.Error()))
 		return err
 	}
 	v.cur.Store(e)
@@ -256,7 +261,7 @@ func (v *Verifier) Reload(cfg Config) error {
 			level = slog.LevelWarn
 		}
 	}
-	attrs := append([]slog.Attr{slog.String("old_fingerprint", old.fingerprint)}, e.describe()...)
+	attrs := append([]slog.Attr{slog.String("old_"+logBaselineFingerprint, old.fingerprint)}, e.describe()...)
 	attrs = append(attrs, slog.Any("changes", nonNil(all)))
 	if len(weaker) > 0 {
 		attrs = append(attrs, slog.Any("weakens", weaker))

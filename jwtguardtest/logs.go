@@ -32,15 +32,26 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	return w.l.buf.Write(p)
 }
 
-// Rejections returns the rejection lines written so far, each decoded
-// from JSON, in order.
-func (l *Logs) Rejections() []map[string]any {
+// Lines returns every line written so far, each decoded from JSON, in
+// order.
+func (l *Logs) Lines() []map[string]any {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []map[string]any
 	for _, line := range bytes.Split(l.buf.Bytes(), []byte("\n")) {
 		var rec map[string]any
-		if json.Unmarshal(line, &rec) == nil && rec["msg"] == "jwt rejected" {
+		if json.Unmarshal(line, &rec) == nil {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// Rejections returns the rejection lines written so far, in order.
+func (l *Logs) Rejections() []map[string]any {
+	var out []map[string]any
+	for _, rec := range l.Lines() {
+		if rec["msg"] == "jwt rejected" {
 			out = append(out, rec)
 		}
 	}

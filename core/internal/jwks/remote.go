@@ -54,6 +54,7 @@ type flight struct {
 // fetchResult is what one HTTP exchange produced.
 type fetchResult struct {
 	set         *Set // nil on 304
+	skipped     []Skipped
 	notModified bool
 	etag        string
 	maxAge      time.Duration
@@ -110,6 +111,7 @@ type Remote struct {
 	fetchNotModified uint64
 	refusedUnknown   uint64
 	lastErr          string
+	lastSkipped      string    // skippedSignature of the last set fetched
 	hint             *hintArm  // the pending hinted fetch; nil when none
 	lastHintFetch    time.Time // start of the last fetch a hint triggered
 }
@@ -486,6 +488,7 @@ func (s *Remote) fetch(f *flight) {
 
 	ev := FetchEvent{Issuer: s.issuer, URL: s.url, Trigger: f.trigger, Duration: now.Sub(start)}
 	var change *KeySetChange
+	var logSkipped []Skipped
 	s.mu.Lock()
 	old := s.served.Load()
 	switch {
@@ -514,6 +517,11 @@ func (s *Remote) fetch(f *flight) {
 		}
 		s.served.Store(&servedSet{set: set, okAt: now})
 		s.etag = res.etag
+		// The keys this set skipped are logged when they or the set change,
+		// not at every refresh that fetches the same document again.
+		if sig := skippedSignature(res.skipped); change != nil || sig != s.lastSkipped {
+			logSkipped, s.lastSkipped = res.skipped, sig
+		}
 		if s.hint != nil && s.hint.fingerprint == set.fingerprint {
 			s.cancelHintLocked()
 		}
@@ -541,10 +549,11 @@ func (s *Remote) fetch(f *flight) {
 	if err != nil {
 		s.logFailure(f.trigger, err, failures, old, now)
 	}
+	LogSkipped(s.env.Logger, s.issuer, logSkipped)
 	if change != nil {
 		s.env.Logger.LogAttrs(context.Background(), slog.LevelInfo, "jwks key set changed",
 			slog.String("iss", s.issuer), slog.Any("old_kids", nonNil(change.OldKIDs)), slog.Any("new_kids", change.NewKIDs),
-			slog.String("fingerprint", change.Fingerprint), slog.String("trigger", f.trigger))
+			slog.String("jwks_fingerprint", change.Fingerprint), slog.String("trigger", f.trigger))
 	}
 	s.notify(func(h Hooks) { h.FetchDone(ev) })
 	if change != nil {
@@ -648,11 +657,11 @@ func (s *Remote) get(ctx context.Context, etag string) (fetchResult, error) {
 	if len(data) == 0 {
 		return r, errors.New("empty response body")
 	}
-	keys, err := Parse(data, s.algs, s.env.Logger, s.issuer)
+	keys, skipped, err := Parse(data, s.algs)
 	if err != nil {
 		return r, err
 	}
-	r.set, r.etag = NewSet(keys), resp.Header.Get("ETag")
+	r.set, r.skipped, r.etag = NewSet(keys), skipped, resp.Header.Get("ETag")
 	return r, nil
 }
 

@@ -3,7 +3,6 @@ package jwks
 import (
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,7 +38,7 @@ func TestParseLimits(t *testing.T) {
 		{"key_ops with verify", withOps(`["verify"]`), 1},
 		{"key_ops without verify", withOps(`["encrypt"]`), 0},
 	} {
-		keys, err := Parse(tc.data, algs, slog.New(slog.DiscardHandler), "https://idp.test")
+		keys, _, err := Parse(tc.data, algs)
 		if len(keys) != tc.keys || (err == nil) != (tc.keys > 0) {
 			t.Errorf("%s: %d keys, error %v; want %d keys", tc.name, len(keys), err, tc.keys)
 		}
