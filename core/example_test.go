@@ -108,7 +108,9 @@ leway: 30s
 `))
 	fmt.Println(err)
 	// Output:
-	// baseline: line 7: leway: unknown key
+	// baseline: line 7: leway: unknown key (did you mean "leeway"?)
+	// baseline: line 6: algorithms: "HS256" (HMAC) cannot be used with a public key set
+	// baseline: line 4: issuers[0].jwks_url: "http://idp.example.com/jwks" is not https (write insecure_http_jwks: true to allow it)
 }
 
 func ExampleLintBaseline() {
