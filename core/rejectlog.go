@@ -33,15 +33,14 @@ const (
 	logAudEntries = 16
 )
 
-// rejectionAttrs is the rejection line of e for request r (nil for a call
-// without one). What the baseline expected is added for the reasons where
+// rejectionAttrs appends to attrs the rejection line of e for request r
+// (nil for a call without one). What the baseline expected is added for the reasons where
 // it is what an operator compares the token's value with.
 //
 // The token itself, its signature and its raw segments are never among the
 // attributes: only named header members and claims, decoded, each logged
 // as a string attribute so that the handler quotes or escapes it.
-func (v *engine) rejectionAttrs(e *Error, r Request) []slog.Attr {
-	attrs := make([]slog.Attr, 0, 6)
+func (v *engine) rejectionAttrs(attrs []slog.Attr, e *Error, r Request) []slog.Attr {
 	attrs = append(attrs, slog.String(logReason, string(e.Reason)))
 	if method, path := requestTarget(r); method != "" || path != "" {
 		attrs = append(attrs, slog.String(logMethod, clipLog(method)), slog.String(logPath, clipLog(path)))
