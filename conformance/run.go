@@ -421,6 +421,7 @@ func runCase(keys *keyring, h Harness, c *testCase) (Verdict, []string, error) {
 	}
 	got, problems := c.judge(e.v, res, log.reasons())
 	problems = append(problems, log.leaks(req)...)
+	problems = append(problems, log.untargeted(c, req, res)...)
 	for _, p := range e.strays.requests() {
 		problems = append(problems, fmt.Sprintf("the verifier fetched %s, a URL the token named", p))
 	}
@@ -625,6 +626,9 @@ func bearerParam(challenge, name string) string {
 type rejectionLog struct {
 	mu   sync.Mutex
 	list []core.Reason
+	// targets are the method and path of each rejection line, "" where
+	// it has none.
+	targets [][2]string
 	// text is every line as the JSON handler writes it, to search for
 	// what must never be logged.
 	text bytes.Buffer
@@ -644,9 +648,42 @@ func (l *rejectionLog) Handle(ctx context.Context, r slog.Record) error {
 		return true
 	})
 	if reason, ok := findReason(attrs); ok {
+		var target [2]string
+		for _, a := range attrs {
+			switch a.Key {
+			case "method":
+				target[0] = a.Value.String()
+			case "path":
+				target[1] = a.Value.String()
+			}
+		}
 		l.mu.Lock()
 		l.list = append(l.list, reason)
+		l.targets = append(l.targets, target)
 		l.mu.Unlock()
+	}
+	return nil
+}
+
+// untargeted reports a rejection line of Verifier.Authenticate without
+// the request's method and path: an adapter hands them to core through
+// its Request (core.RequestTarget), so that a line says which endpoint
+// refused a token. Refusals of Authorize (insufficient_scope, and any on
+// a skipped route) have no request, and a path never carries the query.
+// Over HTTP (res has a status) the path is the one requested.
+func (l *rejectionLog) untargeted(c *testCase, req Request, res Result) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.targets) == 0 || c.skipped || c.reason == core.ReasonInsufficientScope {
+		return nil
+	}
+	switch method, path := l.targets[0][0], l.targets[0][1]; {
+	case method == "" || !strings.HasPrefix(path, "/"):
+		return []string{fmt.Sprintf("the rejection line has method %q and path %q, want the request's (its Request implements core.RequestTarget)", method, path)}
+	case strings.Contains(path, "?"):
+		return []string{fmt.Sprintf("the rejection line's path %.40q... carries the query", path)}
+	case res.Status != 0 && path != cmp.Or(req.Path, Path):
+		return []string{fmt.Sprintf("the rejection line's path is %q, want %q", path, cmp.Or(req.Path, Path))}
 	}
 	return nil
 }
@@ -672,7 +709,7 @@ func findReason(attrs []slog.Attr) (core.Reason, bool) {
 func (l *rejectionLog) reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.list = nil
+	l.list, l.targets = nil, nil
 	l.text.Reset()
 }
 

@@ -402,28 +402,3 @@ func BenchmarkMiddleware(b *testing.B) {
 		}
 	})
 }
-
-// The rejection line names the request's method and path
-// (core.RequestTarget), never its query, whatever the reason.
-func TestRejectionLineNamesTheRequest(t *testing.T) {
-	v, idp, logs := jwtguardtest.NewLoggedVerifier(t)
-	app := fiber.New()
-	app.All("/orders/:id", fiberjwt.Middleware(v), subject)
-	for _, tc := range []struct {
-		name, method, token string
-		want                core.Reason
-	}{
-		{"no token", http.MethodGet, "", core.ReasonTokenMissing},
-		{"malformed", http.MethodPost, "x.y.z", core.ReasonTokenMalformed},
-		{"another audience", http.MethodDelete, idp.NewToken("bob").Audience("billing").Sign(), core.ReasonAudienceInvalid},
-	} {
-		req := httptest.NewRequest(tc.method, "/orders/7?page=2", nil)
-		if tc.token != "" {
-			req.Header.Set("Authorization", "Bearer "+tc.token)
-		}
-		send(t, app, req)
-		if l := logs.LastRejection(); l["reason"] != string(tc.want) || l["method"] != tc.method || l["path"] != "/orders/7" {
-			t.Errorf("%s: line %v, want reason %s, method %s, path /orders/7", tc.name, l, tc.want, tc.method)
-		}
-	}
-}

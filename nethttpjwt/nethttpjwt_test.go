@@ -240,27 +240,3 @@ func BenchmarkMiddlewareRequireScopes(b *testing.B) {
 	g := nethttpjwt.New(v)
 	benchmarkHandler(b, g.Middleware(g.RequireScopes("admin")(ok)), idp.Token("alice", "admin"))
 }
-
-// The rejection line names the request's method and path
-// (core.RequestTarget), never its query, whatever the reason.
-func TestRejectionLineNamesTheRequest(t *testing.T) {
-	v, idp, logs := jwtguardtest.NewLoggedVerifier(t)
-	h := nethttpjwt.Middleware(v)(subject)
-	for _, tc := range []struct {
-		name, method, token string
-		want                core.Reason
-	}{
-		{"no token", http.MethodGet, "", core.ReasonTokenMissing},
-		{"malformed", http.MethodPost, "x.y.z", core.ReasonTokenMalformed},
-		{"another audience", http.MethodDelete, idp.NewToken("bob").Audience("billing").Sign(), core.ReasonAudienceInvalid},
-	} {
-		r := httptest.NewRequest(tc.method, "/orders/7?page=2", nil)
-		if tc.token != "" {
-			r.Header.Set("Authorization", "Bearer "+tc.token)
-		}
-		h.ServeHTTP(httptest.NewRecorder(), r)
-		if l := logs.LastRejection(); l["reason"] != string(tc.want) || l["method"] != tc.method || l["path"] != "/orders/7" {
-			t.Errorf("%s: line %v, want reason %s, method %s, path /orders/7", tc.name, l, tc.want, tc.method)
-		}
-	}
-}
