@@ -28,19 +28,10 @@ func linesOf(t *testing.T, logs *jwtguardtest.Logs, msg string) []map[string]any
 // warning; each is logged when the set is first fetched and when it
 // changes, not at every refresh that fetches the same document.
 func TestSkippedKeysLoggedOncePerChange(t *testing.T) {
-	idp := jwtguardtest.NewIdP()
-	defer idp.Close()
+	v, idp, logs := jwtguardtest.NewLoggedVerifier(t, func(c *core.Config) { c.Algorithms = []string{"RS256"} })
 	idp.Publish(jwtguardtest.NewKey("ES256"))
 	idp.Publish(jwtguardtest.NewKey("RS256"), func(jwk map[string]any) { jwk["use"] = "enc" })
 	idp.PublishJWK(map[string]any{"kty": "RSA", "kid": "broken", "n": "AQAB", "e": "AQAB"})
-	cfg := idp.Config()
-	cfg.Algorithms = []string{"RS256"}
-	logs := &jwtguardtest.Logs{}
-	v, err := core.New(cfg, core.WithClock(idp.Now), core.WithLogger(logs.Logger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
 	for range 3 {
 		if err := v.Refresh(context.Background()); err != nil {
 			t.Fatal(err)
@@ -56,7 +47,7 @@ func TestSkippedKeysLoggedOncePerChange(t *testing.T) {
 	} {
 		lines := linesOf(t, logs, tc.msg)
 		if len(lines) != tc.want {
-			t.Errorf("%d %q lines after four fetches of one document, want %d: %v", len(lines), tc.msg, tc.want, lines)
+			t.Errorf("%d %q lines after three fetches of one document, want %d: %v", len(lines), tc.msg, tc.want, lines)
 			continue
 		}
 		joined := ""
@@ -86,18 +77,9 @@ func TestSkippedKeysLoggedOncePerChange(t *testing.T) {
 // A key set with no usable key fails its fetch with why each key was
 // skipped, so the failure line explains itself.
 func TestNoUsableKeySaysWhy(t *testing.T) {
-	idp := jwtguardtest.NewIdP(jwtguardtest.WithAlgorithm("ES256"))
-	defer idp.Close()
-	cfg := idp.Config()
-	cfg.Algorithms = []string{"RS256"}
-	logs := &jwtguardtest.Logs{}
-	v, err := core.New(cfg, core.WithClock(idp.Now), core.WithLogger(logs.Logger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	v, _, _ := jwtguardtest.NewLoggedVerifier(t, func(c *core.Config) { c.Algorithms = []string{"ES256"} })
 	st := v.Stats()[0]
-	if !strings.Contains(st.LastError, "no usable key") || !strings.Contains(st.LastError, `alg "ES256" is not allowed`) {
+	if !strings.Contains(st.LastError, "no usable key") || !strings.Contains(st.LastError, `alg "RS256" is not allowed`) {
 		t.Errorf("last error %q, want no usable key and why", st.LastError)
 	}
 }
