@@ -179,12 +179,17 @@ func Parse(data []byte, algs map[string]bool) (keys []*Key, skipped []Skipped, e
 		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
-		why := make([]string, 0, len(skipped))
-		for _, sk := range skipped {
+		if len(skipped) == 0 {
+			return nil, nil, errNoUsableKey
+		}
+		// The first few reasons: the error is logged at every failed fetch.
+		const maxWhy = 8
+		why := make([]string, 0, maxWhy+1)
+		for _, sk := range skipped[:min(len(skipped), maxWhy)] {
 			why = append(why, sk.Err.Error())
 		}
-		if len(why) == 0 {
-			return nil, nil, errNoUsableKey
+		if len(skipped) > maxWhy {
+			why = append(why, fmt.Sprintf("%d more", len(skipped)-maxWhy))
 		}
 		return nil, skipped, fmt.Errorf("%w (%s)", errNoUsableKey, strings.Join(why, "; "))
 	}
