@@ -276,3 +276,16 @@ func ExampleLogs() {
 	// GET /orders/7 [https://api.example.test]
 	// [billing-api]
 }
+
+// In a test, NewLoggedVerifier(t) also keeps the verifier's log lines.
+func ExampleNewLoggedVerifier() {
+	t := &exampleT{}
+	defer t.end()
+
+	v, idp, logs := jwtguardtest.NewLoggedVerifier(t)
+	v.Verify(context.Background(), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign())
+	line := logs.LastRejection()
+	fmt.Println(line["reason"], line["unverified"].(map[string]any)["sub"])
+	// Output:
+	// token_expired alice
+}
