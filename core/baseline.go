@@ -82,6 +82,22 @@ func (p *baselineParser) uncovered(err error) configErrors {
 	return out
 }
 
+// ConfigErrors lists the problems in err, each with its key and line: every
+// one [ParseBaseline] or [LoadBaseline] found, so that a service or a
+// reload can log one line per problem. It is nil when err holds none (a
+// file that cannot be read).
+func ConfigErrors(err error) []*ConfigError {
+	var all configErrors
+	if errors.As(err, &all) {
+		return slices.Clone(all)
+	}
+	var one *ConfigError
+	if errors.As(err, &one) {
+		return []*ConfigError{one}
+	}
+	return nil
+}
+
 // Lint is what [LintBaseline] found in a baseline file.
 type Lint struct {
 	// Errors would stop a service from starting.

@@ -114,6 +114,23 @@ leway: 30s
 	// baseline: line 4: issuers[0].jwks_url: "http://idp.example.com/jwks" is not https (write insecure_http_jwks: true to allow it)
 }
 
+// A service logs one line per problem of a refused baseline.
+func ExampleConfigErrors() {
+	_, err := core.ParseBaseline([]byte(`
+issuers:
+  - issuer: https://idp.example.com/
+    jwks_url: http://idp.example.com/jwks
+audiences: [orders-api]
+algorithms: [RS256, HS256]
+`))
+	for _, p := range core.ConfigErrors(err) {
+		fmt.Printf("key=%s line=%d: %s\n", p.Key, p.Line, p.Msg)
+	}
+	// Output:
+	// key=algorithms line=6: "HS256" (HMAC) cannot be used with a public key set
+	// key=issuers[0].jwks_url line=4: "http://idp.example.com/jwks" is not https (write insecure_http_jwks: true to allow it)
+}
+
 func ExampleLintBaseline() {
 	lint := core.LintBaseline([]byte(`
 issuers:

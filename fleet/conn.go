@@ -9,7 +9,7 @@ import (
 )
 
 // ConnFlags are the command-line flags of a connection to the bus, shared
-// by the services and jwtguard-fleet: -nats URL[,URL...], -nats-creds FILE,
+// by the services and the jwtguard command: -nats URL[,URL...], -nats-creds FILE,
 // -nats-nkey FILE, -nats-ca FILE, -nats-cert FILE and -nats-key FILE.
 type ConnFlags struct {
 	URL, Creds, NKey, CA, Cert, Key string

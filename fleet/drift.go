@@ -221,7 +221,7 @@ func short(fp string) string {
 }
 
 // WriteReport writes the instances by service and the drift found, as
-// jwtguard-fleet fleet prints them.
+// jwtguard fleet prints them.
 func WriteReport(w io.Writer, hbs []Heartbeat, drift []Drift) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tINSTANCE\tHOST\tVERSION\tBASELINE\tREADY\tREVOKED\tBUS\tKEY SETS")

@@ -30,7 +30,7 @@ const (
 	// SubjectHeartbeat carries every instance's [Heartbeat].
 	SubjectHeartbeat = "jwtguard.fleet.heartbeat"
 	// SubjectPing asks every instance for a heartbeat now, so that
-	// jwtguard-fleet fleet need not wait a whole heartbeat interval.
+	// jwtguard fleet need not wait a whole heartbeat interval.
 	SubjectPing = "jwtguard.fleet.ping"
 )
 
@@ -283,21 +283,31 @@ func (f *Fleet) setErr(s string) {
 // watchRevocations keeps a watcher on the bucket, and starts a new one
 // whenever it ends, with a capped backoff while the bus is unreachable.
 func (f *Fleet) watchRevocations(updates chan<- revUpdate) {
-	backoff := time.Second
-	for {
-		synced, err := f.watchOnce(updates)
-		if f.ctx.Err() != nil {
-			return
-		}
-		if synced {
-			backoff = time.Second
-		}
+	rewatch(f.ctx, func() (bool, error) { return f.watchOnce(updates) }, func(err error, retry time.Duration) {
 		f.setErr(err.Error())
 		f.logger.Warn("jwtguard fleet revocations not watched; what is loaded stays in force",
-			slog.String("error", err.Error()), slog.Duration("retry_in", backoff))
+			slog.String("error", err.Error()), slog.Duration("retry_in", retry))
+	})
+}
+
+// rewatch runs watch until ctx ends, and again whenever it returns, after
+// a backoff that doubles up to watchRetryMax while it fails without
+// progress (the bus unreachable) and starts again at a second after
+// progress. failed is told each error and the wait before the next try.
+func rewatch(ctx context.Context, watch func() (progress bool, err error), failed func(err error, retry time.Duration)) {
+	backoff := time.Second
+	for {
+		progress, err := watch()
+		if ctx.Err() != nil {
+			return
+		}
+		if progress {
+			backoff = time.Second
+		}
+		failed(err, backoff)
 		t := time.NewTimer(backoff + rand.N(backoff/2))
 		select {
-		case <-f.ctx.Done():
+		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-t.C:
@@ -306,11 +316,51 @@ func (f *Fleet) watchRevocations(updates chan<- revUpdate) {
 	}
 }
 
-// watchHeartbeat is the idle heartbeat of the revocation consumer: two
+// watchHeartbeat is the idle heartbeat of the watch consumers: two
 // missed ones (a cluster node hosting the consumer stopped) make the client
-// recreate the consumer where it left off, so revocations keep arriving
-// within seconds of a node loss.
+// recreate the consumer where it left off, so revocations and baselines
+// keep arriving within seconds of a node loss.
 const watchHeartbeat = time.Second
+
+// orderedMessages relays the messages of stream that cfg selects through
+// an ordered consumer with the idle heartbeat watchHeartbeat, which
+// nats.go recreates where it left off after a reconnect or the loss of the
+// node hosting it. The iterator stops when ctx ends or stop is called;
+// stop waits for it.
+func orderedMessages(ctx context.Context, stream jetstream.Stream, cfg jetstream.OrderedConsumerConfig) (it jetstream.MessagesContext, stop func(), err error) {
+	cons, err := stream.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	it, err = cons.Messages(jetstream.PullHeartbeat(watchHeartbeat), jetstream.PullExpiry(5*watchHeartbeat))
+	if err != nil {
+		return nil, nil, err
+	}
+	// Next blocks; stopping the iterator ends it. stop returns once the
+	// iterator is stopped.
+	stopped, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-ctx.Done():
+		case <-stopped:
+		}
+		it.Stop()
+	}()
+	return it, func() { close(stopped); <-done }, nil
+}
+
+// kvRemoval is "delete" or "purge" when a key-value message removes its
+// key (a delete, a purge, or the marker of a TTL expiry), "" for a put.
+func kvRemoval(h nats.Header) string {
+	switch {
+	case h.Get("KV-Operation") == "DEL" || h.Get("Nats-Marker-Reason") == "Remove":
+		return "delete"
+	case h.Get("KV-Operation") != "" || h.Get("Nats-Marker-Reason") != "":
+		return "purge"
+	}
+	return ""
+}
 
 // watchOnce binds the bucket and relays its entries, through an ordered
 // consumer of its stream, until the consumer fails for good or the Fleet
@@ -327,7 +377,7 @@ func (f *Fleet) watchOnce(updates chan<- revUpdate) (synced bool, err error) {
 	defer cancel()
 	var stream jetstream.Stream
 	err = retrying(ctx, func(ctx context.Context) error {
-		if _, err := openBucket(ctx, js, f.opts.Replicas); err != nil {
+		if _, _, err := openBucket(ctx, js, bucketConfig(f.opts.Replicas)); err != nil {
 			return err
 		}
 		stream, err = js.Stream(ctx, bucketStream)
@@ -336,7 +386,7 @@ func (f *Fleet) watchOnce(updates chan<- revUpdate) (synced bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("revocation bucket: %w", err)
 	}
-	cons, err := stream.OrderedConsumer(f.ctx, jetstream.OrderedConsumerConfig{
+	it, stop, err := orderedMessages(f.ctx, stream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{bucketSubjects + ">"},
 		// The last entry of each key: history 1 holds nothing else.
 		DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy,
@@ -344,20 +394,7 @@ func (f *Fleet) watchOnce(updates chan<- revUpdate) (synced bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("revocation bucket: %w", err)
 	}
-	it, err := cons.Messages(jetstream.PullHeartbeat(watchHeartbeat), jetstream.PullExpiry(5*watchHeartbeat))
-	if err != nil {
-		return false, fmt.Errorf("revocation bucket: %w", err)
-	}
-	// Next blocks; Close stops the iterator.
-	stopped := make(chan struct{})
-	defer close(stopped)
-	go func() {
-		select {
-		case <-f.ctx.Done():
-		case <-stopped:
-		}
-		it.Stop()
-	}()
+	defer stop()
 	send := func(u revUpdate) bool {
 		select {
 		case updates <- u:
@@ -378,9 +415,7 @@ func (f *Fleet) watchOnce(updates chan<- revUpdate) (synced bool, err error) {
 			return synced, fmt.Errorf("revocation watch ended: %w", err)
 		}
 		u := revUpdate{key: strings.TrimPrefix(m.Subject(), bucketSubjects)}
-		h := m.Headers()
-		if h.Get("KV-Operation") != "" || h.Get("Nats-Marker-Reason") != "" {
-			// A delete, a purge, or the marker of a TTL expiry.
+		if kvRemoval(m.Headers()) != "" {
 			u.removed = true
 		} else {
 			u.value = m.Data()

@@ -17,7 +17,7 @@ import (
 
 // Heartbeat is what an instance publishes on SubjectHeartbeat: who it is,
 // the baseline it verifies with (a summary: nothing secret) and the key
-// sets it holds. jwtguard-fleet fleet reads them to find drift.
+// sets it holds. jwtguard fleet reads them to find drift.
 type Heartbeat struct {
 	Service  string    `json:"service"`
 	Instance string    `json:"instance"`

@@ -104,16 +104,18 @@ func bucketConfig(replicas int) jetstream.KeyValueConfig {
 	}
 }
 
-// openBucket binds the bucket, creating it if it does not exist yet.
-func openBucket(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
-	kv, err := js.KeyValue(ctx, RevocationBucket)
+// openBucket binds the bucket cfg names, creating it with cfg if it does
+// not exist yet; created says this call made it.
+func openBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (kv jetstream.KeyValue, created bool, err error) {
+	kv, err = js.KeyValue(ctx, cfg.Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, bucketConfig(replicas))
+		kv, err = js.CreateKeyValue(ctx, cfg)
+		created = err == nil
 		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = js.KeyValue(ctx, RevocationBucket)
+			kv, err = js.KeyValue(ctx, cfg.Bucket)
 		}
 	}
-	return kv, err
+	return kv, created, err
 }
 
 // revSnapshot is what the verify path reads: immutable, swapped whole. Each
@@ -339,7 +341,7 @@ func transient(err error) bool {
 		errors.Is(err, jetstream.ErrNoStreamResponse) || (errors.As(err, &api) && api.Code == 503)
 }
 
-// Revoke adds r to the bucket (the jwtguard-fleet revoke command). Expires
+// Revoke adds r to the bucket (the jwtguard revoke command). Expires
 // must be in the future; the entry's TTL is the time until it. Revoking
 // what is already revoked until later keeps the later expiry. maxEntries
 // bounds the list (DefaultMaxRevocations when 0). A request lost while a
@@ -366,7 +368,7 @@ func revoke(ctx context.Context, js jetstream.JetStream, r Revocation, maxEntrie
 	if maxEntries <= 0 {
 		maxEntries = DefaultMaxRevocations
 	}
-	kv, err := openBucket(ctx, js, 1)
+	kv, _, err := openBucket(ctx, js, bucketConfig(1))
 	if err != nil {
 		return err
 	}
@@ -432,7 +434,7 @@ func Revocations(ctx context.Context, js jetstream.JetStream) ([]Revocation, err
 }
 
 func revocations(ctx context.Context, js jetstream.JetStream) ([]Revocation, error) {
-	kv, err := openBucket(ctx, js, 1)
+	kv, _, err := openBucket(ctx, js, bucketConfig(1))
 	if err != nil {
 		return nil, err
 	}
@@ -472,7 +474,7 @@ func Unrevoke(ctx context.Context, js jetstream.JetStream, r Revocation) (bool, 
 	}
 	found := false // a try that found the entry may be followed by one that finds it deleted
 	err := retrying(ctx, func(ctx context.Context) error {
-		kv, err := openBucket(ctx, js, 1)
+		kv, _, err := openBucket(ctx, js, bucketConfig(1))
 		if err != nil {
 			return err
 		}

@@ -174,15 +174,7 @@ func (w *Watcher) report(r Result) {
 // logRefused logs one line per problem, each naming its key and line; the
 // old baseline keeps serving.
 func (w *Watcher) logRefused(err error) {
-	var problems []*core.ConfigError
-	if all, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range all.Unwrap() {
-			var p *core.ConfigError
-			if errors.As(e, &p) {
-				problems = append(problems, p)
-			}
-		}
-	}
+	problems := core.ConfigErrors(err)
 	if len(problems) == 0 {
 		w.cfg.logger.Error("jwtguard baseline reload refused", slog.String("file", w.path), slog.String("error", err.Error()))
 		return

@@ -7,15 +7,20 @@
 //	jwtguard conformance serve-idp -addr 127.0.0.1:PORT               serve the matrix's IdP, print the baseline to configure
 //	jwtguard conformance run -idp URL -target URL [-json FILE]        run the matrix against a service in any language
 //	jwtguard conformance compare A.json B.json                        the cases on which two runs differ
+//	jwtguard revoke -nats URL (-kid KID | -jti JTI | -sub SUB) -ttl D   refuse matching tokens fleet-wide until the TTL
+//	jwtguard fleet -nats URL [-baseline FILE]                         the live instances by service, and drift
+//	jwtguard publish -nats URL -bucket B -key K baseline.yaml         lint, then write the baseline the services follow
 //
 // -service selects a service of an estate file (a baseline with a services
 // section); the environment variable JWTGUARD_SERVICE is its default.
-// Flags may come before or after the token or file; after "--", none.
+// verify, lint and fingerprint take their flags before or after the token
+// or file; after "--", none.
 //
 // Exit codes: 0 success (verify: accepted; lint: no errors; conformance:
-// every case passed, or no differences), 1 a rejected or undecodable token,
-// a baseline with problems, a failed case or a difference, 2 usage or I/O
-// errors.
+// every case passed, or no differences; fleet: no drift), 1 a rejected or
+// undecodable token, a baseline with problems (publish writes nothing), a
+// failed case or a difference, drift, a refused revocation, 2 usage,
+// connection or I/O errors.
 package main
 
 import (
@@ -48,9 +53,15 @@ const usage = `usage:
   jwtguard conformance run -idp URL -target URL [-path /whoami] [-admin-path /admin]
                            [-json FILE] [-strict] [-timeout 5s] [-settle 20s]
   jwtguard conformance compare A.json B.json
--service defaults to $JWTGUARD_SERVICE
-exit: 0 accepted / clean / passed, 1 rejected / baseline problems / failed cases
-      or differences, 2 usage or I/O
+  jwtguard revoke -nats URL (-kid KID | -jti JTI | -sub SUB) [-issuer ISS] -ttl DURATION [-note TEXT] [-max N]
+  jwtguard revoke -nats URL -list [-json]
+  jwtguard revoke -nats URL -delete (-kid KID | -jti JTI | -sub SUB) [-issuer ISS]
+  jwtguard fleet -nats URL [-wait D] [-baseline FILE] [-bound D] [-json]
+  jwtguard publish -nats URL -bucket BUCKET -key KEY baseline.yaml
+-service defaults to $JWTGUARD_SERVICE; -nats to $JWTGUARD_NATS, with -nats-creds,
+-nats-nkey, -nats-ca, -nats-cert, -nats-key as for the services
+exit: 0 accepted / clean / passed / no drift, 1 rejected / baseline problems /
+      failed cases or differences / drift / refused, 2 usage, connection or I/O
 `
 
 // serviceFlag is -service, defaulting to JWTGUARD_SERVICE, as every
@@ -105,12 +116,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
-	case "revoke", "fleet":
-		// These speak to the fleet's NATS bus: they live in the fleet
-		// module's command, so that this one and the root module need no
-		// NATS client.
-		fmt.Fprintf(stderr, "jwtguard: %s is a command of jwtguard-fleet:\n  go run github.com/jwtguard/jwtguard/fleet/cmd/jwtguard-fleet %s ...\n", args[0], args[0])
-		return 2
+	case "revoke":
+		return revokeCmd(ctx, args[1:], stdout, stderr)
+	case "fleet":
+		return fleetCmd(ctx, args[1:], stdout, stderr)
+	case "publish":
+		return publish(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "jwtguard: unknown command %q\n%s", args[0], usage)
 	return 2
@@ -217,20 +228,11 @@ func lint(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	lint := core.LintBaseline(data)
-	// file:line: severity: key: message, as compilers print, so editors
-	// and CI annotations can jump to the line.
-	report := func(severity, key string, line int, msg string) {
-		where := args[0]
-		if line > 0 {
-			where = fmt.Sprintf("%s:%d", args[0], line)
-		}
-		fmt.Fprintf(stdout, "%s: %s: %s: %s\n", where, severity, key, msg)
-	}
 	for _, e := range lint.Errors {
-		report("error", e.Key, e.Line, e.Msg)
+		printProblem(stdout, args[0], "error", e.Key, e.Line, e.Msg)
 	}
 	for _, w := range lint.Warnings {
-		report("warning", w.Key, w.Line, w.Msg)
+		printProblem(stdout, args[0], "warning", w.Key, w.Line, w.Msg)
 	}
 	fmt.Fprintf(stdout, "%d error(s), %d warning(s)\n", len(lint.Errors), len(lint.Warnings))
 	if *table {
@@ -240,6 +242,17 @@ func lint(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// printProblem prints one problem of a baseline file as file:line:
+// severity: key: message, as compilers print, so editors and CI annotations
+// can jump to the line.
+func printProblem(w io.Writer, file, severity, key string, line int, msg string) {
+	where := file
+	if line > 0 {
+		where = fmt.Sprintf("%s:%d", file, line)
+	}
+	fmt.Fprintf(w, "%s: %s: %s: %s\n", where, severity, key, msg)
 }
 
 // printEstate is the page a security review reads: every service, what it

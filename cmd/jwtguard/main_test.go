@@ -233,7 +233,7 @@ func TestExitCodes(t *testing.T) {
 		{"inspect not a JWS", []string{"inspect", "abc"}, 1},
 		{"no command", nil, 2},
 		{"help", []string{"help"}, 0},
-		{"revoke, which is jwtguard-fleet's", []string{"revoke", "-jti", "x"}, 2},
+		{"revoke without -ttl", []string{"revoke", "-jti", "x"}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if r := runCLI(t, "", tc.args...); r.code != tc.want {

@@ -3,13 +3,18 @@
 //
 //	go run ./examples/fleet
 //
-// It rotates the IdP's key and prints, per instance, how long it took to
-// serve the new key set and how many fetches that cost; revokes the new
-// kid and shows every instance refusing its tokens with token_revoked;
-// then starts a sixth instance on a drifted baseline and shows the fleet
-// report (what jwtguard-fleet fleet prints) catching it. It exits 1 if any
-// of it fails: an instance slower than a second, more than one fetch, a
-// token still accepted, or drift missed.
+// The instances load their baseline from a JetStream key-value entry and
+// follow it, as services started with -config-kv do. The demo rotates the
+// IdP's key and prints, per instance, how long it took to serve the new
+// key set and how many fetches that cost; revokes the new kid and shows
+// every instance refusing its tokens with token_revoked; publishes a
+// changed baseline to the entry, as jwtguard publish does, and shows every
+// instance switching to it and the fleet report (what jwtguard fleet
+// prints) with every instance on the new fingerprint; then starts a sixth
+// instance on an old copy of the baseline and shows the report catching
+// it. It exits 1 if any of it fails: an instance slower than a second, more
+// than one fetch, a token still accepted, an instance left on the old
+// baseline, or drift missed.
 package main
 
 import (
@@ -68,7 +73,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer d.close()
 	failed := false
-	for _, step := range []func(context.Context) error{d.rotate, d.revoke, d.drift} {
+	for _, step := range []func(context.Context) error{d.rotate, d.revoke, d.publish, d.drift} {
 		if err := step(ctx); err != nil {
 			fmt.Fprintf(stdout, "FAILED: %v\n\n", err)
 			failed = true
@@ -81,23 +86,41 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// instance is one replica: a verifier, its fleet membership and a record
-// of its key events.
+// instance is one replica: a verifier, its fleet membership, a record of
+// its key events, and the baseline entry it follows (none for one started
+// from a file).
 type instance struct {
-	name string
-	v    *core.Verifier
-	f    *fleet.Fleet
-	ev   *events
+	name    string
+	v       *core.Verifier
+	f       *fleet.Fleet
+	ev      *events
+	entry   *fleet.BaselineEntry
+	updates chan baselineUpdate
+}
+
+// baselineUpdate is an update of the entry as an instance handled it.
+type baselineUpdate struct {
+	at time.Time
+	u  fleet.BaselineUpdate
 }
 
 type run struct {
 	out       io.Writer
 	dir       string
 	nats      *server.Server
+	nc        *nats.Conn // the operator's connection
+	js        jetstream.JetStream
 	idp       *idp.IdP
-	baseline  string // the reference baseline file
+	baseline  string // the reference baseline file, as published
 	instances []*instance
 }
+
+// The entry the instances follow, as -config-kv jwtguard_baselines/estate
+// names it.
+const (
+	bucket = "jwtguard_baselines"
+	key    = "estate"
+)
 
 const baselineTmpl = `issuers:
   - issuer: {{ISSUER}}
@@ -134,22 +157,48 @@ func start(n int, out io.Writer) (*run, error) {
 		r.close()
 		return nil, err
 	}
+	if r.nc, err = nats.Connect(r.nats.ClientURL()); err != nil {
+		r.close()
+		return nil, err
+	}
+	if r.js, err = jetstream.New(r.nc); err != nil {
+		r.close()
+		return nil, err
+	}
 	r.baseline = filepath.Join(dir, "baseline.yaml")
 	if err := r.writeBaseline(r.baseline, "30s"); err != nil {
 		r.close()
 		return nil, err
 	}
-	fmt.Fprintf(out, "NATS %s, IdP %s, baseline %s\n", r.nats.ClientURL(), r.idp.Issuer(), r.baseline)
+	p, err := r.publishFile(context.Background(), r.baseline)
+	if err != nil {
+		r.close()
+		return nil, err
+	}
+	fmt.Fprintf(out, "NATS %s, IdP %s, baseline %s published to %s/%s (revision %d)\n", r.nats.ClientURL(), r.idp.Issuer(),
+		r.baseline, bucket, key, p.Revision)
 	for i := range n {
-		in, err := r.join(fmt.Sprintf("orders-%d", i+1), r.baseline)
+		in, err := r.joinEntry(fmt.Sprintf("orders-%d", i+1))
 		if err != nil {
 			r.close()
 			return nil, err
 		}
 		r.instances = append(r.instances, in)
 	}
-	fmt.Fprintf(out, "%d instances of orders on the bus\n\n", n)
+	fmt.Fprintf(out, "%d instances of orders on the bus, following %s/%s\n\n", n, bucket, key)
 	return r, nil
+}
+
+// publishFile publishes the baseline file to the entry, as jwtguard
+// publish does: through fleet.PublishBaseline, which lints first.
+func (r *run) publishFile(ctx context.Context, path string) (fleet.Published, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fleet.Published{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return fleet.PublishBaseline(ctx, r.js, bucket, key, data)
 }
 
 func (r *run) writeBaseline(path, leeway string) error {
@@ -157,9 +206,34 @@ func (r *run) writeBaseline(path, leeway string) error {
 	return os.WriteFile(path, []byte(doc), 0o600)
 }
 
-// join starts an instance of orders on the baseline file, as a service
+// joinEntry starts an instance of orders on the entry, and has it follow
+// the entry, as a service started with -config-kv jwtguard_baselines/estate
+// -service orders -nats URL does.
+func (r *run) joinEntry(name string) (*instance, error) {
+	updates := make(chan baselineUpdate, 16)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	entry, err := fleet.OpenBaseline(ctx, r.js, fleet.BaselineOptions{Bucket: bucket, Key: key, Service: "orders",
+		Logger: slog.New(slog.DiscardHandler), OnUpdate: func(u fleet.BaselineUpdate) { updates <- baselineUpdate{time.Now(), u} }})
+	if err != nil {
+		return nil, err
+	}
+	in, err := r.join(name, entry.Config())
+	if err != nil {
+		entry.Close()
+		return nil, err
+	}
+	in.entry, in.updates = entry, updates
+	if err := entry.Follow(in.v); err != nil {
+		in.close()
+		return nil, err
+	}
+	return in, nil
+}
+
+// joinFile starts an instance of orders on a baseline file, as a service
 // started with -config FILE -service orders -nats URL does.
-func (r *run) join(name, baseline string) (*instance, error) {
+func (r *run) joinFile(name, baseline string) (*instance, error) {
 	cfg, err := core.LoadBaseline(baseline)
 	if err == nil {
 		cfg, err = cfg.ForService("orders")
@@ -167,6 +241,11 @@ func (r *run) join(name, baseline string) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	return r.join(name, cfg)
+}
+
+// join starts an instance of orders on cfg.
+func (r *run) join(name string, cfg core.Config) (*instance, error) {
 	quiet := slog.New(slog.DiscardHandler)
 	f, err := fleet.New(fleet.Options{URL: r.nats.ClientURL(), Service: "orders", Instance: name, Version: "demo", Logger: quiet})
 	if err != nil {
@@ -189,6 +268,9 @@ func (r *run) join(name, baseline string) (*instance, error) {
 }
 
 func (in *instance) close() {
+	if in.entry != nil {
+		in.entry.Close()
+	}
 	in.f.Close()
 	in.v.Close()
 }
@@ -199,6 +281,9 @@ func (r *run) close() {
 	}
 	if r.idp != nil {
 		r.idp.Close()
+	}
+	if r.nc != nil {
+		r.nc.Close()
 	}
 	if r.nats != nil {
 		r.nats.Shutdown()
@@ -254,7 +339,7 @@ func (r *run) allAccept(ctx context.Context, tok string) bool {
 }
 
 // revoke: the new kid is revoked while the IdP still publishes it, as
-// jwtguard-fleet revoke -kid KID -ttl 10m does; every instance refuses it,
+// jwtguard revoke -kid KID -ttl 10m does; every instance refuses it,
 // also from its verified-token cache.
 func (r *run) revoke(ctx context.Context) error {
 	kid := r.idp.SigningKey().KID()
@@ -264,19 +349,10 @@ func (r *run) revoke(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", in.name, err)
 		}
 	}
-	fmt.Fprintf(r.out, "2. jwtguard-fleet revoke -kid %s -ttl 10m -note \"key leaked\"\n", kid)
-	nc, err := nats.Connect(r.nats.ClientURL())
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
+	fmt.Fprintf(r.out, "2. jwtguard revoke -kid %s -ttl 10m -note \"key leaked\"\n", kid)
 	rev := fleet.Revocation{Kind: fleet.KindKID, Value: kid, Expires: time.Now().Add(10 * time.Minute), Created: time.Now(), Note: "key leaked"}
 	start := time.Now()
-	if err := fleet.Revoke(ctx, js, rev, 0); err != nil {
+	if err := fleet.Revoke(ctx, r.js, rev, 0); err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(r.out, 0, 4, 2, ' ', 0)
@@ -304,62 +380,120 @@ func (r *run) revoke(ctx context.Context) error {
 	return nil
 }
 
-// drift: a sixth instance starts from an old copy of the baseline, with
-// leeway 5m; the fleet report, against the reference file, catches it.
+// publish: an operator changes the baseline (leeway 30s -> 1m) and
+// publishes it; every instance switches to it, and the fleet report shows
+// each on the new fingerprint, with no drift from the published file.
+func (r *run) publish(ctx context.Context) error {
+	if err := r.writeBaseline(r.baseline, "1m"); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.out, "3. The baseline's leeway goes from 30s to 1m, and is published to the entry the instances follow.\n")
+	fmt.Fprintf(r.out, "   $ jwtguard publish -nats %s -bucket %s -key %s %s\n", r.nats.ClientURL(), bucket, key, r.baseline)
+	start := time.Now()
+	p, err := r.publishFile(ctx, r.baseline)
+	if err != nil {
+		return err
+	}
+	fp := p.Services[0].Fingerprint
+	fmt.Fprintf(r.out, "   published revision %d: orders on %s\n", p.Revision, fp)
+	tw := tabwriter.NewWriter(r.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "   INSTANCE\tON THE NEW BASELINE AFTER\tFINGERPRINT\n")
+	var bad []string
+	var last time.Duration
+	for _, in := range r.instances {
+		u, err := in.awaitSwitch(fp)
+		took := u.at.Sub(start)
+		last = max(last, took)
+		fmt.Fprintf(tw, "   %s\t%v\t%s\n", in.name, took.Round(time.Millisecond), in.v.Config().Fingerprint())
+		if err != nil || took > bound {
+			bad = append(bad, in.name)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(r.out, "   every instance switched within %v of the publish\n", last.Round(time.Millisecond))
+	hbs, _, err := r.report(ctx)
+	if err != nil {
+		return err
+	}
+	for _, hb := range hbs {
+		if hb.Fingerprint != fp {
+			bad = append(bad, hb.Instance+" (report)")
+		}
+	}
+	if len(hbs) != len(r.instances) {
+		bad = append(bad, fmt.Sprintf("%d of %d instances in the report", len(hbs), len(r.instances)))
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("not on the published baseline within %v: %s", bound, strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+// awaitSwitch waits for the instance's switch to the baseline fp, for at
+// most 5s.
+func (in *instance) awaitSwitch(fp string) (baselineUpdate, error) {
+	limit := time.NewTimer(5 * time.Second)
+	defer limit.Stop()
+	for {
+		select {
+		case u := <-in.updates:
+			if u.u.Fingerprint == fp {
+				return u, nil
+			}
+		case <-limit.C:
+			return baselineUpdate{at: time.Now()}, errors.New("timed out")
+		}
+	}
+}
+
+// report prints the fleet report against the reference file, as jwtguard
+// fleet -baseline FILE prints it.
+func (r *run) report(ctx context.Context) ([]fleet.Heartbeat, []fleet.Drift, error) {
+	fmt.Fprintf(r.out, "   $ jwtguard fleet -nats %s -baseline %s\n", r.nats.ClientURL(), r.baseline)
+	ref, err := core.LoadBaseline(r.baseline)
+	if err != nil {
+		return nil, nil, err
+	}
+	hbs, err := fleet.Observe(ctx, r.nc, time.Second)
+	if err != nil {
+		return nil, nil, err
+	}
+	drift := fleet.FindDrift(hbs, &ref, 5*time.Second)
+	var b strings.Builder
+	fleet.WriteReport(&b, hbs, drift)
+	for line := range strings.SplitSeq(strings.TrimRight(b.String(), "\n"), "\n") {
+		fmt.Fprintln(r.out, "   "+line)
+	}
+	fmt.Fprintln(r.out)
+	return hbs, drift, nil
+}
+
+// drift: a sixth instance starts from an old copy of the baseline file,
+// with leeway 5m, instead of the entry; the fleet report, against the
+// published file, catches it.
 func (r *run) drift(ctx context.Context) error {
-	nc, err := nats.Connect(r.nats.ClientURL())
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	report := func() ([]fleet.Drift, error) {
-		fmt.Fprintf(r.out, "   $ jwtguard-fleet fleet -nats %s -baseline %s\n", r.nats.ClientURL(), r.baseline)
-		ref, err := core.LoadBaseline(r.baseline)
-		if err != nil {
-			return nil, err
-		}
-		hbs, err := fleet.Observe(ctx, nc, time.Second)
-		if err != nil {
-			return nil, err
-		}
-		drift := fleet.FindDrift(hbs, &ref, 5*time.Second)
-		var b strings.Builder
-		fleet.WriteReport(&b, hbs, drift)
-		for line := range strings.SplitSeq(strings.TrimRight(b.String(), "\n"), "\n") {
-			fmt.Fprintln(r.out, "   "+line)
-		}
-		fmt.Fprintln(r.out)
-		return drift, nil
-	}
-	fmt.Fprintln(r.out, "3. The fleet as it runs: no drift.")
-	drift, err := report()
-	if err != nil {
-		return err
-	}
-	if len(drift) > 0 {
-		return errors.New("drift reported before any was made")
-	}
 	old := filepath.Join(r.dir, "baseline-old.yaml")
 	if err := r.writeBaseline(old, "5m"); err != nil {
 		return err
 	}
-	sixth, err := r.join(fmt.Sprintf("orders-%d", len(r.instances)+1), old)
+	sixth, err := r.joinFile(fmt.Sprintf("orders-%d", len(r.instances)+1), old)
 	if err != nil {
 		return err
 	}
 	r.instances = append(r.instances, sixth)
-	fmt.Fprintf(r.out, "4. %s starts from an old copy of the baseline (leeway 5m).\n", sixth.name)
-	if drift, err = report(); err != nil {
+	fmt.Fprintf(r.out, "4. %s starts from an old copy of the baseline file (leeway 5m), not the entry.\n", sixth.name)
+	_, drift, err := r.report(ctx)
+	if err != nil {
 		return err
 	}
 	caught := false
 	for _, d := range drift {
-		caught = caught || strings.Contains(d.Message, "leeway 5m vs 30s") && strings.Contains(d.Message, sixth.name)
+		caught = caught || strings.Contains(d.Message, "leeway 5m vs 1m") && strings.Contains(d.Message, sixth.name)
 	}
 	if !caught {
 		return fmt.Errorf("the report did not name %s's leeway", sixth.name)
 	}
-	fmt.Fprintln(r.out, "   caught: jwtguard-fleet fleet exits 1 on this report.")
+	fmt.Fprintln(r.out, "   caught: jwtguard fleet exits 1 on this report.")
 	fmt.Fprintln(r.out)
 	return nil
 }

@@ -16,9 +16,12 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -45,12 +48,15 @@ func Main(name string, serve Serve) {
 // verifier of the baseline file and serves on addr until ctx is done. Logs
 // go to stderr as JSON lines. With -nats URL the service joins its fleet's
 // bus (the fleet module): revocations, key set announcements, heartbeats;
-// without it nothing changes. It returns 2 for bad flags and 1 for any
-// other failure.
+// without it nothing changes. With -config-kv BUCKET/KEY instead of
+// -config, the baseline is read from that JetStream key-value entry on the
+// -nats bus and followed as -watch follows a file. It returns 2 for bad
+// flags and 1 for any other failure.
 func Run(ctx context.Context, name string, args []string, stderr io.Writer, serve Serve) int {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	config := fs.String("config", "", "baseline `file` (see examples/baseline.yaml)")
+	configKV := fs.String("config-kv", "", "read the baseline from the key-value entry `BUCKET/KEY` on the -nats bus, and follow it (instead of -config)")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address`")
 	watch := fs.Bool("watch", false, "reload the baseline when its file changes or on SIGHUP")
 	service := fs.String("service", os.Getenv("JWTGUARD_SERVICE"), "the `name` of this service in the baseline's services section (default $JWTGUARD_SERVICE)")
@@ -59,18 +65,47 @@ func Run(ctx context.Context, name string, args []string, stderr io.Writer, serv
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *config == "" || fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "usage: %s -config FILE [-service NAME] [-watch] [-addr HOST:PORT] [-nats URL]\n", name)
+	bucket, key, kvOK := strings.Cut(*configKV, "/")
+	var misuse string
+	switch {
+	case (*config == "") == (*configKV == "") || fs.NArg() > 0:
+		misuse = "give -config or -config-kv"
+	case *configKV != "" && (!kvOK || bucket == "" || key == ""):
+		misuse = "-config-kv takes BUCKET/KEY"
+	case *configKV != "" && *watch:
+		misuse = "-watch follows a file; -config-kv follows its entry already"
+	case *configKV != "" && bus.URL == "":
+		misuse = "-config-kv needs -nats"
+	}
+	if misuse != "" {
+		fmt.Fprintf(stderr, "%s: %s\nusage: %s (-config FILE [-watch] | -config-kv BUCKET/KEY -nats URL) [-service NAME] [-addr HOST:PORT] [-nats URL]\n",
+			name, misuse, name)
 		return 2
 	}
 	log := Logger(stderr, name)
-	cfg, err := core.LoadBaseline(*config)
-	if err == nil {
-		cfg, err = cfg.ForService(*service)
-	}
-	if err != nil {
-		logRefused(log, *config, err)
-		return 1
+	var (
+		cfg   core.Config
+		entry *fleet.BaselineEntry
+		err   error
+	)
+	if *configKV != "" {
+		var nc *nats.Conn
+		if nc, entry, err = OpenEntry(ctx, bus, bucket, key, *service, log); err != nil {
+			logRefused(log, slog.String("config_kv", *configKV), err)
+			return 1
+		}
+		defer nc.Close()
+		defer entry.Close()
+		cfg = entry.Config()
+	} else {
+		cfg, err = core.LoadBaseline(*config)
+		if err == nil {
+			cfg, err = cfg.ForService(*service)
+		}
+		if err != nil {
+			logRefused(log, slog.String("file", *config), err)
+			return 1
+		}
 	}
 	opts := []core.Option{core.WithLogger(log)}
 	var f *fleet.Fleet
@@ -95,6 +130,15 @@ func Run(ctx context.Context, name string, args []string, stderr io.Writer, serv
 			return 1
 		}
 		defer w.Close()
+	}
+	if entry != nil {
+		// Stopped before the verifier is closed: deferred calls run last
+		// first.
+		defer entry.Close()
+		if err := entry.Follow(v); err != nil {
+			log.Error("baseline entry not followed", slog.String("error", err.Error()))
+			return 1
+		}
 	}
 	if f != nil {
 		f.Attach(v)
@@ -143,6 +187,40 @@ func Join(bus fleet.ConnFlags, service, binary string, log *slog.Logger) (*fleet
 	return fleet.New(fleet.Options{URL: bus.URL, NATS: nopts, Service: service, Version: version, Logger: log})
 }
 
+// entryTimeout bounds the first read of a baseline entry at start.
+const entryTimeout = 10 * time.Second
+
+// OpenEntry reads the service's baseline from the key-value entry bucket/key
+// on the bus that bus names, over a connection of its own that it returns
+// with the entry: the service cannot start without its baseline, so an
+// unreachable bus fails here, within entryTimeout, where Join's does not.
+// Once connected, the connection reconnects for as long as the service
+// runs, and the entry's watch with it.
+func OpenEntry(ctx context.Context, bus fleet.ConnFlags, bucket, key, service string, log *slog.Logger) (*nats.Conn, *fleet.BaselineEntry, error) {
+	nopts, err := bus.Options()
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := nats.Connect(bus.URL, append([]nats.Option{nats.Name("jwtguard baseline " + bucket + "/" + key),
+		nats.Timeout(entryTimeout), nats.MaxReconnects(-1)}, nopts...)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("baseline in bucket %q key %q: connecting to %s: %w", bucket, key, bus.URL, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, entryTimeout)
+	defer cancel()
+	entry, err := fleet.OpenBaseline(ctx, js, fleet.BaselineOptions{Bucket: bucket, Key: key, Service: service, Logger: log})
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, entry, nil
+}
+
 // Logger writes JSON lines to w, each naming the service. The verifier
 // logs every rejected request through it as one line with a reason key.
 func Logger(w io.Writer, name string) *slog.Logger {
@@ -184,21 +262,16 @@ func Until(ctx context.Context, serve func() error, shutdown func(context.Contex
 	return err
 }
 
-// logRefused logs why a baseline was refused: one line per problem, each
-// naming its key and line (ParseBaseline reports every problem at once).
-func logRefused(log *slog.Logger, file string, err error) {
-	problems := []*core.ConfigError{{Key: "(file)", Msg: err.Error()}}
-	if all, ok := err.(interface{ Unwrap() []error }); ok {
-		problems = problems[:0]
-		for _, e := range all.Unwrap() {
-			var p *core.ConfigError
-			if errors.As(e, &p) {
-				problems = append(problems, p)
-			}
-		}
+// logRefused logs why the baseline from source (a file, an entry) was
+// refused: one line per problem, each naming its key and line
+// (ParseBaseline reports every problem at once).
+func logRefused(log *slog.Logger, source slog.Attr, err error) {
+	problems := core.ConfigErrors(err)
+	if len(problems) == 0 {
+		problems = []*core.ConfigError{{Key: "(file)", Msg: err.Error()}}
 	}
 	for _, p := range problems {
-		log.Error("baseline refused", slog.String("file", file), slog.String("key", p.Key),
+		log.Error("baseline refused", source, slog.String("key", p.Key),
 			slog.Int("line", p.Line), slog.String("problem", p.Msg))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/examples/internal/contract"
@@ -24,16 +26,47 @@ import (
 	"github.com/jwtguard/jwtguard/fleet"
 )
 
-// syncBuffer is a bytes.Buffer that the server's goroutines may write to.
+// syncBuffer is a bytes.Buffer that the server's goroutines may write to,
+// and that a test may wait on.
 type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{} // closed and replaced at every write
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.written != nil {
+		close(b.written)
+		b.written = nil
+	}
 	return b.buf.Write(p)
+}
+
+// await waits, write by write, until the buffer holds want, for at most
+// 10s.
+func (b *syncBuffer) await(t *testing.T, want string) {
+	t.Helper()
+	limit := time.NewTimer(10 * time.Second)
+	defer limit.Stop()
+	for {
+		b.mu.Lock()
+		if strings.Contains(b.buf.String(), want) {
+			b.mu.Unlock()
+			return
+		}
+		if b.written == nil {
+			b.written = make(chan struct{})
+		}
+		written := b.written
+		b.mu.Unlock()
+		select {
+		case <-written:
+		case <-limit.C:
+			t.Fatalf("the log does not say %s within 10s:\n%s", want, b.String())
+		}
+	}
 }
 
 func (b *syncBuffer) String() string {
@@ -53,7 +86,13 @@ func TestRunRefuses(t *testing.T) {
 		code int
 		says string
 	}{
-		{"no flags", nil, 2, "usage: svc -config FILE"},
+		{"no flags", nil, 2, "svc: give -config or -config-kv\nusage: svc (-config FILE [-watch] | -config-kv BUCKET/KEY -nats URL)"},
+		{"a file and an entry", []string{"-config", bad, "-config-kv", "b/k", "-nats", "nats://127.0.0.1:1"}, 2, "give -config or -config-kv"},
+		{"an entry and -watch", []string{"-config-kv", "b/k", "-nats", "nats://127.0.0.1:1", "-watch"}, 2, "-watch follows a file"},
+		{"an entry without a bus", []string{"-config-kv", "b/k", "-nats", ""}, 2, "-config-kv needs -nats"},
+		{"an entry without a key", []string{"-config-kv", "b", "-nats", "nats://127.0.0.1:1"}, 2, "-config-kv takes BUCKET/KEY"},
+		{"an entry on a bus that cannot be reached", []string{"-config-kv", "b/k", "-nats", "nats://127.0.0.1:1"}, 1,
+			`"config_kv":"b/k","key":"(file)","line":0,"problem":"baseline in bucket \"b\" key \"k\": connecting to nats://127.0.0.1:1`},
 		{"an unknown flag", []string{"-verbose"}, 2, "flag provided but not defined"},
 		{"a stray argument", []string{"-config", bad, "extra"}, 2, "usage"},
 		{"a missing file", []string{"-config", "/nonexistent.yaml"}, 1, `"msg":"baseline refused"`},
@@ -144,18 +183,7 @@ func TestRunServes(t *testing.T) {
 // under its service name; with a bus that cannot be reached it starts and
 // serves all the same.
 func TestRunWithNATS(t *testing.T) {
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS not ready")
-	}
-	defer func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	}()
+	srv := natsServer(t)
 	p, err := idp.Start("127.0.0.1:0", "orders-api", time.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -213,5 +241,103 @@ func TestRunWithNATS(t *testing.T) {
 		if code := <-done; code != 0 {
 			t.Errorf("%s: exit %d after stop", bus, code)
 		}
+	}
+}
+
+// natsServer runs a NATS server with JetStream on loopback for the test.
+func natsServer(t *testing.T) *server.Server {
+	t.Helper()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS not ready")
+	}
+	t.Cleanup(func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	return srv
+}
+
+// With -config-kv the service starts on the baseline in the entry and
+// follows it: a new baseline switches it (a token only the new one accepts
+// passes after, not before), an invalid one is refused with its key and
+// line while the old one serves on. A missing entry stops it at start.
+func TestRunFromKV(t *testing.T) {
+	srv := natsServer(t)
+	p, err := idp.Start("127.0.0.1:0", "orders-api", time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := contract.Baseline(t, strings.TrimPrefix(p.URL(), "http://"))
+	if _, err := fleet.PublishBaseline(context.Background(), js, "baselines", "estate", first); err != nil {
+		t.Fatal(err)
+	}
+
+	var refused syncBuffer
+	code := service.Run(context.Background(), "svc", []string{"-config-kv", "baselines/missing", "-service", "orders", "-nats", srv.ClientURL()},
+		&refused, neverServe)
+	if code != 1 || !strings.Contains(refused.String(), `baseline in bucket \"baselines\" key \"missing\": no such entry`) {
+		t.Fatalf("a missing entry: exit %d: %s", code, refused.String())
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var stderr syncBuffer
+	serving := make(chan *core.Verifier, 1)
+	done := make(chan int, 1)
+	go func() {
+		done <- service.Run(ctx, "svc", []string{"-config-kv", "baselines/estate", "-service", "orders", "-addr", "127.0.0.1:0",
+			"-nats", srv.ClientURL()}, &stderr, func(ctx context.Context, v *core.Verifier, _ http.Handler, _ net.Listener) error {
+			serving <- v
+			<-ctx.Done()
+			return nil
+		})
+	}()
+	var v *core.Verifier
+	select {
+	case v = <-serving:
+	case code := <-done:
+		t.Fatalf("exit %d before serving: %s", code, stderr.String())
+	}
+	v2 := p.NewToken("alice").Audience("orders-v2").Sign()
+	if _, err := v.Verify(ctx, v2); !errors.Is(err, core.ReasonAudienceInvalid) {
+		t.Fatalf("before the publish: %v", err)
+	}
+	next := bytes.Replace(first, []byte("audiences: [orders-api]"), []byte("audiences: [orders-v2]"), 1)
+	if _, err := fleet.PublishBaseline(ctx, js, "baselines", "estate", next); err != nil {
+		t.Fatal(err)
+	}
+	stderr.await(t, `"msg":"jwtguard baseline reloaded: verification is weaker"`)
+	if _, err := v.Verify(ctx, v2); err != nil {
+		t.Fatalf("after the publish: %v", err)
+	}
+	kv, err := js.KeyValue(ctx, "baselines")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "estate", bytes.Replace(next, []byte("leeway: 30s"), []byte("leeway: soon"), 1)); err != nil {
+		t.Fatal(err)
+	}
+	stderr.await(t, `"msg":"jwtguard baseline update refused","service":"svc","bucket":"baselines","kv_key":"estate","revision":3,"key":"leeway","line":30`)
+	if _, err := v.Verify(ctx, v2); err != nil {
+		t.Fatalf("after a refused update: %v", err)
+	}
+	stop()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d after stop: %s", code, stderr.String())
 	}
 }

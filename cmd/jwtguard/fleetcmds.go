@@ -1,19 +1,8 @@
-// Command jwtguard-fleet is the operators' tool for a fleet of jwtguard
-// services on a NATS bus. It is a command of its own, in the fleet module,
-// so that the jwtguard command and the root module need no NATS.
-//
-//	jwtguard-fleet revoke -nats URL (-kid KID | -jti JTI | -sub SUB) [-issuer ISS] -ttl DURATION [-note TEXT]
-//	jwtguard-fleet revoke -nats URL -list [-json]
-//	jwtguard-fleet revoke -nats URL -delete (-kid KID | -jti JTI | -sub SUB) [-issuer ISS]
-//	jwtguard-fleet fleet -nats URL [-wait D] [-baseline FILE] [-bound D] [-json]
-//
-// revoke adds, lists or deletes an emergency revocation: every instance
-// refuses a matching token within a second, with token_revoked, until the
-// TTL. fleet lists the live instances by service and reports drift.
-//
-// Exit codes: 0 success (fleet: no drift), 1 drift or a refused request
-// (a full list, nothing to delete), 2 usage, connection or I/O errors.
 package main
+
+// The commands that speak to the fleet's NATS bus: revoke, fleet and
+// publish. They are this module's, with the fleet module, so that the root
+// module and the services that use no bus need no NATS client.
 
 import (
 	"context"
@@ -23,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"text/tabwriter"
 	"time"
 
@@ -33,40 +21,6 @@ import (
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/fleet"
 )
-
-const usage = `usage:
-  jwtguard-fleet revoke -nats URL (-kid KID | -jti JTI | -sub SUB) [-issuer ISS] -ttl DURATION [-note TEXT]
-  jwtguard-fleet revoke -nats URL -list [-json]
-  jwtguard-fleet revoke -nats URL -delete (-kid KID | -jti JTI | -sub SUB) [-issuer ISS]
-  jwtguard-fleet fleet -nats URL [-wait D] [-baseline FILE] [-bound D] [-json]
--nats defaults to $JWTGUARD_NATS; -nats-creds, -nats-nkey, -nats-ca, -nats-cert, -nats-key as for the services
-exit: 0 done / no drift, 1 drift / refused, 2 usage, connection or I/O
-`
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
-
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	switch args[0] {
-	case "revoke":
-		return revoke(ctx, args[1:], stdout, stderr)
-	case "fleet":
-		return fleetCmd(ctx, args[1:], stdout, stderr)
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "jwtguard-fleet: unknown command %q\n%s", args[0], usage)
-	return 2
-}
 
 // connect dials the bus once, failing fast: an operator's command should
 // say the bus is unreachable rather than wait for it.
@@ -78,7 +32,7 @@ func connect(conn *fleet.ConnFlags) (*nats.Conn, jetstream.JetStream, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	nc, err := nats.Connect(conn.URL, append([]nats.Option{nats.Name("jwtguard-fleet"), nats.Timeout(5 * time.Second)}, opts...)...)
+	nc, err := nats.Connect(conn.URL, append([]nats.Option{nats.Name("jwtguard"), nats.Timeout(5 * time.Second)}, opts...)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connecting to %s: %w", conn.URL, err)
 	}
@@ -90,7 +44,7 @@ func connect(conn *fleet.ConnFlags) (*nats.Conn, jetstream.JetStream, error) {
 	return nc, js, nil
 }
 
-func revoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func revokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("revoke", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var conn fleet.ConnFlags
@@ -109,7 +63,7 @@ func revoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "jwtguard-fleet revoke: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "jwtguard revoke: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
 	r := fleet.Revocation{Issuer: *issuer, Note: *note}
@@ -122,21 +76,21 @@ func revoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case *list && (*del || named > 0 || *ttl != 0):
-		fmt.Fprintln(stderr, "jwtguard-fleet revoke: -list takes no -kid, -jti, -sub, -ttl or -delete")
+		fmt.Fprintln(stderr, "jwtguard revoke: -list takes no -kid, -jti, -sub, -ttl or -delete")
 		return 2
 	case !*list && named != 1:
-		fmt.Fprintln(stderr, "jwtguard-fleet revoke: give exactly one of -kid, -jti and -sub")
+		fmt.Fprintln(stderr, "jwtguard revoke: give exactly one of -kid, -jti and -sub")
 		return 2
 	case !*list && !*del && *ttl <= 0:
-		fmt.Fprintln(stderr, "jwtguard-fleet revoke: -ttl is required, e.g. -ttl 1h")
+		fmt.Fprintln(stderr, "jwtguard revoke: -ttl is required, e.g. -ttl 1h")
 		return 2
 	case *del && *ttl != 0:
-		fmt.Fprintln(stderr, "jwtguard-fleet revoke: -delete takes no -ttl")
+		fmt.Fprintln(stderr, "jwtguard revoke: -delete takes no -ttl")
 		return 2
 	}
 	nc, js, err := connect(&conn)
 	if err != nil {
-		fmt.Fprintf(stderr, "jwtguard-fleet revoke: %v\n", err)
+		fmt.Fprintf(stderr, "jwtguard revoke: %v\n", err)
 		return 2
 	}
 	defer nc.Close()
@@ -146,7 +100,7 @@ func revoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case *list:
 		entries, err := fleet.Revocations(ctx, js)
 		if err != nil {
-			fmt.Fprintf(stderr, "jwtguard-fleet revoke: %v\n", err)
+			fmt.Fprintf(stderr, "jwtguard revoke: %v\n", err)
 			return 2
 		}
 		if *asJSON {
@@ -174,11 +128,11 @@ func revoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case *del:
 		found, err := fleet.Unrevoke(ctx, js, r)
 		if err != nil {
-			fmt.Fprintf(stderr, "jwtguard-fleet revoke: %v\n", err)
+			fmt.Fprintf(stderr, "jwtguard revoke: %v\n", err)
 			return 2
 		}
 		if !found {
-			fmt.Fprintf(stderr, "jwtguard-fleet revoke: no revocation of %s\n", r)
+			fmt.Fprintf(stderr, "jwtguard revoke: no revocation of %s\n", r)
 			return 1
 		}
 		fmt.Fprintf(stdout, "deleted the revocation of %s\n", r)
@@ -187,7 +141,7 @@ func revoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	host, _ := os.Hostname()
 	r.Created, r.Expires, r.By = time.Now().UTC(), time.Now().Add(*ttl).UTC(), host
 	if err := fleet.Revoke(ctx, js, r, *maxEntries); err != nil {
-		fmt.Fprintf(stderr, "jwtguard-fleet revoke: %v\n", err)
+		fmt.Fprintf(stderr, "jwtguard revoke: %v\n", err)
 		if errors.Is(err, fleet.ErrRevocationsFull) {
 			return 1
 		}
@@ -216,27 +170,27 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "jwtguard-fleet fleet: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "jwtguard fleet: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
 	var ref *core.Config
 	if *baseline != "" {
 		cfg, err := core.LoadBaseline(*baseline)
 		if err != nil {
-			fmt.Fprintf(stderr, "jwtguard-fleet fleet: %v\n", err)
+			fmt.Fprintf(stderr, "jwtguard fleet: %v\n", err)
 			return 2
 		}
 		ref = &cfg
 	}
 	nc, _, err := connect(&conn)
 	if err != nil {
-		fmt.Fprintf(stderr, "jwtguard-fleet fleet: %v\n", err)
+		fmt.Fprintf(stderr, "jwtguard fleet: %v\n", err)
 		return 2
 	}
 	defer nc.Close()
 	hbs, err := fleet.Observe(ctx, nc, *wait)
 	if err != nil {
-		fmt.Fprintf(stderr, "jwtguard-fleet fleet: %v\n", err)
+		fmt.Fprintf(stderr, "jwtguard fleet: %v\n", err)
 		return 2
 	}
 	drift := fleet.FindDrift(hbs, ref, *bound)
@@ -257,5 +211,74 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if len(drift) > 0 {
 		return 1
 	}
+	return 0
+}
+
+// publish lints a baseline file and writes it to a key-value entry, for
+// the services that follow the entry (-config-kv BUCKET/KEY). A baseline
+// with errors is not written: every error is printed as lint prints it.
+func publish(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var conn fleet.ConnFlags
+	conn.Register(fs)
+	bucket := fs.String("bucket", "", "the key-value `bucket` the services read (created if missing)")
+	key := fs.String("key", "", "the `key` of the entry in the bucket")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 || *bucket == "" || *key == "" {
+		fmt.Fprint(stderr, "usage: jwtguard publish -nats URL -bucket BUCKET -key KEY baseline.yaml\n")
+		return 2
+	}
+	file := fs.Arg(0)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintf(stderr, "jwtguard publish: %v\n", err)
+		return 2
+	}
+	refuse := func(errs []*core.ConfigError) int {
+		for _, e := range errs {
+			printProblem(stdout, file, "error", e.Key, e.Line, e.Msg)
+		}
+		fmt.Fprintf(stderr, "jwtguard publish: %s has %d error(s); nothing published\n", file, len(errs))
+		return 1
+	}
+	// Lint before dialling too: a baseline with errors is refused the
+	// same with no bus at all.
+	if lint := core.LintBaseline(data); len(lint.Errors) > 0 {
+		return refuse(lint.Errors)
+	}
+	nc, js, err := connect(&conn)
+	if err != nil {
+		fmt.Fprintf(stderr, "jwtguard publish: %v\n", err)
+		return 2
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	p, err := fleet.PublishBaseline(ctx, js, *bucket, *key, data)
+	var refused *fleet.LintError
+	if errors.As(err, &refused) {
+		return refuse(refused.Errors)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "jwtguard publish: %v\n", err)
+		return 2
+	}
+	for _, w := range p.Warnings {
+		printProblem(stdout, file, "warning", w.Key, w.Line, w.Msg)
+	}
+	if p.Created {
+		fmt.Fprintf(stdout, "created bucket %s\n", p.Bucket)
+	}
+	fmt.Fprintf(stdout, "published %s to bucket %s key %s, revision %d\n", file, p.Bucket, p.Key, p.Revision)
+	if p.Fingerprint != "" {
+		fmt.Fprintf(stdout, "fingerprint %s\n", p.Fingerprint)
+	}
+	for _, s := range p.Services {
+		fmt.Fprintf(stdout, "service %s %s\n", s.Service, s.Fingerprint)
+	}
+	fmt.Fprintf(stdout, "shared %s\n", p.SharedFingerprint)
 	return 0
 }
