@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/jwtguard/jwtguard/core/internal/jwks"
@@ -174,4 +176,38 @@ type IssuerStats struct {
 	DiscoveryFetchOK     uint64
 	DiscoveryFetchFailed uint64
 	DiscoveryLastSuccess time.Time // zero before the first good document
+}
+
+// issuerStatsJSON is IssuerStats without its methods, for its JSON form.
+type issuerStatsJSON IssuerStats
+
+// MarshalJSON writes Age as a Go duration string ("1m30s"), as a health
+// page shows it, rather than a count of nanoseconds.
+func (s IssuerStats) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		issuerStatsJSON
+		Age string
+	}{issuerStatsJSON(s), s.Age.String()})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (s *IssuerStats) UnmarshalJSON(b []byte) error {
+	var in struct {
+		*issuerStatsJSON
+		Age string
+	}
+	in.issuerStatsJSON = (*issuerStatsJSON)(s)
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	if in.Age == "" {
+		s.Age = 0
+		return nil
+	}
+	age, err := time.ParseDuration(in.Age)
+	if err != nil {
+		return fmt.Errorf("IssuerStats.Age: %w", err)
+	}
+	s.Age = age
+	return nil
 }

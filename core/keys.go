@@ -37,13 +37,18 @@ func newSource(is IssuerConfig, p JWKSConfig, insecureHTTP bool, algs map[string
 		if data, err = os.ReadFile(is.JWKSFile); err != nil {
 			return nil, fmt.Errorf("issuer %q: jwks_file: %w", is.Issuer, err)
 		}
-		if keys, err = jwks.Parse(data, algs, o.logger, is.Issuer); err != nil {
+		var skipped []jwks.Skipped
+		keys, skipped, err = jwks.Parse(data, algs)
+		if err != nil {
 			return nil, fmt.Errorf("issuer %q: jwks_file %s: %w", is.Issuer, is.JWKSFile, err)
 		}
+		jwks.LogSkipped(o.logger, is.Issuer, skipped)
 	case is.JWKSInline != "":
-		if keys, err = jwks.Parse([]byte(is.JWKSInline), algs, o.logger, is.Issuer); err != nil {
+		var skipped []jwks.Skipped
+		if keys, skipped, err = jwks.Parse([]byte(is.JWKSInline), algs); err != nil {
 			return nil, fmt.Errorf("issuer %q: jwks_inline: %w", is.Issuer, err)
 		}
+		jwks.LogSkipped(o.logger, is.Issuer, skipped)
 	default:
 		for _, kid := range sortedKeys(is.PublicKeys) {
 			k, err := jwks.NewKey(kid, "", is.PublicKeys[kid])

@@ -226,9 +226,14 @@ func (e *engine) holds(src jwks.Source) bool {
 	return false
 }
 
+// logBaselineFingerprint is the log key of a baseline's fingerprint, apart
+// from a key set's (jwks_fingerprint), so a search for one never finds the
+// other.
+const logBaselineFingerprint = "baseline_fingerprint"
+
 // describe is what a log line says of e's baseline.
 func (e *engine) describe() []slog.Attr {
-	attrs := []slog.Attr{slog.String("fingerprint", e.fingerprint), slog.String("shared_fingerprint", e.cfg.SharedFingerprint())}
+	attrs := []slog.Attr{slog.String(logBaselineFingerprint, e.fingerprint), slog.String("shared_fingerprint", e.cfg.SharedFingerprint())}
 	if e.cfg.Service != "" {
 		attrs = append(attrs, slog.String("baseline_service", e.cfg.Service))
 	}
@@ -263,7 +268,7 @@ func (v *Verifier) Reload(cfg Config) error {
 	e, err := v.build(cfg, old)
 	if err != nil {
 		v.opts.logger.LogAttrs(context.Background(), slog.LevelError, "jwtguard baseline reload refused",
-			slog.String("fingerprint", old.fingerprint), slog.String("error", err.Error()))
+			slog.String(logBaselineFingerprint, old.fingerprint), slog.String("error", err.Error()))
 		return err
 	}
 	v.cur.Store(e)
@@ -283,7 +288,7 @@ func (v *Verifier) Reload(cfg Config) error {
 			level = slog.LevelWarn
 		}
 	}
-	attrs := append([]slog.Attr{slog.String("old_fingerprint", old.fingerprint)}, e.describe()...)
+	attrs := append([]slog.Attr{slog.String("old_"+logBaselineFingerprint, old.fingerprint)}, e.describe()...)
 	attrs = append(attrs, slog.Any("changes", nonNil(all)))
 	if len(weaker) > 0 {
 		attrs = append(attrs, slog.Any("weakens", weaker))
@@ -415,7 +420,7 @@ func (v *engine) CacheLen() int {
 func (v *engine) Verify(ctx context.Context, token string) (*Claims, error) {
 	if len(v.opts.verdicts) > 0 {
 		now := v.opts.now()
-		return v.verifyReported(ctx, token, now, v.verdictStart(now))
+		return v.verifyReported(ctx, token, now, v.verdictStart(now), nil)
 	}
 	c, _, err := v.verify(ctx, token, v.opts.now())
 	if err != nil {
@@ -429,12 +434,13 @@ func (v *engine) Verify(ctx context.Context, token string) (*Claims, error) {
 // now a call that began at start. It is apart so that a verifier without
 // hooks runs the code it ran before hooks existed, and the event of a
 // cache hit is built in place and copied once: both are measurable parts
-// of a cache hit (BenchmarkVerifyCached).
-func (v *engine) verifyReported(ctx context.Context, token string, now, start time.Time) (*Claims, error) {
+// of a cache hit (BenchmarkVerifyCached). r is the request of an
+// Authenticate call, nil for Verify.
+func (v *engine) verifyReported(ctx context.Context, token string, now, start time.Time, r Request) (*Claims, error) {
 	c, cache, err := v.verify(ctx, token, now)
 	if err != nil {
 		v.notify(ctx, v.rejectionEvent(err, cache, start))
-		v.logRejection(ctx, err)
+		v.logRequestRejection(ctx, err, r)
 		return nil, err
 	}
 	// A verified token's kid named a key of its issuer and its alg is in
@@ -489,7 +495,7 @@ func (v *engine) verifyToken(ctx context.Context, token string, now time.Time) (
 		if !v.stillServed(c, now) {
 			v.cache.remove(token)
 		} else if err := v.checkTimes(c, now); err != nil {
-			return nil, cacheHit, err.stamp(c.kid, c.alg, c.issuer)
+			return nil, cacheHit, err.stampClaims(c)
 		} else {
 			return c, cacheHit, nil
 		}
@@ -519,21 +525,31 @@ type tokenHeader struct {
 	hasTyp        bool
 }
 
+// readSoFar is what check has read from a token when it fails: the
+// header members, the iss claim and the decoded payload. None of it is
+// trusted; it is for the log line.
+type readSoFar struct {
+	h       tokenHeader
+	iss     string
+	payload []byte
+}
+
 // checkStamped is check with what could be read from the token stamped
 // onto its error, in this one place.
 func (v *engine) checkStamped(ctx context.Context, token string, now time.Time) (*Claims, error) {
-	var h tokenHeader
-	var iss string
-	c, err := v.check(ctx, token, now, &h, &iss)
+	var read readSoFar
+	c, err := v.check(ctx, token, now, &read)
 	if err != nil {
-		return nil, err.stamp(h.kid, h.alg, iss)
+		err.typ, err.hasTyp, err.payload = read.h.typ, read.h.hasTyp, read.payload
+		return nil, err.stamp(read.h.kid, read.h.alg, read.iss)
 	}
 	return c, nil
 }
 
 // check is the pipeline: size, split, decode, header, claims, issuer, key,
-// signature, times and audience. It fills h and iss as it reads them.
-func (v *engine) check(ctx context.Context, token string, now time.Time, h *tokenHeader, iss *string) (*Claims, *Error) {
+// signature, times and audience. It fills read as it goes.
+func (v *engine) check(ctx context.Context, token string, now time.Time, read *readSoFar) (*Claims, *Error) {
+	h := &read.h
 	if token == "" {
 		return nil, newError(ReasonTokenMissing, "no token")
 	}
@@ -572,6 +588,7 @@ func (v *engine) check(ctx context.Context, token string, now time.Time, h *toke
 	if !ok {
 		return nil, newError(ReasonTokenMalformed, "signature is not strict base64url")
 	}
+	read.payload = payload
 
 	if err := parseHeader(header, h); err != nil {
 		return nil, err
@@ -582,7 +599,7 @@ func (v *engine) check(ctx context.Context, token string, now time.Time, h *toke
 	}
 	c := &Claims{alg: h.alg, kid: h.kid, payload: payload}
 	err = v.parseClaims(c, payload)
-	*iss = c.issuer
+	read.iss = c.issuer
 	if err != nil {
 		return nil, err
 	}
@@ -982,9 +999,15 @@ func (v *engine) checkAudience(c *Claims) *Error {
 	return newError(ReasonAudienceInvalid, "token is not for this audience")
 }
 
-// logRejection writes the one line per rejection, with what could be read
-// from the token. It never logs the token.
-func (v *engine) logRejection(ctx context.Context, err error) {
+// logRejection writes the one line per rejection of a call without a
+// request (Verify, Authorize).
+func (v *engine) logRejection(ctx context.Context, err error) { v.logRequestRejection(ctx, err, nil) }
+
+// logRequestRejection writes the one line per rejection, with what could
+// be read from the token and, when r names them ([RequestTarget]), the
+// request's method and path. It never logs the token, its signature or
+// any raw segment of it; see rejectionAttrs.
+func (v *engine) logRequestRejection(ctx context.Context, err error, r Request) {
 	e := asError(err)
 	level := slog.LevelInfo
 	if e.Reason == ReasonKeysUnavailable {
@@ -993,26 +1016,14 @@ func (v *engine) logRejection(ctx context.Context, err error) {
 	if !v.opts.logger.Enabled(ctx, level) || !v.sampler.allow(e) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 5)
-	attrs = append(attrs, slog.String("reason", string(e.Reason)))
-	for _, kv := range [...][2]string{{"kid", e.KID}, {"alg", e.Alg}, {"iss", e.Issuer}} {
-		if kv[1] != "" {
-			attrs = append(attrs, slog.String(kv[0], clip(kv[1])))
-		}
-	}
-	attrs = append(attrs, slog.String("detail", e.Detail))
-	// A policy refusal names what the route asked for and the token
-	// lacked: the service's own names, never the token's.
-	if len(e.Scopes) > 0 {
-		attrs = append(attrs, slog.String("missing_scopes", strings.Join(e.Scopes, " ")))
-	}
-	if len(e.Roles) > 0 {
-		attrs = append(attrs, slog.String("missing_roles", strings.Join(e.Roles, " ")))
-	}
-	v.opts.logger.LogAttrs(ctx, level, "jwt rejected", attrs...)
+	// Built in a buffer of the caller's frame: a line costs no allocation
+	// for its attribute list.
+	var buf [8]slog.Attr
+	v.opts.logger.LogAttrs(ctx, level, "jwt rejected", v.rejectionAttrs(buf[:0], e, r)...)
 }
 
-// clip bounds values read from an unverified token before they are logged.
+// clip bounds values read from an unverified token before they go into a
+// verdict event.
 func clip(s string) string {
 	if len(s) > 128 {
 		return s[:128]

@@ -210,7 +210,7 @@ func (b *BaselineEntry) apply(v *core.Verifier, rev uint64, removal string, data
 		// A service is never left without a baseline: the one in force
 		// stays until a valid one is published.
 		b.logger.Warn("jwtguard baseline entry removed; the baseline in force stays",
-			b.attrs(rev, slog.String("op", removal), slog.String("fingerprint", v.Config().Fingerprint()))...)
+			b.attrs(rev, slog.String("op", removal), slog.String("baseline_fingerprint", v.Config().Fingerprint()))...)
 	} else {
 		cfg, err := b.parse(data)
 		switch {

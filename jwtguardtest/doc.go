@@ -9,7 +9,9 @@
 // test can take a service through key rotation and IdP outages.
 // [IdP.Config] is a baseline that trusts it, for [core.New]; with
 // [WithDiscovery] the IdP serves a discovery document too, and the
-// baseline is its issuer's URL with discovery alone.
+// baseline is its issuer's URL with discovery alone. [Logs] keeps a
+// verifier's log lines ([NewLoggedVerifier]), for tests of what a
+// rejection line tells an operator.
 //
 //	func TestWhoami(t *testing.T) {
 //		v, idp := jwtguardtest.NewTestVerifier(t)

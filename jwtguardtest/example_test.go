@@ -7,6 +7,7 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -300,3 +301,41 @@ func ExampleIdP_EditDiscovery() {
 	// ready: false verdict: jwtguard: keys_unavailable: no key set fetched yet
 	// discovery document: the document names issuer "ISSUER/", the baseline "ISSUER": they must be identical (OpenID Connect Discovery 1.0 section 4.3); they differ by a trailing slash
 }
+// A rejection line names the endpoint that refused the token and what
+// the token carried; Logs keeps it for a test to check.
+func ExampleLogs() {
+	idp := jwtguardtest.NewIdP()
+	defer idp.Close()
+	logs := &jwtguardtest.Logs{}
+	v, err := core.New(idp.Config(), core.WithClock(idp.Now), core.WithLogger(logs.Logger()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	r := httptest.NewRequest(http.MethodGet, "/orders/7", nil)
+	r.Header.Set("Authorization", "Bearer "+idp.NewToken("bob").Audience("billing-api").Sign())
+	_, err = v.Authenticate(context.Background(), core.HTTPRequest(r))
+	fmt.Println(errors.Is(err, core.ReasonAudienceInvalid))
+	line := logs.Rejections()[0]
+	fmt.Println(line["method"], line["path"], line["accepted_aud"])
+	fmt.Println(line["unverified"].(map[string]any)["aud"])
+	// Output:
+	// true
+	// GET /orders/7 [https://api.example.test]
+	// [billing-api]
+}
+
+// In a test, NewLoggedVerifier(t) also keeps the verifier's log lines.
+func ExampleNewLoggedVerifier() {
+	t := &exampleT{}
+	defer t.end()
+
+	v, idp, logs := jwtguardtest.NewLoggedVerifier(t)
+	v.Verify(context.Background(), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign())
+	line := logs.LastRejection()
+	fmt.Println(line["reason"], line["unverified"].(map[string]any)["sub"])
+	// Output:
+	// token_expired alice
+}
+

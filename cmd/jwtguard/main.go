@@ -14,6 +14,8 @@
 //
 // -service selects a service of an estate file (a baseline with a services
 // section); the environment variable JWTGUARD_SERVICE is its default.
+// verify, lint and fingerprint take their flags before or after the token
+// or file; after "--", none.
 //
 // Exit codes: 0 success (verify: accepted; lint: no errors; conformance:
 // every case passed, or no differences; fleet: no drift), 1 a rejected or
@@ -26,7 +28,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -159,14 +160,15 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	asJSON := fs.Bool("json", false, "print the verdict as one JSON object")
 	verbose := fs.Bool("v", false, "log key set events and the rejection line to stderr")
 	service := serviceFlag(fs)
-	if err := fs.Parse(args); err != nil {
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
 		return 2
 	}
 	if *config == "" {
 		fmt.Fprint(stderr, "jwtguard verify: -config is required\n", usage)
 		return 2
 	}
-	token, err := readToken(fs.Args(), stdin)
+	token, err := readToken(rest, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "jwtguard verify: %v\n", err)
 		return 2
@@ -194,17 +196,11 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	ctx, cancel := context.WithTimeout(ctx, v.Config().JWKS.HTTPTimeout+time.Second)
 	defer cancel()
 	claims, verr := v.Verify(ctx, token)
-	out := struct {
-		Verdict     string          `json:"verdict"`
-		Reason      string          `json:"reason,omitempty"`
-		Detail      string          `json:"detail,omitempty"`
-		Fingerprint string          `json:"baseline_fingerprint"`
-		Claims      json.RawMessage `json:"claims,omitempty"`
-	}{Verdict: "accepted", Fingerprint: v.Config().Fingerprint()}
+	out := verdictOutput{Verdict: "accepted", Fingerprint: v.Config().Fingerprint()}
 	if verr != nil {
 		var e *core.Error
 		errors.As(verr, &e)
-		out.Verdict, out.Reason, out.Detail = "rejected", string(e.Reason), e.Detail
+		out.rejected(e, token, v)
 	} else {
 		out.Claims, _ = claims.MarshalJSON()
 	}
@@ -212,14 +208,7 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		b, _ := json.Marshal(out)
 		fmt.Fprintf(stdout, "%s\n", b)
 	} else {
-		fmt.Fprintf(stdout, "verdict:     %s\n", out.Verdict)
-		if verr != nil {
-			fmt.Fprintf(stdout, "reason:      %s\ndetail:      %s\n", out.Reason, out.Detail)
-		}
-		fmt.Fprintf(stdout, "baseline:    %s\n", out.Fingerprint)
-		if verr == nil {
-			fmt.Fprintf(stdout, "claims:\n%s\n", indent(out.Claims))
-		}
+		out.print(stdout)
 	}
 	if verr != nil {
 		return 1
@@ -232,10 +221,11 @@ func lint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	table := fs.Bool("services", false, "print the estate: each service, its audiences and its deviations")
 	online := fs.Bool("online", false, "also fetch each issuer's discovery document and compare its issuer (lint is offline without it)")
-	if err := fs.Parse(args); err != nil {
+	args, err := parseInterspersed(fs, args)
+	if err != nil {
 		return 2
 	}
-	if args = fs.Args(); len(args) != 1 {
+	if len(args) != 1 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
@@ -301,10 +291,11 @@ func fingerprint(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fingerprint", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	service := serviceFlag(fs)
-	if err := fs.Parse(args); err != nil {
+	args, err := parseInterspersed(fs, args)
+	if err != nil {
 		return 2
 	}
-	if args = fs.Args(); len(args) != 1 {
+	if len(args) != 1 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
@@ -326,21 +317,25 @@ func inspect(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "jwtguard inspect: %v\n", err)
 		return 2
 	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		fmt.Fprintf(stderr, "jwtguard inspect: not a compact JWS (%d segments, want 3)\n", len(parts))
+	d, err := decodeToken(token)
+	if err != nil {
+		fmt.Fprintf(stderr, "jwtguard inspect: %v\n", err)
 		return 1
 	}
 	fmt.Fprintln(stdout, "UNVERIFIED: decoded only; the signature and claims were NOT checked.")
-	for i, name := range []string{"header", "claims"} {
-		raw, err := base64.RawURLEncoding.DecodeString(parts[i])
-		if err != nil {
-			fmt.Fprintf(stderr, "jwtguard inspect: %s is not base64url: %v\n", name, err)
-			return 1
+	if d.encrypted {
+		// RFC 7516 section 7.1: only the protected header of a compact JWE
+		// is readable; the claims are in the ciphertext.
+		fmt.Fprintln(stdout, "ENCRYPTED: a JWE (5 segments); its claims cannot be read without the recipient's key, and jwtguard verifies signed tokens (JWS) only.")
+		fmt.Fprintf(stdout, "protected header (unverified):\n%s\n", indent(d.header))
+		for i, name := range jweParts {
+			fmt.Fprintf(stdout, "%s: %d bytes\n", name, d.sizes[i])
 		}
-		fmt.Fprintf(stdout, "%s (unverified):\n%s\n", name, indent(raw))
+		return 0
 	}
-	fmt.Fprintf(stdout, "signature: %d bytes (not checked)\n", base64.RawURLEncoding.DecodedLen(len(parts[2])))
+	fmt.Fprintf(stdout, "header (unverified):\n%s\n", indent(d.header))
+	fmt.Fprintf(stdout, "claims (unverified):\n%s\n", indent(d.claims))
+	fmt.Fprintf(stdout, "signature: %d bytes (not checked)\n", d.sizes[0])
 	return 0
 }
 

@@ -54,6 +54,7 @@ type flight struct {
 // fetchResult is what one HTTP exchange produced.
 type fetchResult struct {
 	set         *Set // nil on 304
+	skipped     []Skipped
 	notModified bool
 	etag        string
 	maxAge      time.Duration
@@ -111,6 +112,7 @@ type Remote struct {
 	fetchNotModified uint64
 	refusedUnknown   uint64
 	lastErr          string
+	lastSkipped      string    // skippedSignature of the last set fetched
 	hint             *hintArm  // the pending hinted fetch; nil when none
 	lastHintFetch    time.Time // start of the last fetch a hint triggered
 	docOK            time.Time // last good discovery document
@@ -520,6 +522,7 @@ func (s *Remote) fetch(f *flight) {
 
 	ev := FetchEvent{Issuer: s.issuer, URL: url, Trigger: f.trigger, Duration: now.Sub(start), Document: DocumentJWKS}
 	var change *KeySetChange
+	var logSkipped []Skipped
 	s.mu.Lock()
 	old := s.served.Load()
 	switch {
@@ -548,6 +551,11 @@ func (s *Remote) fetch(f *flight) {
 		}
 		s.served.Store(&servedSet{set: set, okAt: s.goodSinceLocked(now)})
 		s.etag = res.etag
+		// The keys this set skipped are logged when they or the set change,
+		// not at every refresh that fetches the same document again.
+		if sig := skippedSignature(res.skipped); change != nil || sig != s.lastSkipped {
+			logSkipped, s.lastSkipped = res.skipped, sig
+		}
 		if s.hint != nil && s.hint.fingerprint == set.fingerprint {
 			s.cancelHintLocked()
 		}
@@ -583,10 +591,11 @@ func (s *Remote) fetch(f *flight) {
 	if keysErr != nil {
 		s.logFailure(f.trigger, DocumentJWKS, url, keysErr, failures, old, now)
 	}
+	LogSkipped(s.env.Logger, s.issuer, logSkipped)
 	if change != nil {
 		s.env.Logger.LogAttrs(context.Background(), slog.LevelInfo, "jwks key set changed",
 			slog.String("iss", s.issuer), slog.Any("old_kids", nonNil(change.OldKIDs)), slog.Any("new_kids", change.NewKIDs),
-			slog.String("fingerprint", change.Fingerprint), slog.String("trigger", f.trigger))
+			slog.String("jwks_fingerprint", change.Fingerprint), slog.String("trigger", f.trigger))
 	}
 	s.notify(func(h Hooks) { h.FetchDone(ev) })
 	if change != nil {
@@ -688,11 +697,11 @@ func (s *Remote) get(ctx context.Context, url, etag string) (fetchResult, error)
 	if err != nil {
 		return r, err
 	}
-	keys, err := Parse(data, s.algs, s.env.Logger, s.issuer)
+	keys, skipped, err := Parse(data, s.algs)
 	if err != nil {
 		return r, err
 	}
-	r.set, r.etag = NewSet(keys), resp.Header.Get("ETag")
+	r.set, r.skipped, r.etag = NewSet(keys), skipped, resp.Header.Get("ETag")
 	return r, nil
 }
 
