@@ -447,6 +447,8 @@ func runCase(keys *keyring, h Harness, c *testCase) (Verdict, []string, error) {
 		return Verdict{Skipped: errors.Is(err, errors.ErrUnsupported)}, nil, err
 	}
 	got, problems := c.judge(e.v, res, log.reasons())
+	problems = append(problems, log.leaks(req)...)
+	problems = append(problems, log.untargeted(c, req, res)...)
 	for _, p := range e.strays.requests() {
 		problems = append(problems, fmt.Sprintf("the verifier fetched %s, a URL the token named", p))
 	}
@@ -651,22 +653,66 @@ func bearerParam(challenge, name string) string {
 type rejectionLog struct {
 	mu   sync.Mutex
 	list []core.Reason
+	// targets are the method and path of each rejection line, "" where
+	// it has none.
+	targets [][2]string
+	// text is every line as the JSON handler writes it, to search for
+	// what must never be logged.
+	text bytes.Buffer
 }
 
 func (l *rejectionLog) Enabled(context.Context, slog.Level) bool { return true }
 func (l *rejectionLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
 func (l *rejectionLog) WithGroup(string) slog.Handler            { return l }
 
-func (l *rejectionLog) Handle(_ context.Context, r slog.Record) error {
+func (l *rejectionLog) Handle(ctx context.Context, r slog.Record) error {
+	l.mu.Lock()
+	_ = slog.NewJSONHandler(&l.text, nil).Handle(ctx, r)
+	l.mu.Unlock()
 	var attrs []slog.Attr
 	r.Attrs(func(a slog.Attr) bool {
 		attrs = append(attrs, a)
 		return true
 	})
 	if reason, ok := findReason(attrs); ok {
+		var target [2]string
+		for _, a := range attrs {
+			switch a.Key {
+			case "method":
+				target[0] = a.Value.String()
+			case "path":
+				target[1] = a.Value.String()
+			}
+		}
 		l.mu.Lock()
 		l.list = append(l.list, reason)
+		l.targets = append(l.targets, target)
 		l.mu.Unlock()
+	}
+	return nil
+}
+
+// untargeted reports a rejection line of Verifier.Authenticate without
+// the request's method and path: an adapter hands them to core through
+// its Request (core.RequestTarget), so that a line says which endpoint
+// refused a token. Refusals of Authorize (insufficient_scope, and any on
+// a skipped route or of an anonymous request on an optional route) have
+// no request, and a path never carries the query.
+// Over HTTP (res has a status) the path is the one requested.
+func (l *rejectionLog) untargeted(c *testCase, req Request, res Result) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.targets) == 0 || c.skipped || c.reason == core.ReasonInsufficientScope ||
+		c.optional && c.reason == core.ReasonTokenMissing {
+		return nil
+	}
+	switch method, path := l.targets[0][0], l.targets[0][1]; {
+	case method == "" || !strings.HasPrefix(path, "/"):
+		return []string{fmt.Sprintf("the rejection line has method %q and path %q, want the request's (its Request implements core.RequestTarget)", method, path)}
+	case strings.Contains(path, "?"):
+		return []string{fmt.Sprintf("the rejection line's path %.40q... carries the query", path)}
+	case res.Status != 0 && path != cmp.Or(req.Path, Path):
+		return []string{fmt.Sprintf("the rejection line's path is %q, want %q", path, cmp.Or(req.Path, Path))}
 	}
 	return nil
 }
@@ -692,7 +738,47 @@ func findReason(attrs []slog.Attr) (core.Reason, bool) {
 func (l *rejectionLog) reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.list = nil
+	l.list, l.targets = nil, nil
+	l.text.Reset()
+}
+
+// minSecretLen is the shortest token or token segment searched for in the
+// log: shorter strings (a malformed "a.b") could appear in any text.
+const minSecretLen = 16
+
+// leaks lists each credential of req, or segment of one, that a log line
+// written since the last reset carries. RFC 6750 section 5.2 counts token
+// disclosure among the threats a bearer token faces, and a log is read by
+// more people than the service's clients: the verifier logs values read
+// from a token, never the token, its signature or a raw segment of it.
+func (l *rejectionLog) leaks(req Request) []string {
+	l.mu.Lock()
+	text := l.text.String()
+	l.mu.Unlock()
+	var secrets []string
+	for _, v := range req.Header.Values("Authorization") {
+		_, token, _ := strings.Cut(strings.TrimSpace(v), " ")
+		secrets = append(secrets, strings.TrimSpace(token))
+	}
+	for _, vs := range req.Query {
+		secrets = append(secrets, vs...)
+	}
+	for _, c := range req.Header.Values("Cookie") {
+		for _, pair := range strings.Split(c, ";") {
+			_, val, _ := strings.Cut(pair, "=")
+			secrets = append(secrets, val)
+		}
+	}
+	var out []string
+	for _, s := range secrets {
+		for _, part := range append([]string{s}, strings.Split(s, ".")...) {
+			if len(part) >= minSecretLen && strings.Contains(text, part) {
+				out = append(out, fmt.Sprintf("a log line carries %.24q..., part of the request's credentials", part))
+				break
+			}
+		}
+	}
+	return out
 }
 
 func (l *rejectionLog) reasons() []core.Reason {

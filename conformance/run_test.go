@@ -230,6 +230,9 @@ func (m metadataRequest) Cookie(string) (string, bool) {
 	return "", false
 }
 
+// Target names the call as a gRPC adapter does (core.RequestTarget).
+func (metadataRequest) Target() (string, string) { return "POST", "/jwtguard.test.Whoami/Unary" }
+
 // grpcShaped answers as a gRPC adapter does, without gRPC: metadata in,
 // a status code and message out; SkipPath stands for an exempt method. It
 // shows that such a harness fits and that its table compares with an HTTP

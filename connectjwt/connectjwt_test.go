@@ -628,3 +628,40 @@ func TestRequireRoles(t *testing.T) {
 		})
 	}
 }
+
+// The rejection line names the call (core.RequestTarget): its HTTP method,
+// GET for a Connect unary GET, and its procedure, through the interceptor
+// and the gate alike, over every protocol.
+func TestRejectionLineNamesTheCall(t *testing.T) {
+	v, _, logs := jwtguardtest.NewLoggedVerifier(t)
+	g := connectjwt.New(v)
+	get := []connect.ClientOption{connect.WithHTTPGet(), connect.WithIdempotency(connect.IdempotencyNoSideEffects)}
+	for _, guard := range []struct {
+		name string
+		opt  connect.HandlerOption
+	}{
+		{"interceptor", connect.WithInterceptors(g.Interceptor())},
+		{"gate", connect.WithRequestGate(g.Gate())},
+	} {
+		srv := serve(guard.opt, connect.WithIdempotency(connect.IdempotencyNoSideEffects))
+		for _, tc := range []struct {
+			name   string
+			stream bool
+			opts   []connect.ClientOption
+			method string
+		}{
+			{"connect unary", false, nil, http.MethodPost},
+			{"connect unary GET", false, get, http.MethodGet},
+			{"connect stream", true, nil, http.MethodPost},
+			{"grpc unary", false, protocols["grpc"], http.MethodPost},
+			{"grpcweb stream", true, protocols["grpcweb"], http.MethodPost},
+		} {
+			call(srv, whoami, tc.stream, bearer("x.y.z"), tc.opts...)
+			l := logs.LastRejection()
+			if l["reason"] != "token_malformed" || l["method"] != tc.method || l["path"] != procedure(whoami, tc.stream) {
+				t.Errorf("%s, %s: line %v, want method %s, path %s", guard.name, tc.name, l, tc.method, procedure(whoami, tc.stream))
+			}
+		}
+		srv.Close()
+	}
+}

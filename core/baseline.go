@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -37,24 +38,48 @@ func LoadBaseline(path string) (Config, error) {
 }
 
 // ParseBaseline parses a YAML baseline and validates it. Unknown keys, wrong
-// types and unsafe settings are all reported, each a [*ConfigError] with its
-// key and line (errors.As finds the first; the error's Unwrap() []error
-// lists them all).
+// types and unsafe settings are all reported in one error, each a
+// [*ConfigError] with its key and line (errors.As finds the first; the
+// error's Unwrap() []error lists them all): a typo does not hide the
+// problems behind it.
 func ParseBaseline(data []byte) (Config, error) {
 	cfg, p, err := parseBaseline(data)
 	if err != nil {
 		return Config{}, err
 	}
+	errs := p.errs
 	if err := cfg.validate(); err != nil {
-		var errs configErrors
-		if errors.As(err, &errs) {
-			for _, e := range errs {
-				e.Line = p.lineOf(e.Key)
-			}
-		}
-		return Config{}, err
+		errs = append(errs, p.uncovered(err)...)
+	}
+	if len(errs) > 0 {
+		return Config{}, errs
 	}
 	return cfg, nil
+}
+
+// uncovered are the problems validation found that a parse error does not
+// already explain (a key whose value was refused is not also "missing"),
+// each with its line.
+func (p *baselineParser) uncovered(err error) configErrors {
+	var found configErrors
+	errors.As(err, &found)
+	var out configErrors
+	for _, e := range found {
+		explained := false
+		for _, pe := range p.errs {
+			if pe.Key == e.Key || strings.HasPrefix(e.Key, pe.Key+".") || strings.HasPrefix(e.Key, pe.Key+"[") {
+				explained = true
+				break
+			}
+		}
+		if !explained {
+			if e.Line == 0 {
+				e.Line = p.lineOf(e.Key)
+			}
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // ConfigErrors lists the problems in err, each with its key and line: every
@@ -89,7 +114,9 @@ type Lint struct {
 }
 
 // LintBaseline parses data and returns every error and every warning, with
-// lines, without stopping at the first class of problem.
+// lines, in one run: an unknown key or a value of the wrong type is
+// reported with everything else, not instead of it. Only a file that is
+// not a YAML mapping stops it at once.
 func LintBaseline(data []byte) Lint {
 	cfg, p, err := parseBaseline(data)
 	if err != nil {
@@ -99,18 +126,13 @@ func LintBaseline(data []byte) Lint {
 		}
 		return Lint{Errors: []*ConfigError{{Key: "(file)", Msg: err.Error()}}}
 	}
-	var l Lint
+	l := Lint{Errors: slices.Clone(p.errs)}
 	if err := cfg.validate(); err != nil {
-		var errs configErrors
-		errors.As(err, &errs)
-		l.Errors = errs
-	} else {
+		l.Errors = append(l.Errors, p.uncovered(err)...)
+	} else if len(l.Errors) == 0 {
 		l.Config = cfg.normalize()
 	}
 	l.Warnings = cfg.warnings()
-	for _, e := range l.Errors {
-		e.Line = p.lineOf(e.Key)
-	}
 	if e := cfg.estate; e != nil {
 		// Every service as it would start, each problem once.
 		seen := map[string]bool{}
@@ -123,7 +145,7 @@ func LintBaseline(data []byte) Lint {
 				l.Services = append(l.Services, svc.normalize())
 				continue
 			}
-			for _, ce := range err.(configErrors) {
+			for _, ce := range p.uncovered(err) {
 				if !seen[ce.Key+ce.Msg] {
 					seen[ce.Key+ce.Msg] = true
 					l.Errors = append(l.Errors, ce)
@@ -138,6 +160,9 @@ func LintBaseline(data []byte) Lint {
 	return l
 }
 
+// parseBaseline walks data into a Config. Its error is for a file that
+// cannot be walked at all; the problems of single keys are in p.errs, and
+// the Config holds every key that parsed.
 func parseBaseline(data []byte) (Config, *baselineParser, error) {
 	var cfg Config
 	p := &baselineParser{lines: map[string]int{}}
@@ -157,9 +182,6 @@ func parseBaseline(data []byte) (Config, *baselineParser, error) {
 		return cfg, p, configErrors{{Key: "(file)", Line: doc.Line, Msg: "the top level must be a mapping of keys"}}
 	}
 	p.config(doc.Content[0], &cfg)
-	if len(p.errs) > 0 {
-		return cfg, p, p.errs
-	}
 	return cfg, p, nil
 }
 
@@ -216,11 +238,62 @@ func (p *baselineParser) fields(prefix string, n *yaml.Node, set map[string]func
 		seen[k.Value] = true
 		fn, ok := set[k.Value]
 		if !ok {
-			p.fail(key, k, "unknown key")
+			if near := nearestKey(k.Value, set); near != "" {
+				p.fail(key, k, "unknown key (did you mean %q?)", near)
+			} else {
+				p.fail(key, k, "unknown key")
+			}
 			continue
 		}
 		fn(key, v)
 	}
+}
+
+// nearestKey is the known key at a level that an unknown one most likely
+// misspells: the nearest by edit distance (a transposition counts as one
+// edit, so "lewey" finds "leeway"), within about a third of its length,
+// or one it abbreviates ("refresh" for "refresh_interval"). "" when none
+// is near.
+func nearestKey[F any](unknown string, known map[string]F) string {
+	best, bestDist := "", max(2, len(unknown)/3)+1
+	for _, k := range sortedKeys(known) {
+		d := editDistance(unknown, k)
+		if len(unknown) >= 3 && strings.HasPrefix(k, unknown) {
+			d = min(d, 1)
+		}
+		if d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance of a and b:
+// insertions, deletions, substitutions and transpositions of adjacent
+// bytes. Baseline keys are short ASCII words, so a table of ints is
+// cheap; the root module takes no dependency for it.
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }
 
 func (p *baselineParser) config(n *yaml.Node, c *Config) {
@@ -284,9 +357,12 @@ func (p *baselineParser) issuers(dst *[]IssuerConfig) func(string, *yaml.Node) {
 			ikey := fmt.Sprintf("%s[%d]", key, i)
 			p.lines[ikey] = item.Line
 			p.fields(ikey, item, map[string]func(string, *yaml.Node){
-				keyIssuer:   p.string(&is.Issuer),
-				keyJWKSURL:  p.string(&is.JWKSURL),
-				keyJWKSFile: p.string(&is.JWKSFile),
+				keyIssuer:       p.string(&is.Issuer),
+				keyJWKSURL:      p.string(&is.JWKSURL),
+				keyJWKSFile:     p.string(&is.JWKSFile),
+				keyDiscovery:    p.discovery(&is.Discovery),
+				keyDiscoveryURL: p.string(&is.DiscoveryURL),
+				keyTenants:      p.strings(&is.Tenants),
 				keyJWKSInline: func(key string, v *yaml.Node) {
 					// Inline key sets may be written as a JSON string or as YAML.
 					if v.Kind == yaml.ScalarNode {
@@ -307,6 +383,24 @@ func (p *baselineParser) issuers(dst *[]IssuerConfig) func(string, *yaml.Node) {
 				},
 			})
 			*dst = append(*dst, is)
+		}
+	}
+}
+
+// discovery reads the discovery key: true is the OpenID Connect document,
+// false none, or the well-known name of the document to use.
+func (p *baselineParser) discovery(dst *string) func(string, *yaml.Node) {
+	return func(key string, n *yaml.Node) {
+		switch {
+		case n.Kind == yaml.ScalarNode && n.Tag == "!!bool":
+			*dst = ""
+			if n.Value == "true" {
+				*dst = DiscoveryOpenID
+			}
+		case n.Kind == yaml.ScalarNode && n.Tag == "!!str":
+			*dst = n.Value // validate names the document kinds
+		default:
+			p.fail(key, n, "must be true, false, %s or %s", DiscoveryOpenID, DiscoveryOAuth)
 		}
 	}
 }

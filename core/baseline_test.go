@@ -303,3 +303,105 @@ func TestRefuseIDTokensBaseline(t *testing.T) {
 		t.Fatal("a non-boolean refuse_id_tokens was accepted")
 	}
 }
+
+// An unknown key names the known key it most likely misspells, from the
+// keys of its own level, when one is near.
+func TestUnknownKeySuggestion(t *testing.T) {
+	base := "issuers:\n  - issuer: https://idp.example.com/\n    jwks_url: https://idp.example.com/jwks\naudiences: [api]\nalgorithms: [RS256]\n"
+	for _, tc := range []struct {
+		name, yaml, key, want string // want "" for no suggestion
+	}{
+		{"a letter missing", base + "leway: 30s\n", "leway", "leeway"},
+		{"two letters swapped", base + "lewey: 30s\n", "lewey", "leeway"},
+		{"singular", strings.Replace(base, "audiences", "audience", 1), "audience", "audiences"},
+		{"nested, its own level", base + "jwks:\n  max_stal: 1h\n", "jwks.max_stal", "max_stale"},
+		{"an abbreviation", base + "jwks:\n  refresh: 1m\n", "jwks.refresh", "refresh_interval"},
+		{"in an issuer", strings.Replace(base, "jwks_url", "jwks_uri", 1), "issuers[0].jwks_uri", "jwks_url"},
+		{"in a service", base + "services:\n  orders:\n    audiencs: [orders]\n", "services.orders.audiencs", "audiences"},
+		{"a key of another level is not offered", base + "refresh_interval: 1m\n", "refresh_interval", ""},
+		{"nothing near", base + "colour: blue\n", "colour", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lint := core.LintBaseline([]byte(tc.yaml))
+			var got *core.ConfigError
+			for _, e := range lint.Errors {
+				if strings.Contains(e.Msg, "unknown key") {
+					got = e
+				}
+			}
+			switch {
+			case got == nil:
+				t.Fatalf("no unknown key reported: %v", lint.Errors)
+			case got.Key != tc.key:
+				t.Errorf("unknown key %s, want %s", got.Key, tc.key)
+			case tc.want == "" && strings.Contains(got.Msg, "did you mean"):
+				t.Errorf("%s: %s, want no suggestion", got.Key, got.Msg)
+			case tc.want != "" && !strings.HasSuffix(got.Msg, `(did you mean "`+tc.want+`"?)`):
+				t.Errorf("%s: %s, want a suggestion of %q", got.Key, got.Msg, tc.want)
+			}
+		})
+	}
+}
+
+// Lint and ParseBaseline report every problem in one run: those behind an
+// unknown key or a value of the wrong type too, and a key whose value was
+// refused is not also reported as missing.
+func TestEveryProblemInOneRun(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string // key: message fragment, in any order
+		not        []string // keys that must not be reported
+	}{
+		{"unknown key and unsafe settings",
+			"issuers:\n  - issuer: a\n    jwks_url: http://idp.example.com/jwks\nalgorithms: [RS256, none]\nleeway: 10m\nlewey: 1s\n",
+			[]string{"lewey: unknown key", "algorithms: never allowed", "leeway: between", "issuers[0].jwks_url: not https", "audiences: at least one"}, nil},
+		{"a refused value is not also missing",
+			"issuers:\n  - issuer: a\n    jwks_url: https://idp.example.com/jwks\naudiences: api\nalgorithms: [HS256]\n",
+			[]string{"audiences: list of strings", "algorithms: HMAC"}, []string{"audiences: at least one"}},
+		{"a typo in an issuer and a problem elsewhere",
+			"issuers:\n  - issuer: a\n    jwks_uri: https://idp.example.com/jwks\naudiences: [api]\nalgorithms: [RS256]\nmax_token_bytes: 10\n",
+			[]string{"issuers[0].jwks_uri: unknown key", "issuers[0]: exactly one", "max_token_bytes: between"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := core.ParseBaseline([]byte(tc.yaml))
+			var parsed []string
+			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+				var ce *core.ConfigError
+				if errors.As(e, &ce) {
+					parsed = append(parsed, ce.Key+": "+ce.Msg)
+				}
+			}
+			var linted []string
+			for _, e := range core.LintBaseline([]byte(tc.yaml)).Errors {
+				linted = append(linted, e.Key+": "+e.Msg)
+			}
+			for source, got := range map[string][]string{"ParseBaseline": parsed, "LintBaseline": linted} {
+				if len(got) != len(tc.want) {
+					t.Errorf("%s: %d problems, want %d:\n%s", source, len(got), len(tc.want), strings.Join(got, "\n"))
+				}
+				all := strings.Join(got, "\n")
+				for _, w := range tc.want {
+					key, frag, _ := strings.Cut(w, ": ")
+					if !strings.Contains(all, key+": ") || !containsLine(got, key, frag) {
+						t.Errorf("%s: no %q among:\n%s", source, w, all)
+					}
+				}
+				for _, n := range tc.not {
+					key, frag, _ := strings.Cut(n, ": ")
+					if containsLine(got, key, frag) {
+						t.Errorf("%s: %q reported:\n%s", source, n, all)
+					}
+				}
+			}
+		})
+	}
+}
+
+func containsLine(lines []string, key, frag string) bool {
+	for _, l := range lines {
+		if strings.HasPrefix(l, key+": ") && strings.Contains(l, frag) {
+			return true
+		}
+	}
+	return false
+}

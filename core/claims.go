@@ -27,6 +27,10 @@ type Claims struct {
 	// Okta's scp), one scope-token each.
 	scope, scp string
 	scopeList  []string
+	// tid is read for template issuers (checkTenant); tenant is the
+	// allowlisted tenant the token's iss named, once checked.
+	tid, tenant string
+	tidState    uint8
 
 	alg, kid string
 	payload  []byte // the decoded payload, never written after verification
@@ -49,6 +53,12 @@ func (c *Claims) Subject() string { return c.subject }
 
 // ID is the jti claim (RFC 7519 section 4.1.7).
 func (c *Claims) ID() string { return c.id }
+
+// Tenant is the tenant of a token whose issuer is a template
+// ([IssuerConfig.Tenants]): the allowlisted tenant its iss names, which
+// its tid, when present, equals. It is "" for any other issuer. Data of
+// one tenant is keyed by it, never by an unverified claim.
+func (c *Claims) Tenant() string { return c.tenant }
 
 // Audience is the aud claim as a list (RFC 7519 section 4.1.3).
 func (c *Claims) Audience() []string {
@@ -169,6 +179,14 @@ func numericDate(f float64) time.Time {
 	sec, frac := math.Modf(math.Max(-limit, math.Min(limit, f)))
 	return time.Unix(int64(sec), int64(frac*1e9))
 }
+
+// What parseClaims found of tid.
+const (
+	tidAbsent uint8 = iota
+	tidString
+	tidWrongType
+	tidDuplicate
+)
 
 type claimsKey struct{}
 

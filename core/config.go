@@ -53,6 +53,11 @@ const (
 	keyReason               = "reason"
 	keyExpires              = "expires"
 	keySharedAudienceReason = "shared_audience_reason"
+
+	// An issuer's discovery document and tenant template (issuers.go).
+	keyDiscovery    = "discovery"
+	keyDiscoveryURL = "discovery_url"
+	keyTenants      = "tenants"
 )
 
 // sub names a nested key as written in the file: "jwks.max_stale".
@@ -147,14 +152,29 @@ type Deviation struct {
 }
 
 // IssuerConfig binds one issuer to the only keys that may sign its tokens.
-// Exactly one key source is set.
+// Exactly one key source is set: a jwks_url, a jwks_file, jwks_inline,
+// PublicKeys, or discovery (Discovery or DiscoveryURL).
 type IssuerConfig struct {
+	// Issuer is the exact iss of the tokens; with Tenants, a template
+	// holding [TenantPlaceholder] once, as one whole path segment.
 	Issuer     string
 	JWKSURL    string
 	JWKSFile   string
 	JWKSInline string
 	// PublicKeys are keys given from Go code, by kid. Not part of a file.
 	PublicKeys map[string]crypto.PublicKey
+
+	// Discovery takes the key set's URL from the issuer's own metadata
+	// document, never implicitly: [DiscoveryOpenID] (discovery: true in a
+	// file) or [DiscoveryOAuth]. The document must name Issuer exactly.
+	Discovery string
+	// DiscoveryURL is where the document is, for a provider that does not
+	// publish it at the well-known location; setting it opts in too.
+	DiscoveryURL string
+	// Tenants is the allowlist of a template Issuer: a token's iss must be
+	// the template filled with one of them, and its tid, when present,
+	// that same tenant. It may not be empty: there is no wildcard tenant.
+	Tenants []string
 }
 
 // JWKSConfig is the key lifecycle policy for remote key sets.
@@ -237,6 +257,7 @@ func (c Config) clone() Config {
 	n.Issuers = slices.Clone(c.Issuers)
 	for i := range n.Issuers {
 		n.Issuers[i].PublicKeys = maps.Clone(n.Issuers[i].PublicKeys)
+		n.Issuers[i].Tenants = slices.Clone(n.Issuers[i].Tenants)
 	}
 	n.Audiences = slices.Clone(c.Audiences)
 	n.Algorithms = slices.Clone(c.Algorithms)
@@ -258,6 +279,9 @@ func (c Config) clone() Config {
 // form that is validated and fingerprinted.
 func (c Config) normalize() Config {
 	n := c.clone()
+	for i := range n.Issuers {
+		n.Issuers[i].Tenants = sortedUnique(n.Issuers[i].Tenants)
+	}
 	n.Audiences = sortedUnique(c.Audiences)
 	n.Algorithms = sortedUnique(c.Algorithms)
 	n.RequiredClaims = sortedUnique(c.RequiredClaims)
@@ -314,27 +338,38 @@ func (c Config) validate() error {
 	anyJWKS := false
 	for i, is := range n.Issuers {
 		key := fmt.Sprintf("%s[%d]", keyIssuers, i)
-		switch {
-		case is.Issuer == "":
+		if is.Issuer == "" {
 			add(sub(key, keyIssuer), "is required")
-		case seen[is.Issuer]:
-			add(sub(key, keyIssuer), "%q is listed twice", is.Issuer)
 		}
-		seen[is.Issuer] = true
+		names := is.tokenIssuers()
+		if is.template() {
+			// Tenants sharing a key source have it under the template's name.
+			names = append(names, is.Issuer)
+		}
+		for _, iss := range names {
+			if seen[iss] {
+				add(sub(key, keyIssuer), "%q is listed twice", iss)
+			}
+			seen[iss] = true
+		}
 		sources := 0
-		for _, set := range []bool{is.JWKSURL != "", is.JWKSFile != "", is.JWKSInline != "", len(is.PublicKeys) > 0} {
+		for _, set := range []bool{is.JWKSURL != "", is.JWKSFile != "", is.JWKSInline != "", len(is.PublicKeys) > 0, is.discovers()} {
 			if set {
 				sources++
 			}
 		}
-		if sources != 1 {
-			add(key, "needs exactly one of %s, %s, %s (found %d)", keyJWKSURL, keyJWKSFile, keyJWKSInline, sources)
+		switch {
+		case is.JWKSURL != "" && is.discovers():
+			add(key, "%s and %s together: discovery takes the key set's URL from the issuer's document; keep one", keyJWKSURL, keyDiscovery)
+		case sources != 1:
+			add(key, "needs exactly one of %s, %s, %s, %s (found %d)", keyJWKSURL, keyJWKSFile, keyJWKSInline, keyDiscovery, sources)
 		}
+		is.check(key, n.InsecureHTTPJWKS, add)
 		if is.JWKSURL != "" || is.JWKSFile != "" || is.JWKSInline != "" {
 			anyJWKS = true
 		}
 		if is.JWKSURL != "" {
-			if msg := checkJWKSURL(is.JWKSURL, n.InsecureHTTPJWKS); msg != "" {
+			if msg := checkJWKSURL(is.example().JWKSURL, n.InsecureHTTPJWKS); msg != "" {
 				add(sub(key, keyJWKSURL), "%s", msg)
 			}
 		}
@@ -486,6 +521,9 @@ func (c Config) warnings() []Warning {
 		if strings.HasPrefix(is.JWKSURL, "http://") {
 			add(sub(fmt.Sprintf("%s[%d]", keyIssuers, i), keyJWKSURL), "plain http")
 		}
+		if u, err := is.example().discoveryURL(); err == nil && strings.HasPrefix(u, "http://") {
+			add(sub(fmt.Sprintf("%s[%d]", keyIssuers, i), is.discoveryKey()), "plain http: "+u)
+		}
 	}
 	return w
 }
@@ -509,6 +547,17 @@ func (c Config) Fingerprint() string {
 		}
 		slices.Sort(keys)
 		f["public_keys"] = keys
+		// Only when set, so that the fingerprint of a baseline without
+		// them is what it was before these keys existed.
+		if is.Discovery != "" {
+			f[keyDiscovery] = is.Discovery
+		}
+		if is.DiscoveryURL != "" {
+			f[keyDiscoveryURL] = is.DiscoveryURL
+		}
+		if len(is.Tenants) > 0 {
+			f[keyTenants] = is.Tenants
+		}
 		issuers = append(issuers, f)
 	}
 	slices.SortFunc(issuers, func(a, b map[string]any) int { return strings.Compare(a[keyIssuer].(string), b[keyIssuer].(string)) })

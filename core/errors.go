@@ -158,6 +158,14 @@ type Error struct {
 	// What could be read from the token, for logs. Never trusted.
 	KID, Alg, Issuer string
 
+	// typ and payload are the rest of what could be read, for the log
+	// line only: sub, aud, client_id and azp are read from the decoded
+	// payload when a line is written, so a rejection that is not logged
+	// costs nothing more.
+	typ     string
+	hasTyp  bool
+	payload []byte
+
 	cause error
 }
 
@@ -167,6 +175,14 @@ func newError(r Reason, detail string) *Error { return &Error{Reason: r, Detail:
 func (e *Error) stamp(kid, alg, iss string) *Error {
 	e.KID, e.Alg, e.Issuer = kid, alg, iss
 	return e
+}
+
+// stampClaims records what the claims of an already verified token carry,
+// for a rejection that comes after the signature (a cache hit past exp, a
+// revoked token).
+func (e *Error) stampClaims(c *Claims) *Error {
+	e.payload = c.payload
+	return e.stamp(c.kid, c.alg, c.issuer)
 }
 
 // Error implements error.

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -38,13 +39,13 @@ func exampleClaims() jwt.MapClaims {
 		"exp": exampleNow.Add(time.Hour).Unix(), "scope": "orders:read"}
 }
 
-func exampleVerifier() *core.Verifier {
+func exampleVerifier(opts ...core.Option) *core.Verifier {
 	v, err := core.New(core.Config{
 		Issuers: []core.IssuerConfig{{Issuer: "https://idp.example.com/",
 			PublicKeys: map[string]crypto.PublicKey{"k1": exampleKey.Public()}}},
 		Audiences:  []string{"orders-api"},
 		Algorithms: []string{"EdDSA"},
-	}, core.WithClock(func() time.Time { return exampleNow }), core.WithLogger(slog.New(slog.DiscardHandler)))
+	}, append([]core.Option{core.WithClock(func() time.Time { return exampleNow }), core.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	if err != nil {
 		panic(err)
 	}
@@ -108,7 +109,9 @@ leway: 30s
 `))
 	fmt.Println(err)
 	// Output:
-	// baseline: line 7: leway: unknown key
+	// baseline: line 7: leway: unknown key (did you mean "leeway"?)
+	// baseline: line 6: algorithms: "HS256" (HMAC) cannot be used with a public key set
+	// baseline: line 4: issuers[0].jwks_url: "http://idp.example.com/jwks" is not https (write insecure_http_jwks: true to allow it)
 }
 
 // A service logs one line per problem of a refused baseline.
@@ -387,4 +390,63 @@ func ExampleWithRevocations() {
 	// Output:
 	// <nil>
 	// true 401
+}
+
+// A source that an operator does not control alone (a bus) checks what a
+// new baseline would loosen before switching to it.
+func ExampleConfig_Weakenings() {
+	parse := func(doc string) core.Config {
+		cfg, err := core.ParseBaseline([]byte(`
+issuers:
+  - issuer: https://idp.example.com/
+    jwks_url: https://idp.example.com/jwks
+audiences: [orders-api]
+` + doc))
+		if err != nil {
+			log.Fatal(err)
+		}
+		return cfg
+	}
+	old := parse("algorithms: [RS256]\nleeway: 30s\n")
+	fmt.Println(old.Weakenings(parse("algorithms: [RS256, PS256]\nleeway: 1m\n")))
+	fmt.Println(old.Weakenings(parse("algorithms: [RS256]\nleeway: 10s\n")))
+	// Output:
+	// [algorithms +PS256 leeway 30s -> 1m0s]
+	// []
+}
+
+// callRequest is an adapter's Request for an RPC framework: the call's
+// metadata, and, through Target, its name for the rejection line.
+type callRequest struct {
+	md     map[string][]string
+	method string
+}
+
+func (c callRequest) Header(name string) []string   { return c.md[strings.ToLower(name)] }
+func (callRequest) Query(string) []string           { return nil }
+func (callRequest) Cookie(string) (string, bool)    { return "", false }
+func (c callRequest) Target() (method, path string) { return "POST", c.method }
+
+// A Request that implements RequestTarget names the endpoint in the
+// rejection line, which tells an operator where a token was refused.
+func ExampleRequestTarget() {
+	var lines strings.Builder
+	v := exampleVerifier(core.WithLogger(slog.New(slog.NewTextHandler(&lines, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))))
+	defer v.Close()
+	lines.Reset()
+
+	r := callRequest{md: map[string][]string{"authorization": {"Bearer x.y.z"}}, method: "/orders.v1.Orders/Get"}
+	_, err := v.Authenticate(context.Background(), r)
+	fmt.Println(errors.Is(err, core.ReasonTokenMalformed))
+	fmt.Print(lines.String())
+	// Output:
+	// true
+	// level=INFO msg="jwt rejected" reason=token_malformed method=POST path=/orders.v1.Orders/Get detail="header is not strict base64url"
 }

@@ -18,10 +18,29 @@ type Request interface {
 	Cookie(name string) (string, bool)
 }
 
-// HTTPRequest adapts a *http.Request, for adapters built on net/http.
+// RequestTarget is implemented by a [Request] that can name what it asks
+// for: its HTTP method and path, or for gRPC "POST" and the full method
+// name ("/package.Service/Method", the :path of the call). The rejection
+// log line carries them as method and path, so an operator sees which
+// endpoint refused a token. Every adapter's Request implements it; they
+// change no verdict. The path never includes the query, which may carry a
+// token (token_sources.query).
+type RequestTarget interface {
+	Target() (method, path string)
+}
+
+// HTTPRequest adapts a *http.Request, for adapters built on net/http. It
+// implements [RequestTarget] with the request's method and URL path.
 func HTTPRequest(r *http.Request) Request { return httpRequest{r} }
 
 type httpRequest struct{ r *http.Request }
+
+func (h httpRequest) Target() (string, string) {
+	if h.r.URL == nil {
+		return h.r.Method, ""
+	}
+	return h.r.Method, h.r.URL.Path
+}
 
 func (h httpRequest) Header(name string) []string { return h.r.Header.Values(name) }
 func (h httpRequest) Query(name string) []string  { return h.r.URL.Query()[name] }
@@ -116,15 +135,15 @@ func (v *engine) Authenticate(ctx context.Context, r Request) (*Claims, error) {
 		if len(v.opts.verdicts) > 0 {
 			v.notify(ctx, v.rejectionEvent(err, cacheNotConsulted, start))
 		}
-		v.logRejection(ctx, err)
+		v.logRequestRejection(ctx, err, r)
 		return nil, err
 	}
 	if len(v.opts.verdicts) > 0 {
-		return v.verifyReported(ctx, token, now, start)
+		return v.verifyReported(ctx, token, now, start, r)
 	}
 	c, _, err := v.verify(ctx, token, now)
 	if err != nil {
-		v.logRejection(ctx, err)
+		v.logRequestRejection(ctx, err, r)
 		return nil, err
 	}
 	return c, nil

@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/jwtguard/jwtguard/core/internal/jwks"
@@ -16,7 +18,8 @@ import (
 // return quickly and must not call back into the Verifier. A panic in a hook
 // is recovered and logged.
 type KeyHooks interface {
-	// FetchDone is called once per JWKS fetch, whatever its result.
+	// FetchDone is called once per fetch of a key set or of a discovery
+	// document, whatever its result.
 	FetchDone(FetchEvent)
 	// KeySetChanged is called when a fetch changes an issuer's keys,
 	// including the first set loaded.
@@ -40,6 +43,11 @@ type FetchEvent struct {
 	Err      error // why a failed fetch failed; nil otherwise
 	Duration time.Duration
 	Keys     int // keys held after the fetch
+	// Document says what was fetched: "jwks" (the key set, from URL) or
+	// "discovery" (the issuer's discovery document, at URL, which names
+	// the key set's URL). With discovery a refresh fetches both, the
+	// document first, and reports each.
+	Document string
 }
 
 // KeySetChange describes a change of an issuer's keys. Kids are sorted;
@@ -148,7 +156,7 @@ func (a hookAdapter) KeySetChanged(c jwks.KeySetChange) { a.h.KeySetChanged(KeyS
 // IssuerStats describes one issuer's key set, for health pages and metrics.
 type IssuerStats struct {
 	Issuer           string
-	Source           string // "static" or the JWKS URL
+	Source           string // "static", or the JWKS URL (with discovery, the jwks_uri of the last good document; "" before one)
 	FetchOK          uint64
 	FetchFailed      uint64
 	FetchNotModified uint64
@@ -160,4 +168,46 @@ type IssuerStats struct {
 	Ready            bool
 	LastError        string // why the last fetch failed; "" after a success
 	RefusedUnknown   uint64 // unknown kids refused without a fetch (cooldown or negative cache)
+	// Discovery is the URL of the discovery document Source comes from;
+	// "" when the baseline names the key set's URL. LastSuccess is then
+	// the older of the last good document and the last good key set:
+	// max_stale bounds both.
+	Discovery            string
+	DiscoveryFetchOK     uint64
+	DiscoveryFetchFailed uint64
+	DiscoveryLastSuccess time.Time // zero before the first good document
+}
+
+// issuerStatsJSON is IssuerStats without its methods, for its JSON form.
+type issuerStatsJSON IssuerStats
+
+// MarshalJSON writes Age as a Go duration string ("1m30s"), as a health
+// page shows it, rather than a count of nanoseconds.
+func (s IssuerStats) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		issuerStatsJSON
+		Age string
+	}{issuerStatsJSON(s), s.Age.String()})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (s *IssuerStats) UnmarshalJSON(b []byte) error {
+	var in struct {
+		*issuerStatsJSON
+		Age string
+	}
+	in.issuerStatsJSON = (*issuerStatsJSON)(s)
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	if in.Age == "" {
+		s.Age = 0
+		return nil
+	}
+	age, err := time.ParseDuration(in.Age)
+	if err != nil {
+		return fmt.Errorf("IssuerStats.Age: %w", err)
+	}
+	s.Age = age
+	return nil
 }

@@ -12,14 +12,22 @@ import (
 	"github.com/jwtguard/jwtguard/core/internal/jwks"
 )
 
-// newSource builds the key source of one issuer: remote for a jwks_url,
-// static for a jwks_file, jwks_inline or keys given from Go code.
-func newSource(is IssuerConfig, p JWKSConfig, algs map[string]bool, o *options) (jwks.Source, error) {
+// newSource builds the key source of one issuer: remote for a jwks_url or
+// discovery, static for a jwks_file, jwks_inline or keys given from Go code.
+func newSource(is IssuerConfig, p JWKSConfig, insecureHTTP bool, algs map[string]bool, o *options) (jwks.Source, error) {
+	policy := jwks.Policy{RefreshInterval: p.RefreshInterval, UnknownKIDInterval: p.UnknownKIDInterval,
+		MaxStale: p.MaxStale, HTTPTimeout: p.HTTPTimeout, ConvergenceWindow: p.ConvergenceWindow}
+	env := jwks.Env{Client: o.httpClient, Logger: o.logger, Now: o.now, Hooks: o.hooks}
 	if is.JWKSURL != "" {
-		policy := jwks.Policy{RefreshInterval: p.RefreshInterval, UnknownKIDInterval: p.UnknownKIDInterval,
-			MaxStale: p.MaxStale, HTTPTimeout: p.HTTPTimeout, ConvergenceWindow: p.ConvergenceWindow}
-		env := jwks.Env{Client: o.httpClient, Logger: o.logger, Now: o.now, Hooks: o.hooks}
 		return jwks.NewRemote(is.Issuer, is.JWKSURL, policy, algs, env), nil
+	}
+	if is.discovers() {
+		u, err := is.discoveryURL()
+		if err != nil {
+			return nil, fmt.Errorf("issuer %q: %w", is.Issuer, err)
+		}
+		d := jwks.Discovery{URL: u, CheckJWKSURI: jwksURIRule(insecureHTTP)}
+		return jwks.NewDiscovered(is.Issuer, d, policy, algs, env), nil
 	}
 	var keys []*jwks.Key
 	var err error
@@ -29,13 +37,18 @@ func newSource(is IssuerConfig, p JWKSConfig, algs map[string]bool, o *options) 
 		if data, err = os.ReadFile(is.JWKSFile); err != nil {
 			return nil, fmt.Errorf("issuer %q: jwks_file: %w", is.Issuer, err)
 		}
-		if keys, err = jwks.Parse(data, algs, o.logger, is.Issuer); err != nil {
+		var skipped []jwks.Skipped
+		keys, skipped, err = jwks.Parse(data, algs)
+		if err != nil {
 			return nil, fmt.Errorf("issuer %q: jwks_file %s: %w", is.Issuer, is.JWKSFile, err)
 		}
+		jwks.LogSkipped(o.logger, is.Issuer, skipped)
 	case is.JWKSInline != "":
-		if keys, err = jwks.Parse([]byte(is.JWKSInline), algs, o.logger, is.Issuer); err != nil {
+		var skipped []jwks.Skipped
+		if keys, skipped, err = jwks.Parse([]byte(is.JWKSInline), algs); err != nil {
 			return nil, fmt.Errorf("issuer %q: jwks_inline: %w", is.Issuer, err)
 		}
+		jwks.LogSkipped(o.logger, is.Issuer, skipped)
 	default:
 		for _, kid := range sortedKeys(is.PublicKeys) {
 			k, err := jwks.NewKey(kid, "", is.PublicKeys[kid])
@@ -61,8 +74,8 @@ func newSource(is IssuerConfig, p JWKSConfig, algs map[string]bool, o *options) 
 //
 // Key is for bridges that lend the key lifecycle to another JWT library
 // (jwtkeyfunc). It is not verification: no signature, claim, typ, size or
-// encoding check runs, and nothing is logged. Only Verify applies the
-// baseline.
+// encoding check runs (nor the tid check of a template issuer's tenants),
+// and nothing is logged. Only Verify applies the baseline.
 func (v *Verifier) Key(ctx context.Context, issuer, kid, alg string) (crypto.PublicKey, error) {
 	// The order of Verify: the allowlist before the issuer, the issuer
 	// before any key lookup, so an untrusted issuer never causes a fetch.
@@ -91,8 +104,8 @@ func (v *Verifier) Key(ctx context.Context, issuer, kid, alg string) (crypto.Pub
 // so whoever sends one can make the verifier fetch, never accept. Hints
 // for unknown issuers and static key sets are ignored.
 func (v *Verifier) Hint(issuer, fingerprint string) {
-	if src := v.cur.Load().issuers[issuer]; src != nil {
-		src.Hint(fingerprint)
+	if s, ok := v.cur.Load().sources[issuer]; ok {
+		s.src.Hint(fingerprint)
 	}
 }
 

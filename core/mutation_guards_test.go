@@ -412,7 +412,7 @@ var mutationGuards = []mutationGuard{
 	{
 		check:   "https-to-http redirect followed by the transport not refused",
 		file:    "internal/jwks/remote.go",
-		from:    `if strings.HasPrefix(s.url, "https:") && resp.Request != nil && resp.Request.URL.Scheme != "https" {`,
+		from:    `if strings.HasPrefix(url, "https:") && resp.Request != nil && resp.Request.URL.Scheme != "https" {`,
 		to:      `if false {`,
 		killers: []string{".:^TestKeyLifecycleRedirectToHTTPRefused$/^the_transport_follows$"},
 	},

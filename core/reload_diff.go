@@ -61,6 +61,7 @@ func diffBaselines(old, new Config) []baselineChange {
 		prefix := fmt.Sprintf("%s[%s].", keyIssuers, name)
 		for _, f := range [...]struct{ key, a, b string }{
 			{keyJWKSURL, a.JWKSURL, b.JWKSURL}, {keyJWKSFile, a.JWKSFile, b.JWKSFile},
+			{keyDiscovery, a.Discovery, b.Discovery}, {keyDiscoveryURL, a.DiscoveryURL, b.DiscoveryURL},
 		} {
 			if f.a != f.b {
 				add(true, "%s%s %q -> %q", prefix, f.key, f.a, f.b) // other keys now verify
@@ -72,6 +73,8 @@ func diffBaselines(old, new Config) []baselineChange {
 		if !samePublicKeys(a, b) {
 			add(true, "%spublic keys changed", prefix)
 		}
+		// A tenant added is one more organisation whose tokens pass.
+		list(prefix+keyTenants, a.Tenants, b.Tenants, true, false)
 	}
 	// RFC 9068 section 4: the audiences say which service this is; a change
 	// either way is a change of who the service is, and an added one
@@ -153,10 +156,30 @@ func samePublicKeys(a, b IssuerConfig) bool {
 func sameKey(a, b crypto.PublicKey) bool { return jose.Thumbprint(a) == jose.Thumbprint(b) }
 
 // sameKeySource reports whether an issuer's key source can be kept across a
-// reload: the same key settings, the same lifecycle policy, and the same
+// reload: the same key settings (a template's tenants may change, since a
+// shared source does not depend on them), the same lifecycle policy, and the same
 // allowlist (a key set is parsed against it: keys of other algorithms are
 // dropped at load).
 func sameKeySource(old, new Config, a, b IssuerConfig) bool {
 	return a.JWKSURL == b.JWKSURL && a.JWKSFile == b.JWKSFile && a.JWKSInline == b.JWKSInline &&
-		samePublicKeys(a, b) && old.JWKS == new.JWKS && slices.Equal(old.Algorithms, new.Algorithms)
+		samePublicKeys(a, b) && old.JWKS == new.JWKS && slices.Equal(old.Algorithms, new.Algorithms) &&
+		a.Discovery == b.Discovery && a.DiscoveryURL == b.DiscoveryURL &&
+		// A discovered source checks each jwks_uri by the http rule.
+		(!a.discovers() || old.InsecureHTTPJWKS == new.InsecureHTTPJWKS)
+}
+
+// Weakenings lists the changes from c to next that let more tokens
+// through, worded as a reload logs them ("leeway 30s -> 1m0s",
+// "algorithms +PS256"); none when next is as strict as c or stricter. A
+// source of baselines that anyone with write access to a bus can change
+// refuses these unless the service opted in (fleet's baseline entry), so
+// that the bus alone cannot make a token pass.
+func (c Config) Weakenings(next Config) []string {
+	var out []string
+	for _, ch := range diffBaselines(c.normalize(), next.normalize()) {
+		if ch.weakens {
+			out = append(out, ch.text)
+		}
+	}
+	return out
 }

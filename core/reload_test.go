@@ -117,7 +117,7 @@ func TestReload(t *testing.T) {
 		_, err = v.Verify(context.Background(), tok)
 		assertReason(t, err, core.ReasonAudienceInvalid)
 		rec := logs.find(t, "jwtguard baseline reloaded: verification is weaker")
-		if rec["old_fingerprint"] != stricter || rec["fingerprint"] != v.Config().Fingerprint() || rec["level"] != "WARN" {
+		if rec["old_baseline_fingerprint"] != stricter || rec["baseline_fingerprint"] != v.Config().Fingerprint() || rec["level"] != "WARN" {
 			t.Fatalf("reload line %v", rec)
 		}
 		if got := strs(rec["changes"]); !slices.Equal(got, []string{"audiences +other", "audiences -api", "leeway 0s -> 1s"}) {

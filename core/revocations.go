@@ -27,5 +27,5 @@ func (v *engine) checkRevoked(c *Claims, err error) (*Claims, error) {
 	if err != nil || v.opts.revocations == nil || !v.opts.revocations.Revoked(c.issuer, c.keyKID, c.id, c.subject) {
 		return c, err
 	}
-	return nil, newError(ReasonTokenRevoked, "the token's kid, jti or sub is revoked").stamp(c.kid, c.alg, c.issuer)
+	return nil, newError(ReasonTokenRevoked, "the token's kid, jti or sub is revoked").stampClaims(c)
 }

@@ -33,16 +33,29 @@ type Verifier struct {
 type engine struct {
 	cfg         Config // normalized
 	fingerprint string
-	issuers     map[string]jwks.Source
-	methods     map[string]*jose.Alg // the allowlist, by exact alg
-	audiences   []string
-	required    []string
-	types       []string // normalized typ values
-	leeway      float64  // seconds
-	maxBytes    int
-	cache       *tokenCache       // nil when cache.max_entries is 0
-	sampler     *rejectionSampler // nil when log.rejections_per_second is 0
-	opts        *options          // the Verifier's, shared by its engines
+	issuers     map[string]jwks.Source // by the iss they verify
+	// tenants is the tenant each iss of a template issuer names; nil
+	// without template issuers.
+	tenants map[string]string
+	// sources are the key sources by name (an issuer, or a template whose
+	// tenants share one), each with the settings it was built from.
+	sources   map[string]keySourceEntry
+	methods   map[string]*jose.Alg // the allowlist, by exact alg
+	audiences []string
+	required  []string
+	types     []string // normalized typ values
+	leeway    float64  // seconds
+	maxBytes  int
+	cache     *tokenCache       // nil when cache.max_entries is 0
+	sampler   *rejectionSampler // nil when log.rejections_per_second is 0
+	opts      *options          // the Verifier's, shared by its engines
+}
+
+// keySourceEntry is one running key source and the settings it was built
+// from, for a reload to tell whether it can be kept.
+type keySourceEntry struct {
+	src jwks.Source
+	cfg IssuerConfig
 }
 
 // Option tunes a Verifier beyond the baseline: process concerns (clock,
@@ -131,6 +144,7 @@ func (v *Verifier) build(cfg Config, old *engine) (*engine, error) {
 		cfg:         n,
 		fingerprint: cfg.Fingerprint(),
 		issuers:     make(map[string]jwks.Source, len(n.Issuers)),
+		sources:     make(map[string]keySourceEntry, len(n.Issuers)),
 		methods:     make(map[string]*jose.Alg, len(n.Algorithms)),
 		audiences:   n.Audiences,
 		required:    n.RequiredClaims,
@@ -139,9 +153,10 @@ func (v *Verifier) build(cfg Config, old *engine) (*engine, error) {
 		cache:       newTokenCache(n.Cache),
 		opts:        &v.opts,
 	}
-	names := make([]string, 0, len(n.Issuers))
-	for _, is := range n.Issuers {
-		names = append(names, is.Issuer)
+	units := n.keySources()
+	var names []string
+	for _, u := range units {
+		names = append(names, sortedKeys(u.issuers)...)
 	}
 	e.sampler = newRejectionSampler(*n.Log.RejectionsPerSecond, names, &v.opts)
 	algs := make(map[string]bool, len(n.Algorithms))
@@ -152,26 +167,36 @@ func (v *Verifier) build(cfg Config, old *engine) (*engine, error) {
 	for _, t := range n.TokenTypes {
 		e.types = append(e.types, normalizeType(t))
 	}
-	srcs := make([]jwks.Source, len(n.Issuers))
-	errs := make([]error, len(n.Issuers))
+	srcs := make([]jwks.Source, len(units))
+	errs := make([]error, len(units))
 	var wg sync.WaitGroup
-	for i, is := range n.Issuers {
-		if old != nil && old.issuers[is.Issuer] != nil && sameKeySource(old.cfg, n, old.issuerConfig(is.Issuer), is) {
-			srcs[i] = old.issuers[is.Issuer]
+	for i, u := range units {
+		if o, ok := old.source(u.cfg.Issuer); ok && sameKeySource(old.cfg, n, o.cfg, u.cfg) {
+			srcs[i] = o.src
 			continue
 		}
-		wg.Go(func() { srcs[i], errs[i] = newSource(is, n.JWKS, algs, &v.opts) })
+		wg.Go(func() { srcs[i], errs[i] = newSource(u.cfg, n.JWKS, n.InsecureHTTPJWKS, algs, &v.opts) })
 	}
 	wg.Wait()
-	for i, is := range n.Issuers {
-		if srcs[i] != nil {
-			e.issuers[is.Issuer] = srcs[i]
+	for i, u := range units {
+		if srcs[i] == nil {
+			continue
+		}
+		e.sources[u.cfg.Issuer] = keySourceEntry{src: srcs[i], cfg: u.cfg}
+		for iss, tenant := range u.issuers {
+			e.issuers[iss] = srcs[i]
+			if tenant != "" {
+				if e.tenants == nil {
+					e.tenants = map[string]string{}
+				}
+				e.tenants[iss] = tenant
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		for _, src := range e.issuers {
-			if old == nil || !old.holds(src) {
-				src.Close()
+		for _, s := range e.sources {
+			if !old.holds(s.src) {
+				s.src.Close()
 			}
 		}
 		return nil, err
@@ -179,29 +204,36 @@ func (v *Verifier) build(cfg Config, old *engine) (*engine, error) {
 	return e, nil
 }
 
-// issuerConfig is the configuration of the issuer named iss.
-func (e *engine) issuerConfig(iss string) IssuerConfig {
-	for _, is := range e.cfg.Issuers {
-		if is.Issuer == iss {
-			return is
-		}
+// source is e's key source named name; e may be nil.
+func (e *engine) source(name string) (keySourceEntry, bool) {
+	if e == nil {
+		return keySourceEntry{}, false
 	}
-	return IssuerConfig{}
+	s, ok := e.sources[name]
+	return s, ok
 }
 
-// holds reports whether src is one of e's key sources.
+// holds reports whether src is one of e's key sources; e may be nil.
 func (e *engine) holds(src jwks.Source) bool {
-	for _, s := range e.issuers {
-		if s == src {
+	if e == nil {
+		return false
+	}
+	for _, s := range e.sources {
+		if s.src == src {
 			return true
 		}
 	}
 	return false
 }
 
+// logBaselineFingerprint is the log key of a baseline's fingerprint, apart
+// from a key set's (jwks_fingerprint), so a search for one never finds the
+// other.
+const logBaselineFingerprint = "baseline_fingerprint"
+
 // describe is what a log line says of e's baseline.
 func (e *engine) describe() []slog.Attr {
-	attrs := []slog.Attr{slog.String("fingerprint", e.fingerprint), slog.String("shared_fingerprint", e.cfg.SharedFingerprint())}
+	attrs := []slog.Attr{slog.String(logBaselineFingerprint, e.fingerprint), slog.String("shared_fingerprint", e.cfg.SharedFingerprint())}
 	if e.cfg.Service != "" {
 		attrs = append(attrs, slog.String("baseline_service", e.cfg.Service))
 	}
@@ -236,13 +268,13 @@ func (v *Verifier) Reload(cfg Config) error {
 	e, err := v.build(cfg, old)
 	if err != nil {
 		v.opts.logger.LogAttrs(context.Background(), slog.LevelError, "jwtguard baseline reload refused",
-			slog.String("fingerprint", old.fingerprint), slog.String("error", err.Error()))
+			slog.String(logBaselineFingerprint, old.fingerprint), slog.String("error", err.Error()))
 		return err
 	}
 	v.cur.Store(e)
-	for _, src := range old.issuers {
-		if !e.holds(src) {
-			src.Close()
+	for _, s := range old.sources {
+		if !e.holds(s.src) {
+			s.src.Close()
 		}
 	}
 	old.sampler.stop()
@@ -256,7 +288,7 @@ func (v *Verifier) Reload(cfg Config) error {
 			level = slog.LevelWarn
 		}
 	}
-	attrs := append([]slog.Attr{slog.String("old_fingerprint", old.fingerprint)}, e.describe()...)
+	attrs := append([]slog.Attr{slog.String("old_"+logBaselineFingerprint, old.fingerprint)}, e.describe()...)
 	attrs = append(attrs, slog.Any("changes", nonNil(all)))
 	if len(weaker) > 0 {
 		attrs = append(attrs, slog.Any("weakens", weaker))
@@ -324,8 +356,8 @@ func (v *Verifier) Close() {
 	defer v.mu.Unlock()
 	v.closed = true
 	e := v.cur.Load()
-	for _, src := range e.issuers {
-		src.Close()
+	for _, s := range e.sources {
+		s.src.Close()
 	}
 	e.sampler.stop()
 }
@@ -347,8 +379,8 @@ func (v *Verifier) CacheLen() int { return v.cur.Load().CacheLen() }
 // Ready is [Verifier.Ready] on this engine's key sources.
 func (v *engine) Ready() bool {
 	now := v.opts.now()
-	for _, src := range v.issuers {
-		if _, err := src.Current(now); err != nil {
+	for _, s := range v.sources {
+		if _, err := s.src.Current(now); err != nil {
 			return false
 		}
 	}
@@ -358,8 +390,8 @@ func (v *engine) Ready() bool {
 // Refresh is [Verifier.Refresh] on this engine's key sources.
 func (v *engine) Refresh(ctx context.Context) error {
 	var errs []error
-	for _, name := range sortedKeys(v.issuers) {
-		if err := v.issuers[name].Refresh(ctx); err != nil {
+	for _, name := range sortedKeys(v.sources) {
+		if err := v.sources[name].src.Refresh(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("issuer %q: %w", name, err))
 		}
 	}
@@ -368,10 +400,10 @@ func (v *engine) Refresh(ctx context.Context) error {
 
 // Stats is [Verifier.Stats] on this engine's key sources.
 func (v *engine) Stats() []IssuerStats {
-	out := make([]IssuerStats, 0, len(v.issuers))
+	out := make([]IssuerStats, 0, len(v.sources))
 	now := v.opts.now()
-	for _, name := range sortedKeys(v.issuers) {
-		out = append(out, stats(v.issuers[name], now))
+	for _, name := range sortedKeys(v.sources) {
+		out = append(out, stats(v.sources[name].src, now))
 	}
 	return out
 }
@@ -388,7 +420,7 @@ func (v *engine) CacheLen() int {
 func (v *engine) Verify(ctx context.Context, token string) (*Claims, error) {
 	if len(v.opts.verdicts) > 0 {
 		now := v.opts.now()
-		return v.verifyReported(ctx, token, now, v.verdictStart(now))
+		return v.verifyReported(ctx, token, now, v.verdictStart(now), nil)
 	}
 	c, _, err := v.verify(ctx, token, v.opts.now())
 	if err != nil {
@@ -402,12 +434,13 @@ func (v *engine) Verify(ctx context.Context, token string) (*Claims, error) {
 // now a call that began at start. It is apart so that a verifier without
 // hooks runs the code it ran before hooks existed, and the event of a
 // cache hit is built in place and copied once: both are measurable parts
-// of a cache hit (BenchmarkVerifyCached).
-func (v *engine) verifyReported(ctx context.Context, token string, now, start time.Time) (*Claims, error) {
+// of a cache hit (BenchmarkVerifyCached). r is the request of an
+// Authenticate call, nil for Verify.
+func (v *engine) verifyReported(ctx context.Context, token string, now, start time.Time, r Request) (*Claims, error) {
 	c, cache, err := v.verify(ctx, token, now)
 	if err != nil {
 		v.notify(ctx, v.rejectionEvent(err, cache, start))
-		v.logRejection(ctx, err)
+		v.logRequestRejection(ctx, err, r)
 		return nil, err
 	}
 	// A verified token's kid named a key of its issuer and its alg is in
@@ -462,7 +495,7 @@ func (v *engine) verifyToken(ctx context.Context, token string, now time.Time) (
 		if !v.stillServed(c, now) {
 			v.cache.remove(token)
 		} else if err := v.checkTimes(c, now); err != nil {
-			return nil, cacheHit, err.stamp(c.kid, c.alg, c.issuer)
+			return nil, cacheHit, err.stampClaims(c)
 		} else {
 			return c, cacheHit, nil
 		}
@@ -492,21 +525,31 @@ type tokenHeader struct {
 	hasTyp        bool
 }
 
+// readSoFar is what check has read from a token when it fails: the
+// header members, the iss claim and the decoded payload. None of it is
+// trusted; it is for the log line.
+type readSoFar struct {
+	h       tokenHeader
+	iss     string
+	payload []byte
+}
+
 // checkStamped is check with what could be read from the token stamped
 // onto its error, in this one place.
 func (v *engine) checkStamped(ctx context.Context, token string, now time.Time) (*Claims, error) {
-	var h tokenHeader
-	var iss string
-	c, err := v.check(ctx, token, now, &h, &iss)
+	var read readSoFar
+	c, err := v.check(ctx, token, now, &read)
 	if err != nil {
-		return nil, err.stamp(h.kid, h.alg, iss)
+		err.typ, err.hasTyp, err.payload = read.h.typ, read.h.hasTyp, read.payload
+		return nil, err.stamp(read.h.kid, read.h.alg, read.iss)
 	}
 	return c, nil
 }
 
 // check is the pipeline: size, split, decode, header, claims, issuer, key,
-// signature, times and audience. It fills h and iss as it reads them.
-func (v *engine) check(ctx context.Context, token string, now time.Time, h *tokenHeader, iss *string) (*Claims, *Error) {
+// signature, times and audience. It fills read as it goes.
+func (v *engine) check(ctx context.Context, token string, now time.Time, read *readSoFar) (*Claims, *Error) {
+	h := &read.h
 	if token == "" {
 		return nil, newError(ReasonTokenMissing, "no token")
 	}
@@ -545,6 +588,7 @@ func (v *engine) check(ctx context.Context, token string, now time.Time, h *toke
 	if !ok {
 		return nil, newError(ReasonTokenMalformed, "signature is not strict base64url")
 	}
+	read.payload = payload
 
 	if err := parseHeader(header, h); err != nil {
 		return nil, err
@@ -555,7 +599,7 @@ func (v *engine) check(ctx context.Context, token string, now time.Time, h *toke
 	}
 	c := &Claims{alg: h.alg, kid: h.kid, payload: payload}
 	err = v.parseClaims(c, payload)
-	*iss = c.issuer
+	read.iss = c.issuer
 	if err != nil {
 		return nil, err
 	}
@@ -575,6 +619,11 @@ func (v *engine) check(ctx context.Context, token string, now time.Time, h *toke
 	// header "." payload, exactly as received.
 	if method.Verify(token[:d2], sig, key.Pub) != nil {
 		return nil, newError(ReasonSignatureInvalid, "signature does not verify")
+	}
+	if tenant, ok := v.tenants[c.issuer]; ok {
+		if err := checkTenant(c, tenant); err != nil {
+			return nil, err
+		}
 	}
 	c.keyThumbprint, c.keyAlg, c.keyKID = key.Thumbprint, key.Alg, key.KID
 	if err := v.checkTimes(c, now); err != nil {
@@ -778,6 +827,17 @@ func (v *engine) parseClaims(c *Claims, data []byte) *Error {
 			if v.cfg.RefuseIDTokens {
 				idClaim = name
 			}
+		case "tid":
+			// Judged only for a template issuer, by checkTenant.
+			switch {
+			case c.tidState != tidAbsent:
+				c.tidState = tidDuplicate
+			default:
+				c.tidState = tidWrongType
+				if c.tid, ok = jose.String(val); ok {
+					c.tidState = tidString
+				}
+			}
 		case "scp":
 			// Not registered: IdPs send a string (Entra ID) or an array
 			// (Okta).
@@ -939,9 +999,15 @@ func (v *engine) checkAudience(c *Claims) *Error {
 	return newError(ReasonAudienceInvalid, "token is not for this audience")
 }
 
-// logRejection writes the one line per rejection, with what could be read
-// from the token. It never logs the token.
-func (v *engine) logRejection(ctx context.Context, err error) {
+// logRejection writes the one line per rejection of a call without a
+// request (Verify, Authorize).
+func (v *engine) logRejection(ctx context.Context, err error) { v.logRequestRejection(ctx, err, nil) }
+
+// logRequestRejection writes the one line per rejection, with what could
+// be read from the token and, when r names them ([RequestTarget]), the
+// request's method and path. It never logs the token, its signature or
+// any raw segment of it; see rejectionAttrs.
+func (v *engine) logRequestRejection(ctx context.Context, err error, r Request) {
 	e := asError(err)
 	level := slog.LevelInfo
 	if e.Reason == ReasonKeysUnavailable {
@@ -950,26 +1016,14 @@ func (v *engine) logRejection(ctx context.Context, err error) {
 	if !v.opts.logger.Enabled(ctx, level) || !v.sampler.allow(e) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 5)
-	attrs = append(attrs, slog.String("reason", string(e.Reason)))
-	for _, kv := range [...][2]string{{"kid", e.KID}, {"alg", e.Alg}, {"iss", e.Issuer}} {
-		if kv[1] != "" {
-			attrs = append(attrs, slog.String(kv[0], clip(kv[1])))
-		}
-	}
-	attrs = append(attrs, slog.String("detail", e.Detail))
-	// A policy refusal names what the route asked for and the token
-	// lacked: the service's own names, never the token's.
-	if len(e.Scopes) > 0 {
-		attrs = append(attrs, slog.String("missing_scopes", strings.Join(e.Scopes, " ")))
-	}
-	if len(e.Roles) > 0 {
-		attrs = append(attrs, slog.String("missing_roles", strings.Join(e.Roles, " ")))
-	}
-	v.opts.logger.LogAttrs(ctx, level, "jwt rejected", attrs...)
+	// Built in a buffer of the caller's frame: a line costs no allocation
+	// for its attribute list.
+	var buf [8]slog.Attr
+	v.opts.logger.LogAttrs(ctx, level, "jwt rejected", v.rejectionAttrs(buf[:0], e, r)...)
 }
 
-// clip bounds values read from an unverified token before they are logged.
+// clip bounds values read from an unverified token before they go into a
+// verdict event.
 func clip(s string) string {
 	if len(s) > 128 {
 		return s[:128]

@@ -32,6 +32,12 @@ func (q request) Query(name string) []string {
 	return values[name]
 }
 
+// Target names the request in the rejection log line (core.RequestTarget):
+// its method and its path, without the query.
+func (q request) Target() (method, path string) {
+	return string(q.r.Header.Method()), string(q.r.URI().Path())
+}
+
 func (q request) Cookie(name string) (string, bool) {
 	return core.HTTPRequest(&http.Request{Header: http.Header{"Cookie": q.Header("Cookie")}}).Cookie(name)
 }

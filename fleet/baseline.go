@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +30,16 @@ type BaselineOptions struct {
 	// [core.Config.ForService] does for a file; "" for a baseline without
 	// a services section.
 	Service string
+	// AllowWeaker lets an update that loosens verification (an algorithm,
+	// issuer or audience added, more leeway, an insecure opt-out: see
+	// [core.Config.Weakenings]) switch the verifier. Without it such an
+	// update is refused and logged, and the baseline in force stays: a
+	// write to the bus alone can make verification stricter, never let a
+	// token through that the running baseline refuses. A loosening then
+	// takes effect when the service restarts on the entry, or on services
+	// started with AllowWeaker (-config-kv-allow-weaker) where the bucket's
+	// write permission is held by operators only.
+	AllowWeaker bool
 	// Logger receives refused updates and deletions of the entry; the
 	// verifier logs the switches itself. slog.Default() when nil.
 	Logger *slog.Logger
@@ -199,7 +210,7 @@ func (b *BaselineEntry) apply(v *core.Verifier, rev uint64, removal string, data
 		// A service is never left without a baseline: the one in force
 		// stays until a valid one is published.
 		b.logger.Warn("jwtguard baseline entry removed; the baseline in force stays",
-			b.attrs(rev, slog.String("op", removal), slog.String("fingerprint", v.Config().Fingerprint()))...)
+			b.attrs(rev, slog.String("op", removal), slog.String("baseline_fingerprint", v.Config().Fingerprint()))...)
 	} else {
 		cfg, err := b.parse(data)
 		switch {
@@ -207,6 +218,11 @@ func (b *BaselineEntry) apply(v *core.Verifier, rev uint64, removal string, data
 			u.Err = err
 			b.logRefused(rev, err)
 		case cfg.Fingerprint() == v.Config().Fingerprint():
+		case !b.opts.AllowWeaker && len(v.Config().Weakenings(cfg)) > 0:
+			weaker := v.Config().Weakenings(cfg)
+			u.Err = fmt.Errorf("baseline update loosens verification (%s): refused; a service follows a looser baseline from the bus only when started with -config-kv-allow-weaker, or after a restart", strings.Join(weaker, ", "))
+			b.logger.Error("jwtguard baseline update refused: it loosens verification",
+				b.attrs(rev, slog.Any("weakens", weaker), slog.String("fingerprint", v.Config().Fingerprint()))...)
 		default:
 			// Reload logs the switch, or why the verifier could not be
 			// built on it (a key file that cannot be read).

@@ -65,15 +65,23 @@ type follower struct {
 }
 
 // follow starts the orders service on the entry key, as a service started
-// with -config-kv does, with edit applied to the options.
+// with -config-kv and -config-kv-allow-weaker does (the tests change
+// audiences, which loosens), with opts for its verifier.
 func follow(t *testing.T, js jetstream.JetStream, key string, opts ...core.Option) *follower {
+	t.Helper()
+	return followWith(t, js, key, true, opts...)
+}
+
+// followWith is follow, with or without AllowWeaker.
+func followWith(t *testing.T, js jetstream.JetStream, key string, allowWeaker bool, opts ...core.Option) *follower {
 	t.Helper()
 	fl := &follower{updates: make(chan fleet.BaselineUpdate, 64), log: &syncLog{}}
 	ctx, cancel := context.WithTimeout(bg, waitLimit)
 	defer cancel()
 	entry, err := fleet.OpenBaseline(ctx, js, fleet.BaselineOptions{Bucket: baselineBucket, Key: key, Service: "orders",
-		Logger:   slog.New(slog.NewJSONHandler(fl.log, nil)),
-		OnUpdate: func(u fleet.BaselineUpdate) { fl.updates <- u }})
+		AllowWeaker: allowWeaker,
+		Logger:      slog.New(slog.NewJSONHandler(fl.log, nil)),
+		OnUpdate:    func(u fleet.BaselineUpdate) { fl.updates <- u }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,6 +225,62 @@ func TestBaselineFollowsTheEntry(t *testing.T) {
 			}
 			if _, err := fl.v.Verify(bg, v2); err != nil {
 				t.Fatalf("after recovery: %v", err)
+			}
+		})
+	}
+}
+
+// Without AllowWeaker, the bus can only tighten: an update that loosens
+// verification (an audience or algorithm added, more leeway) is refused,
+// logged with what it loosens, and the baseline in force keeps serving; a
+// stricter one is followed. (A reload counts a dropped audience as a
+// loosening too, so the stricter case here is less leeway.)
+func TestBaselineFromTheBusOnlyTightens(t *testing.T) {
+	srv := natstest.Server(t)
+	idp := newIdP(t)
+	js := operator(t, srv.ClientURL())
+	withLeeway := func(b []byte, leeway string) []byte {
+		return append(append([]byte{}, b...), "leeway: "+leeway+"\n"...)
+	}
+	base := withLeeway(estate(idp, "orders-api, orders-v2"), "30s")
+	for _, tc := range []struct {
+		name    string
+		next    []byte
+		changed bool
+		weakens string // in the refusal's log line
+	}{
+		{"an audience added", withLeeway(estate(idp, "orders-api, orders-v2, orders-v3"), "30s"), false, `"weakens":["audiences +orders-v3"]`},
+		{"more leeway", withLeeway(estate(idp, "orders-api, orders-v2"), "1m"), false, `"weakens":["leeway 30s -> 1m0s"]`},
+		{"an algorithm added", withLeeway(bytes.Replace(estate(idp, "orders-api, orders-v2"), []byte("[ES256]"), []byte("[ES256, RS256]"), 1), "30s"), false, `"weakens":["algorithms +RS256"]`},
+		{"less leeway", withLeeway(estate(idp, "orders-api, orders-v2"), "10s"), true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := strings.NewReplacer(" ", "-").Replace(tc.name)
+			publish(t, js, key, base)
+			fl := followWith(t, js, key, false)
+			before := fl.v.Config().Fingerprint()
+			next := publish(t, js, key, tc.next)
+			u := fl.await(t)
+			if u.Changed != tc.changed {
+				t.Fatalf("update %+v, want changed %t", u, tc.changed)
+			}
+			if tc.changed {
+				if u.Err != nil || fl.v.Config().Fingerprint() != next.Services[0].Fingerprint {
+					t.Fatalf("a stricter baseline was not followed: %+v", u)
+				}
+				if got := fl.v.Config().Leeway; got != 10*time.Second {
+					t.Fatalf("leeway %v after the switch", got)
+				}
+				return
+			}
+			if u.Err == nil || !strings.Contains(u.Err.Error(), "loosens verification") || fl.v.Config().Fingerprint() != before {
+				t.Fatalf("a looser baseline was followed: %+v", u)
+			}
+			if log := fl.log.String(); !strings.Contains(log, "jwtguard baseline update refused: it loosens verification") || !strings.Contains(log, tc.weakens) {
+				t.Fatalf("the log does not say %s:\n%s", tc.weakens, log)
+			}
+			if _, err := fl.v.Verify(bg, idp.NewToken("alice").Audience("orders-v3").Sign()); !errors.Is(err, core.ReasonAudienceInvalid) {
+				t.Fatalf("orders-v3 after the refusal: %v", err)
 			}
 		})
 	}

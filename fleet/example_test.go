@@ -66,8 +66,10 @@ func ExampleOpenBaseline() {
 	}
 
 	switched := make(chan fleet.BaselineUpdate, 8)
+	// The bucket's write permission is the operators' alone, so this
+	// service also follows a baseline that accepts more (a new audience).
 	entry, err := fleet.OpenBaseline(ctx, js, fleet.BaselineOptions{Bucket: "baselines", Key: "estate", Service: "orders",
-		OnUpdate: func(u fleet.BaselineUpdate) { switched <- u }})
+		AllowWeaker: true, OnUpdate: func(u fleet.BaselineUpdate) { switched <- u }})
 	if err != nil {
 		log.Fatal(err) // no entry, or a baseline the service would refuse
 	}

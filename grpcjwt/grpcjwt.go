@@ -122,7 +122,7 @@ func (g *Guard) authenticate(ctx context.Context, method string) (context.Contex
 	var claims *core.Claims
 	if !g.exempts(method) {
 		var err error
-		if claims, err = g.authn(ctx, callRequest{ctx}); err != nil {
+		if claims, err = g.authn(ctx, callRequest{ctx, method}); err != nil {
 			return nil, g.fail(ctx, err)
 		}
 	}

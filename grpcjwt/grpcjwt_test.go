@@ -446,3 +446,39 @@ func TestRequireRoles(t *testing.T) {
 		})
 	}
 }
+
+// The rejection line names the call as HTTP/2 carries it
+// (core.RequestTarget): POST and the full method name, for unary calls,
+// streams and the AuthFunc alike.
+func TestRejectionLineNamesTheCall(t *testing.T) {
+	v, idp, logs := jwtguardtest.NewLoggedVerifier(t)
+	g := grpcjwt.New(v)
+	authFunc := g.AuthFunc()
+	viaAuthFunc := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+		ctx, err := authFunc(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
+	}
+	for _, tc := range []struct {
+		name   string
+		opts   []grpc.ServerOption
+		stream bool
+		token  string
+		want   core.Reason
+		method string
+	}{
+		{"unary, no token", authenticated(g).options(), false, "", core.ReasonTokenMissing, "/" + whoami.ServiceName + "/Unary"},
+		{"stream, malformed", authenticated(g).options(), true, "x.y.z", core.ReasonTokenMalformed, "/" + whoami.ServiceName + "/Stream"},
+		{"AuthFunc, another audience", []grpc.ServerOption{grpc.UnaryInterceptor(viaAuthFunc)}, false,
+			idp.NewToken("bob").Audience("billing").Sign(), core.ReasonAudienceInvalid, "/" + whoami.ServiceName + "/Unary"},
+	} {
+		conn, stop := serve(tc.opts...)
+		call(withToken(tc.token), conn, &whoami, tc.stream)
+		stop()
+		if l := logs.LastRejection(); l["reason"] != string(tc.want) || l["method"] != "POST" || l["path"] != tc.method {
+			t.Errorf("%s: line %v, want reason %s, method POST, path %s", tc.name, l, tc.want, tc.method)
+		}
+	}
+}

@@ -7,7 +7,11 @@
 // reads a fixed clock, so tokens never expire during a test. It rotates
 // and removes keys, and fails or stalls its key set requests, so that a
 // test can take a service through key rotation and IdP outages.
-// [IdP.Config] is a baseline that trusts it, for [core.New].
+// [IdP.Config] is a baseline that trusts it, for [core.New]; with
+// [WithDiscovery] the IdP serves a discovery document too, and the
+// baseline is its issuer's URL with discovery alone. [Logs] keeps a
+// verifier's log lines ([NewLoggedVerifier]), for tests of what a
+// rejection line tells an operator.
 //
 //	func TestWhoami(t *testing.T) {
 //		v, idp := jwtguardtest.NewTestVerifier(t)

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -250,3 +253,89 @@ func ExampleKey_JWS() {
 	// Output:
 	// token_malformed
 }
+
+// A provider that serves a discovery document: the service is configured
+// with the issuer's URL and discovery alone, and finds the key set's URL
+// in the document (OpenID Connect Discovery 1.0).
+func ExampleWithDiscovery() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithDiscovery())
+	defer idp.Close()
+	cfg := idp.Config()
+	fmt.Printf("issuer is the IdP's URL: %t, discovery: %s, jwks_url: %q\n",
+		cfg.Issuers[0].Issuer == idp.URL(), cfg.Issuers[0].Discovery, cfg.Issuers[0].JWKSURL)
+	v, err := core.New(cfg, core.WithClock(idp.Now))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	claims, err := v.Verify(context.Background(), idp.Token("alice", "read"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	st := v.Stats()[0]
+	fmt.Println(claims.Subject(), claims.Scopes())
+	fmt.Println("keys from the document's jwks_uri:", st.Source == idp.JWKSURL(), st.Discovery == idp.DiscoveryURL())
+	// Output:
+	// issuer is the IdP's URL: true, discovery: openid-configuration, jwks_url: ""
+	// alice [read]
+	// keys from the document's jwks_uri: true true
+}
+
+// A document that names its issuer with a trailing slash the baseline
+// lacks is refused, both values named: the service starts not ready.
+func ExampleIdP_EditDiscovery() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithDiscovery())
+	defer idp.Close()
+	idp.EditDiscovery(func(doc map[string]any) { doc["issuer"] = idp.Issuer() + "/" })
+	v, err := core.New(idp.Config(), core.WithClock(idp.Now), core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	_, err = v.Verify(context.Background(), idp.Token("alice"))
+	fmt.Println("ready:", v.Ready(), "verdict:", err)
+	fmt.Println(strings.ReplaceAll(v.Stats()[0].LastError, idp.URL(), "ISSUER"))
+	// Output:
+	// ready: false verdict: jwtguard: keys_unavailable: no key set fetched yet
+	// discovery document: the document names issuer "ISSUER/", the baseline "ISSUER": they must be identical (OpenID Connect Discovery 1.0 section 4.3); they differ by a trailing slash
+}
+// A rejection line names the endpoint that refused the token and what
+// the token carried; Logs keeps it for a test to check.
+func ExampleLogs() {
+	idp := jwtguardtest.NewIdP()
+	defer idp.Close()
+	logs := &jwtguardtest.Logs{}
+	v, err := core.New(idp.Config(), core.WithClock(idp.Now), core.WithLogger(logs.Logger()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	r := httptest.NewRequest(http.MethodGet, "/orders/7", nil)
+	r.Header.Set("Authorization", "Bearer "+idp.NewToken("bob").Audience("billing-api").Sign())
+	_, err = v.Authenticate(context.Background(), core.HTTPRequest(r))
+	fmt.Println(errors.Is(err, core.ReasonAudienceInvalid))
+	line := logs.Rejections()[0]
+	fmt.Println(line["method"], line["path"], line["accepted_aud"])
+	fmt.Println(line["unverified"].(map[string]any)["aud"])
+	// Output:
+	// true
+	// GET /orders/7 [https://api.example.test]
+	// [billing-api]
+}
+
+// In a test, NewLoggedVerifier(t) also keeps the verifier's log lines.
+func ExampleNewLoggedVerifier() {
+	t := &exampleT{}
+	defer t.end()
+
+	v, idp, logs := jwtguardtest.NewLoggedVerifier(t)
+	v.Verify(context.Background(), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign())
+	line := logs.LastRejection()
+	fmt.Println(line["reason"], line["unverified"].(map[string]any)["sub"])
+	// Output:
+	// token_expired alice
+}
+

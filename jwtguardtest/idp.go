@@ -28,6 +28,10 @@ var epoch = time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)
 // do.
 const jwksPath = "/.well-known/jwks.json"
 
+// discoveryPath is where an IdP whose issuer is its own URL serves its
+// discovery document (OpenID Connect Discovery 1.0 section 4.1).
+const discoveryPath = "/.well-known/openid-configuration"
+
 // IdP is a test identity provider: an HTTP server on loopback that
 // publishes a JWK Set, and a minter of access tokens signed by one of its
 // keys, with a fixed clock. A test changes what it publishes with
@@ -53,18 +57,24 @@ type IdP struct {
 	stalled chan struct{} // non-nil while stalled; closed by Restore
 	fetches int
 	minted  int // numbers the jti of each token
+	// discovery is the served discovery document; nil without
+	// WithDiscovery.
+	discovery      map[string]any
+	docFetches     int
+	issuerIsOwnURL bool // the issuer is the server's URL: discovery is at its well-known location
 }
 
 // Option configures an IdP.
 type Option func(*options)
 
 type options struct {
-	alg      string
-	key      *Key
-	issuer   string
-	audience string
-	now      func() time.Time
-	ln       net.Listener
+	alg       string
+	key       *Key
+	issuer    string
+	audience  string
+	now       func() time.Time
+	ln        net.Listener
+	discovery bool
 }
 
 // WithAlgorithm makes the IdP sign with a key for alg: RS256 (the
@@ -91,6 +101,15 @@ func WithAudience(aud string) Option { return func(o *options) { o.audience = au
 // from now, and [IdP.Now] reads it.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
+// WithDiscovery makes the IdP serve an OpenID Connect discovery document
+// at /.well-known/openid-configuration, naming its issuer and its key
+// set's URL, and makes [IdP.Config] a baseline that finds the key set
+// through it. Unless WithIssuer says otherwise, the issuer is the
+// server's own URL, so the baseline is the issuer alone with discovery:
+// true. With WithIssuer, the document stays on the server and the
+// baseline names it with discovery_url.
+func WithDiscovery() Option { return func(o *options) { o.discovery = true } }
+
 // WithListener makes the IdP serve on ln instead of a new loopback port:
 // for an IdP at an address fixed in advance, as by a baseline file. Close
 // closes ln.
@@ -101,9 +120,13 @@ func WithListener(ln net.Listener) Option { return func(o *options) { o.ln = ln 
 // https://api.example.test, and its clock reads 2030-01-02T03:04:05Z.
 // Close stops it.
 func NewIdP(opts ...Option) *IdP {
-	o := options{alg: "RS256", issuer: defaultIssuer, audience: defaultAudience, now: func() time.Time { return epoch }}
+	o := options{alg: "RS256", audience: defaultAudience, now: func() time.Time { return epoch }}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	ownURL := o.discovery && o.issuer == ""
+	if o.issuer == "" {
+		o.issuer = defaultIssuer
 	}
 	k := o.key
 	if k == nil {
@@ -118,6 +141,9 @@ func NewIdP(opts ...Option) *IdP {
 	p.publishLocked(k, k.JWK())
 	p.signing = k
 	p.mux.HandleFunc("GET "+jwksPath, p.serveJWKS)
+	if o.discovery {
+		p.mux.HandleFunc("GET "+discoveryPath, p.serveDiscovery)
+	}
 	if o.ln == nil {
 		p.srv = httptest.NewServer(p.mux)
 	} else {
@@ -126,6 +152,13 @@ func NewIdP(opts ...Option) *IdP {
 		// connection open forever.
 		p.srv = &httptest.Server{Listener: o.ln, Config: &http.Server{Handler: p.mux, ReadHeaderTimeout: 10 * time.Second}}
 		p.srv.Start()
+	}
+	if o.discovery {
+		// Set before NewIdP returns, so never read concurrently with this.
+		if ownURL {
+			p.issuer, p.issuerIsOwnURL = p.srv.URL, true
+		}
+		p.discovery = map[string]any{"issuer": p.issuer, "jwks_uri": p.JWKSURL()}
 	}
 	return p
 }
@@ -154,19 +187,68 @@ func (p *IdP) Audience() string { return p.audience }
 func (p *IdP) Now() time.Time { return p.now() }
 
 // Config is a baseline that trusts this IdP: its issuer bound to its JWKS
-// URL, its audience, the algorithms ES256, EdDSA, PS256 and RS256 (and the
+// URL (or, WithDiscovery, to its discovery document), its audience, the algorithms ES256, EdDSA, PS256 and RS256 (and the
 // IdP's own, if another), and 60s of leeway.
 func (p *IdP) Config() core.Config {
 	algs := []string{"ES256", "EdDSA", "PS256", "RS256"}
 	if alg := p.SigningKey().alg; !slices.Contains(algs, alg) {
 		algs = append(algs, alg)
 	}
+	is := core.IssuerConfig{Issuer: p.issuer, JWKSURL: p.JWKSURL()}
+	switch {
+	case p.issuerIsOwnURL:
+		is = core.IssuerConfig{Issuer: p.issuer, Discovery: core.DiscoveryOpenID}
+	case p.discovery != nil:
+		is = core.IssuerConfig{Issuer: p.issuer, DiscoveryURL: p.DiscoveryURL()}
+	}
 	return core.Config{
-		Issuers:    []core.IssuerConfig{{Issuer: p.issuer, JWKSURL: p.JWKSURL()}},
+		Issuers:    []core.IssuerConfig{is},
 		Audiences:  []string{p.audience},
 		Algorithms: algs,
 		Leeway:     60 * time.Second,
 	}
+}
+
+// DiscoveryURL is where the discovery document is served (WithDiscovery):
+// /.well-known/openid-configuration under URL.
+func (p *IdP) DiscoveryURL() string { return p.srv.URL + discoveryPath }
+
+// EditDiscovery changes the discovery document the IdP serves from now on
+// (WithDiscovery): to name another issuer or move jwks_uri, say. A member
+// set to nil is left out. It panics if the document cannot be written as
+// JSON.
+func (p *IdP) EditDiscovery(edit func(doc map[string]any)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	doc := maps.Clone(p.discovery)
+	edit(doc)
+	if _, err := json.Marshal(doc); err != nil {
+		panic("jwtguardtest: the discovery document is not JSON: " + err.Error())
+	}
+	p.discovery = doc
+}
+
+// DiscoveryFetches counts the discovery document requests the IdP has
+// received.
+func (p *IdP) DiscoveryFetches() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.docFetches
+}
+
+func (p *IdP) serveDiscovery(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	p.docFetches++
+	doc := maps.Clone(p.discovery)
+	p.mu.Unlock()
+	maps.DeleteFunc(doc, func(_ string, v any) bool { return v == nil })
+	data, err := json.Marshal(doc)
+	if err != nil {
+		panic(err) // EditDiscovery checked it
+	}
+	// OpenID Connect Discovery 1.0 section 4.2.
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(data)
 }
 
 // Handle serves handler for pattern (an http.ServeMux pattern) on the

@@ -620,3 +620,64 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("after the churn: %v", err)
 	}
 }
+
+// A service configured with only the issuer's URL and discovery verifies
+// the tokens of an IdP that serves a discovery document; the document is
+// fetched with the key set at start and on each refresh, and a document
+// that is wrong never replaces the held one.
+func TestDiscovery(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts []jwtguardtest.Option
+		want core.IssuerConfig // "URL" and "DOC" stand for the IdP's
+	}{
+		{"issuer at the IdP's URL", []jwtguardtest.Option{jwtguardtest.WithDiscovery()},
+			core.IssuerConfig{Issuer: "URL", Discovery: core.DiscoveryOpenID}},
+		{"issuer elsewhere", []jwtguardtest.Option{jwtguardtest.WithDiscovery(), jwtguardtest.WithIssuer("https://login.example.test/t1")},
+			core.IssuerConfig{Issuer: "https://login.example.test/t1", DiscoveryURL: "DOC"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			idp := jwtguardtest.NewIdP(c.opts...)
+			defer idp.Close()
+			is := idp.Config().Issuers[0]
+			is.Issuer = strings.Replace(is.Issuer, idp.URL(), "URL", 1)
+			is.DiscoveryURL = strings.Replace(is.DiscoveryURL, idp.DiscoveryURL(), "DOC", 1)
+			if is.Issuer != c.want.Issuer || is.Discovery != c.want.Discovery || is.DiscoveryURL != c.want.DiscoveryURL || is.JWKSURL != "" {
+				t.Fatalf("Config().Issuers[0] = %+v, want %+v", is, c.want)
+			}
+			v := newVerifier(t, idp)
+			ctx := context.Background()
+			if _, err := v.Verify(ctx, idp.Token("alice")); err != nil {
+				t.Fatal(err)
+			}
+			if idp.DiscoveryFetches() != 1 || idp.Fetches() != 1 {
+				t.Fatalf("%d document and %d key set fetches at start, want 1 and 1", idp.DiscoveryFetches(), idp.Fetches())
+			}
+			if err := v.Refresh(ctx); err != nil || idp.DiscoveryFetches() != 2 || idp.Fetches() != 2 {
+				t.Fatalf("Refresh: %v; %d document and %d key set fetches, want 2 and 2", err, idp.DiscoveryFetches(), idp.Fetches())
+			}
+
+			for _, bad := range []struct {
+				name string
+				edit func(doc map[string]any)
+				want string
+			}{
+				{"trailing slash", func(doc map[string]any) { doc["issuer"] = idp.Issuer() + "/" }, "trailing slash"},
+				{"no jwks_uri", func(doc map[string]any) { doc["jwks_uri"] = nil }, "no jwks_uri"},
+				{"plain http jwks_uri", func(doc map[string]any) { doc["jwks_uri"] = "http://keys.example.test/jwks" }, "is not https"},
+			} {
+				idp.EditDiscovery(bad.edit)
+				if err := v.Refresh(ctx); err == nil || !strings.Contains(err.Error(), bad.want) {
+					t.Fatalf("%s: Refresh %v, want %q", bad.name, err, bad.want)
+				}
+				if _, err := v.Verify(ctx, idp.Token("alice")); err != nil {
+					t.Fatalf("%s: the held document and keys no longer verify: %v", bad.name, err)
+				}
+				if st := v.Stats()[0]; st.Source != idp.JWKSURL() || !strings.Contains(st.LastError, bad.want) {
+					t.Fatalf("%s: stats %+v", bad.name, st)
+				}
+				idp.EditDiscovery(func(doc map[string]any) { doc["issuer"], doc["jwks_uri"] = idp.Issuer(), idp.JWKSURL() })
+			}
+		})
+	}
+}

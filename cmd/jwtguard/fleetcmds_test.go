@@ -375,8 +375,10 @@ func TestPublishThenFleet(t *testing.T) {
 	idp := newIdP(t)
 	dir := t.TempDir()
 	first, next := filepath.Join(dir, "first.yaml"), filepath.Join(dir, "next.yaml")
-	writeBaseline(t, first, idp, "30s", "[ES256]")
-	writeBaseline(t, next, idp, "1m", "[ES256]")
+	// Tighter, so that instances following without
+	// -config-kv-allow-weaker switch to it.
+	writeBaseline(t, first, idp, "1m", "[ES256]")
+	writeBaseline(t, next, idp, "30s", "[ES256]")
 	if code, out, errOut := busCLI(t, "publish", "-nats", url, "-bucket", "baselines", "-key", "estate", first); code != 0 {
 		t.Fatalf("publish: %d %s%s", code, out, errOut)
 	}

@@ -1,7 +1,7 @@
 // Command jwtguard is the operators' tool for jwtguard baselines and tokens.
 //
 //	jwtguard verify -config baseline.yaml [-service NAME] [TOKEN | -]   verify a token, print verdict, reason and claims
-//	jwtguard lint [-services] baseline.yaml                           report every problem and risky setting, with lines
+//	jwtguard lint [-services] [-online] baseline.yaml                 report every problem and risky setting, with lines
 //	jwtguard fingerprint [-service NAME] baseline.yaml                print the effective and the shared fingerprint
 //	jwtguard inspect TOKEN                                            decode header and claims WITHOUT verifying
 //	jwtguard conformance serve-idp -addr 127.0.0.1:PORT               serve the matrix's IdP, print the baseline to configure
@@ -14,6 +14,8 @@
 //
 // -service selects a service of an estate file (a baseline with a services
 // section); the environment variable JWTGUARD_SERVICE is its default.
+// verify, lint and fingerprint take their flags before or after the token
+// or file; after "--", none.
 //
 // Exit codes: 0 success (verify: accepted; lint: no errors; conformance:
 // every case passed, or no differences; fleet: no drift), 1 a rejected or
@@ -26,7 +28,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -34,6 +35,7 @@ import (
 	"io"
 	iofs "io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -46,7 +48,7 @@ import (
 
 const usage = `usage:
   jwtguard verify -config baseline.yaml [-service NAME] [TOKEN | -]
-  jwtguard lint [-services] baseline.yaml
+  jwtguard lint [-services] [-online] baseline.yaml
   jwtguard fingerprint [-service NAME] baseline.yaml
   jwtguard inspect [TOKEN | -]
   jwtguard conformance serve-idp [-addr 127.0.0.1:PORT]
@@ -108,7 +110,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "verify":
 		return verify(ctx, args[1:], stdin, stdout, stderr)
 	case "lint":
-		return lint(args[1:], stdout, stderr)
+		return lint(ctx, args[1:], stdout, stderr)
 	case "fingerprint":
 		return fingerprint(args[1:], stdout, stderr)
 	case "inspect":
@@ -158,14 +160,15 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	asJSON := fs.Bool("json", false, "print the verdict as one JSON object")
 	verbose := fs.Bool("v", false, "log key set events and the rejection line to stderr")
 	service := serviceFlag(fs)
-	if err := fs.Parse(args); err != nil {
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
 		return 2
 	}
 	if *config == "" {
 		fmt.Fprint(stderr, "jwtguard verify: -config is required\n", usage)
 		return 2
 	}
-	token, err := readToken(fs.Args(), stdin)
+	token, err := readToken(rest, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "jwtguard verify: %v\n", err)
 		return 2
@@ -193,17 +196,11 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	ctx, cancel := context.WithTimeout(ctx, v.Config().JWKS.HTTPTimeout+time.Second)
 	defer cancel()
 	claims, verr := v.Verify(ctx, token)
-	out := struct {
-		Verdict     string          `json:"verdict"`
-		Reason      string          `json:"reason,omitempty"`
-		Detail      string          `json:"detail,omitempty"`
-		Fingerprint string          `json:"baseline_fingerprint"`
-		Claims      json.RawMessage `json:"claims,omitempty"`
-	}{Verdict: "accepted", Fingerprint: v.Config().Fingerprint()}
+	out := verdictOutput{Verdict: "accepted", Fingerprint: v.Config().Fingerprint()}
 	if verr != nil {
 		var e *core.Error
 		errors.As(verr, &e)
-		out.Verdict, out.Reason, out.Detail = "rejected", string(e.Reason), e.Detail
+		out.rejected(e, token, v)
 	} else {
 		out.Claims, _ = claims.MarshalJSON()
 	}
@@ -211,14 +208,7 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		b, _ := json.Marshal(out)
 		fmt.Fprintf(stdout, "%s\n", b)
 	} else {
-		fmt.Fprintf(stdout, "verdict:     %s\n", out.Verdict)
-		if verr != nil {
-			fmt.Fprintf(stdout, "reason:      %s\ndetail:      %s\n", out.Reason, out.Detail)
-		}
-		fmt.Fprintf(stdout, "baseline:    %s\n", out.Fingerprint)
-		if verr == nil {
-			fmt.Fprintf(stdout, "claims:\n%s\n", indent(out.Claims))
-		}
+		out.print(stdout)
 	}
 	if verr != nil {
 		return 1
@@ -226,14 +216,16 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	return 0
 }
 
-func lint(args []string, stdout, stderr io.Writer) int {
+func lint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	table := fs.Bool("services", false, "print the estate: each service, its audiences and its deviations")
-	if err := fs.Parse(args); err != nil {
+	online := fs.Bool("online", false, "also fetch each issuer's discovery document and compare its issuer (lint is offline without it)")
+	args, err := parseInterspersed(fs, args)
+	if err != nil {
 		return 2
 	}
-	if args = fs.Args(); len(args) != 1 {
+	if len(args) != 1 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
@@ -243,6 +235,11 @@ func lint(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	lint := core.LintBaseline(data)
+	if *online {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		lint.Warnings = append(lint.Warnings, core.LintOnline(ctx, data, &http.Client{Timeout: 10 * time.Second})...)
+		cancel()
+	}
 	for _, e := range lint.Errors {
 		printProblem(stdout, args[0], "error", e.Key, e.Line, e.Msg)
 	}
@@ -294,10 +291,11 @@ func fingerprint(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fingerprint", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	service := serviceFlag(fs)
-	if err := fs.Parse(args); err != nil {
+	args, err := parseInterspersed(fs, args)
+	if err != nil {
 		return 2
 	}
-	if args = fs.Args(); len(args) != 1 {
+	if len(args) != 1 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
@@ -319,21 +317,25 @@ func inspect(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "jwtguard inspect: %v\n", err)
 		return 2
 	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		fmt.Fprintf(stderr, "jwtguard inspect: not a compact JWS (%d segments, want 3)\n", len(parts))
+	d, err := decodeToken(token)
+	if err != nil {
+		fmt.Fprintf(stderr, "jwtguard inspect: %v\n", err)
 		return 1
 	}
 	fmt.Fprintln(stdout, "UNVERIFIED: decoded only; the signature and claims were NOT checked.")
-	for i, name := range []string{"header", "claims"} {
-		raw, err := base64.RawURLEncoding.DecodeString(parts[i])
-		if err != nil {
-			fmt.Fprintf(stderr, "jwtguard inspect: %s is not base64url: %v\n", name, err)
-			return 1
+	if d.encrypted {
+		// RFC 7516 section 7.1: only the protected header of a compact JWE
+		// is readable; the claims are in the ciphertext.
+		fmt.Fprintln(stdout, "ENCRYPTED: a JWE (5 segments); its claims cannot be read without the recipient's key, and jwtguard verifies signed tokens (JWS) only.")
+		fmt.Fprintf(stdout, "protected header (unverified):\n%s\n", indent(d.header))
+		for i, name := range jweParts {
+			fmt.Fprintf(stdout, "%s: %d bytes\n", name, d.sizes[i])
 		}
-		fmt.Fprintf(stdout, "%s (unverified):\n%s\n", name, indent(raw))
+		return 0
 	}
-	fmt.Fprintf(stdout, "signature: %d bytes (not checked)\n", base64.RawURLEncoding.DecodedLen(len(parts[2])))
+	fmt.Fprintf(stdout, "header (unverified):\n%s\n", indent(d.header))
+	fmt.Fprintf(stdout, "claims (unverified):\n%s\n", indent(d.claims))
+	fmt.Fprintf(stdout, "signature: %d bytes (not checked)\n", d.sizes[0])
 	return 0
 }
 

@@ -119,23 +119,24 @@ func TestLint(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("code %d: %s", r.code, r.stdout)
 	}
-	// A parse error (the unknown key) is reported first; fix it and the
-	// semantic problems show, each with key and line.
-	if !strings.Contains(r.stdout, bad+":6: error: lewey: unknown key") {
-		t.Fatalf("unknown key not reported with its line:\n%s", r.stdout)
-	}
-	os.WriteFile(bad, []byte("issuers:\n  - issuer: a\n    jwks_url: http://idp.example.com/jwks\nalgorithms: [RS256, none]\nleeway: 10m\n"), 0o600)
-	r = runCLI(t, "", "lint", bad)
+	// The unknown key, with the key it misspells, and the problems behind
+	// it, all in one run, each with key and line.
 	for _, want := range []string{
+		bad + `:6: error: lewey: unknown key (did you mean "leeway"?)`,
 		bad + ":4: error: algorithms:",
 		bad + ":5: error: leeway:",
 		bad + ":3: error: issuers[0].jwks_url:",
 		bad + ": error: audiences:",
-		"4 error(s)",
+		"5 error(s)",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("lint output lacks %q:\n%s", want, r.stdout)
 		}
+	}
+	os.WriteFile(bad, []byte("issuers:\n  - issuer: a\n    jwks_url: http://idp.example.com/jwks\nalgorithms: [RS256, none]\nleeway: 10m\n"), 0o600)
+	// The typo fixed, the other four remain.
+	if r = runCLI(t, "", "lint", bad); !strings.Contains(r.stdout, "4 error(s)") || strings.Contains(r.stdout, "unknown key") {
+		t.Errorf("after the typo is fixed:\n%s", r.stdout)
 	}
 
 	good := filepath.Join(dir, "good.yaml")

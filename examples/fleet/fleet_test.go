@@ -13,7 +13,7 @@ func TestDemo(t *testing.T) {
 	if code := demo(context.Background(), nil, &out, &out); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, out.String())
 	}
-	for _, want := range []string{"hint", "token_revoked", "every instance switched within", "no drift: 5 instances of 1 service", "leeway 5m vs 1m", "all steps held"} {
+	for _, want := range []string{"hint", "token_revoked", "every instance switched within", "no drift: 5 instances of 1 service", "leeway 5m vs 30s", "all steps held"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the demo does not show %q:\n%s", want, out.String())
 		}

@@ -166,7 +166,7 @@ func start(n int, out io.Writer) (*run, error) {
 		return nil, err
 	}
 	r.baseline = filepath.Join(dir, "baseline.yaml")
-	if err := r.writeBaseline(r.baseline, "30s"); err != nil {
+	if err := r.writeBaseline(r.baseline, "1m"); err != nil {
 		r.close()
 		return nil, err
 	}
@@ -380,14 +380,15 @@ func (r *run) revoke(ctx context.Context) error {
 	return nil
 }
 
-// publish: an operator changes the baseline (leeway 30s -> 1m) and
-// publishes it; every instance switches to it, and the fleet report shows
+// publish: an operator tightens the baseline (leeway 1m -> 30s) and
+// publishes it (a looser one the instances would refuse: they follow the
+// entry without -config-kv-allow-weaker); every instance switches to it, and the fleet report shows
 // each on the new fingerprint, with no drift from the published file.
 func (r *run) publish(ctx context.Context) error {
-	if err := r.writeBaseline(r.baseline, "1m"); err != nil {
+	if err := r.writeBaseline(r.baseline, "30s"); err != nil {
 		return err
 	}
-	fmt.Fprintf(r.out, "3. The baseline's leeway goes from 30s to 1m, and is published to the entry the instances follow.\n")
+	fmt.Fprintf(r.out, "3. The baseline's leeway goes from 1m to 30s, and is published to the entry the instances follow.\n")
 	fmt.Fprintf(r.out, "   $ jwtguard publish -nats %s -bucket %s -key %s %s\n", r.nats.ClientURL(), bucket, key, r.baseline)
 	start := time.Now()
 	p, err := r.publishFile(ctx, r.baseline)
@@ -488,7 +489,7 @@ func (r *run) drift(ctx context.Context) error {
 	}
 	caught := false
 	for _, d := range drift {
-		caught = caught || strings.Contains(d.Message, "leeway 5m vs 1m") && strings.Contains(d.Message, sixth.name)
+		caught = caught || strings.Contains(d.Message, "leeway 5m vs 30s") && strings.Contains(d.Message, sixth.name)
 	}
 	if !caught {
 		return fmt.Errorf("the report did not name %s's leeway", sixth.name)

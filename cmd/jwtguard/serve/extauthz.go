@@ -39,9 +39,9 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 		t, err := checkTarget(h)
 		ts, terr = []target{t}, err
 	}
-	cr := checked{h: h}
+	cr := checked{h: h, method: "POST", path: authv3.Authorization_Check_FullMethodName}
 	if len(ts) > 0 {
-		cr.rawQuery = ts[0].rawQuery
+		cr.rawQuery, cr.method, cr.path = ts[0].rawQuery, ts[0].method, ts[0].path
 	}
 	v := s.decide(ctx, cr, ts, terr)
 	if v.err != nil {
@@ -117,7 +117,14 @@ func checkTarget(h *authv3.AttributeContext_HttpRequest) (target, error) {
 type checked struct {
 	h        *authv3.AttributeContext_HttpRequest
 	rawQuery string
+	// method and path name the request Envoy checks in a rejection line;
+	// the Check call itself when Envoy sent neither.
+	method, path string
 }
+
+// Target names the checked request in core's rejection line
+// ([core.RequestTarget]).
+func (c checked) Target() (method, path string) { return c.method, c.path }
 
 // Header returns every value of the header: each raw header of
 // encode_raw_headers, or the one merged value of the headers map.

@@ -241,9 +241,9 @@ func (s *Server) refuseTarget(ctx context.Context, detail string) error {
 // or core's RFC 6750 response.
 func (s *Server) serveAuth(w http.ResponseWriter, r *http.Request) {
 	ts, terr := targets(r)
-	req := forwarded{header: r.Header}
+	req := forwarded{header: r.Header, method: r.Method, path: r.URL.Path}
 	if len(ts) > 0 {
-		req.rawQuery = ts[0].rawQuery
+		req.rawQuery, req.method, req.path = ts[0].rawQuery, ts[0].method, ts[0].path
 	}
 	v := s.decide(r.Context(), req, ts, terr)
 	if v.err != nil {
@@ -333,7 +333,14 @@ func safeHeaderValue(v string) bool {
 type forwarded struct {
 	header   http.Header
 	rawQuery string
+	// method and path name the request in a rejection line: the original
+	// request the gateway forwarded, or the auth request itself.
+	method, path string
 }
+
+// Target names the original request in core's rejection line
+// ([core.RequestTarget]), as an adapter in front of the service would.
+func (f forwarded) Target() (method, path string) { return f.method, f.path }
 
 func (f forwarded) Header(name string) []string { return f.header.Values(name) }
 

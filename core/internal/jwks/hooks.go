@@ -28,6 +28,12 @@ const (
 	ResultFailed      = "failed"
 )
 
+// Which document a fetch was of.
+const (
+	DocumentJWKS      = "jwks"
+	DocumentDiscovery = "discovery"
+)
+
 // FetchEvent describes one fetch.
 type FetchEvent struct {
 	Issuer   string
@@ -37,6 +43,7 @@ type FetchEvent struct {
 	Err      error
 	Duration time.Duration
 	Keys     int
+	Document string
 }
 
 // KeySetChange describes a change of an issuer's keys; kids are sorted.

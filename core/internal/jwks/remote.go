@@ -54,6 +54,7 @@ type flight struct {
 // fetchResult is what one HTTP exchange produced.
 type fetchResult struct {
 	set         *Set // nil on 304
+	skipped     []Skipped
 	notModified bool
 	etag        string
 	maxAge      time.Duration
@@ -83,7 +84,7 @@ type Env struct {
 // refresh with jitter and backoff, bounded stale-if-error.
 type Remote struct {
 	issuer string
-	url    string
+	disc   *Discovery // nil when the key set's URL is configured
 	policy Policy
 	algs   map[string]bool
 	env    Env
@@ -98,6 +99,7 @@ type Remote struct {
 
 	mu               sync.Mutex
 	closed           bool
+	url              string // the key set's URL; with discovery, the held document's jwks_uri ("" before one)
 	inflight         *flight
 	lastUnknownFetch time.Time            // start of the last fetch an unknown kid triggered
 	negative         map[string]time.Time // kids found absent, until when
@@ -110,8 +112,12 @@ type Remote struct {
 	fetchNotModified uint64
 	refusedUnknown   uint64
 	lastErr          string
+	lastSkipped      string    // skippedSignature of the last set fetched
 	hint             *hintArm  // the pending hinted fetch; nil when none
 	lastHintFetch    time.Time // start of the last fetch a hint triggered
+	docOK            time.Time // last good discovery document
+	docFetchOK       uint64
+	docFetchFailed   uint64
 }
 
 // hintArm is one pending hinted fetch: its timer, and the fingerprint the
@@ -128,12 +134,15 @@ type hintArm struct {
 // ready, and its refresh loop retries with backoff: an IdP outage never
 // stops a service from starting.
 func NewRemote(issuer, url string, policy Policy, algs map[string]bool, env Env) *Remote {
-	ctx, cancel := context.WithCancel(context.Background())
-	env.Client = noDowngrade(env.Client)
-	s := &Remote{
-		issuer: issuer, url: url, policy: policy, algs: algs, env: env,
-		ctx: ctx, cancel: cancel, stop: make(chan struct{}), negative: make(map[string]time.Time),
-	}
+	return start(&Remote{issuer: issuer, url: url, policy: policy, algs: algs, env: env})
+}
+
+// start runs s's first fetch and its refresh loop, and returns once the
+// first fetch ended.
+func start(s *Remote) *Remote {
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.env.Client = noDowngrade(s.env.Client)
+	s.stop, s.negative = make(chan struct{}), make(map[string]time.Time)
 	first := s.startFetch(TriggerStartup)
 	s.wg.Add(1)
 	go s.refreshLoop(first)
@@ -376,6 +385,10 @@ func (s *Remote) Stats(now time.Time) Stats {
 	s.mu.Lock()
 	st := Stats{Issuer: s.issuer, Source: s.url, FetchOK: s.fetchOK, FetchFailed: s.fetchFailed,
 		FetchNotModified: s.fetchNotModified, LastError: s.lastErr, RefusedUnknown: s.refusedUnknown}
+	if s.disc != nil {
+		st.Discovery, st.DiscoveryFetchOK, st.DiscoveryFetchFailed = s.disc.URL, s.docFetchOK, s.docFetchFailed
+		st.DiscoveryLastSuccess = s.docOK
+	}
 	s.mu.Unlock()
 	if sv := s.served.Load(); sv != nil {
 		st.Keys, st.KIDs, st.Fingerprint = len(sv.set.all), sv.set.KIDs(), sv.set.fingerprint
@@ -466,15 +479,34 @@ func (s *Remote) startFetchLocked(trigger string) *flight {
 // the callers waiting on f.
 func (s *Remote) fetch(f *flight) {
 	defer s.wg.Done()
+	// One http_timeout bounds the whole flight, the discovery document's
+	// request included, so the first wait at start keeps its bound.
+	ctx, cancel := context.WithTimeout(s.ctx, s.policy.HTTPTimeout)
+	defer cancel()
+	var docErr error
+	if s.disc != nil && s.needsDocument(f.trigger) {
+		docErr = s.fetchDocument(ctx, f.trigger)
+	}
 	start := s.env.Now()
 	s.mu.Lock()
-	etag := s.etag
+	url, etag := s.url, s.etag
+	if url == "" && s.ctx.Err() == nil {
+		// No document was ever good: there is no key set to fetch.
+		if docErr == nil {
+			docErr = errors.New("discovery document: none held")
+		}
+		s.failures++
+		s.lastErr = docErr.Error()
+	}
 	s.mu.Unlock()
 	if s.served.Load() == nil {
 		etag = "" // nothing to revalidate
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, s.policy.HTTPTimeout)
-	res, err := s.get(ctx, etag)
+	var res fetchResult
+	var err error
+	if s.ctx.Err() == nil && url != "" {
+		res, err = s.get(ctx, url, etag)
+	}
 	cancel()
 	now := s.env.Now()
 
@@ -483,9 +515,14 @@ func (s *Remote) fetch(f *flight) {
 		s.finish(f, errClosed)
 		return
 	}
+	if url == "" {
+		s.finish(f, docErr)
+		return
+	}
 
-	ev := FetchEvent{Issuer: s.issuer, URL: s.url, Trigger: f.trigger, Duration: now.Sub(start)}
+	ev := FetchEvent{Issuer: s.issuer, URL: url, Trigger: f.trigger, Duration: now.Sub(start), Document: DocumentJWKS}
 	var change *KeySetChange
+	var logSkipped []Skipped
 	s.mu.Lock()
 	old := s.served.Load()
 	switch {
@@ -496,7 +533,7 @@ func (s *Remote) fetch(f *flight) {
 		// representation, so it is as good as freshly fetched.
 		s.fetchNotModified++
 		ev.Result = ResultNotModified
-		s.served.Store(&servedSet{set: old.set, okAt: now})
+		s.served.Store(&servedSet{set: old.set, okAt: s.goodSinceLocked(now)})
 		if res.etag != "" {
 			s.etag = res.etag
 		}
@@ -512,25 +549,38 @@ func (s *Remote) fetch(f *flight) {
 				change.OldKIDs = old.set.KIDs()
 			}
 		}
-		s.served.Store(&servedSet{set: set, okAt: now})
+		s.served.Store(&servedSet{set: set, okAt: s.goodSinceLocked(now)})
 		s.etag = res.etag
+		// The keys this set skipped are logged when they or the set change,
+		// not at every refresh that fetches the same document again.
+		if sig := skippedSignature(res.skipped); change != nil || sig != s.lastSkipped {
+			logSkipped, s.lastSkipped = res.skipped, sig
+		}
 		if s.hint != nil && s.hint.fingerprint == set.fingerprint {
 			s.cancelHintLocked()
 		}
 	}
 	if err != nil {
 		s.fetchFailed++
+		ev.Result, ev.Err = ResultFailed, err
+	} else if res.hasMaxAge || !res.notModified {
+		// RFC 9111 section 4.3.4: a 304 updates the stored response's
+		// headers; one without Cache-Control leaves max-age as it was.
+		s.maxAge, s.hasMaxAge = res.maxAge, res.hasMaxAge
+	}
+	keysErr := err
+	if err == nil {
+		// The key set came from the held jwks_uri; a failed document
+		// still fails the flight, so the schedule backs off and
+		// LastError says why.
+		err = docErr
+	}
+	if err != nil {
 		s.failures++
 		s.lastErr = err.Error()
-		ev.Result, ev.Err = ResultFailed, err
 	} else {
 		s.failures = 0
 		s.lastErr = ""
-		// RFC 9111 section 4.3.4: a 304 updates the stored response's
-		// headers; one without Cache-Control leaves max-age as it was.
-		if res.hasMaxAge || !res.notModified {
-			s.maxAge, s.hasMaxAge = res.maxAge, res.hasMaxAge
-		}
 	}
 	failures := s.failures
 	if sv := s.served.Load(); sv != nil {
@@ -538,13 +588,14 @@ func (s *Remote) fetch(f *flight) {
 	}
 	s.mu.Unlock()
 
-	if err != nil {
-		s.logFailure(f.trigger, err, failures, old, now)
+	if keysErr != nil {
+		s.logFailure(f.trigger, DocumentJWKS, url, keysErr, failures, old, now)
 	}
+	LogSkipped(s.env.Logger, s.issuer, logSkipped)
 	if change != nil {
 		s.env.Logger.LogAttrs(context.Background(), slog.LevelInfo, "jwks key set changed",
 			slog.String("iss", s.issuer), slog.Any("old_kids", nonNil(change.OldKIDs)), slog.Any("new_kids", change.NewKIDs),
-			slog.String("fingerprint", change.Fingerprint), slog.String("trigger", f.trigger))
+			slog.String("jwks_fingerprint", change.Fingerprint), slog.String("trigger", f.trigger))
 	}
 	s.notify(func(h Hooks) { h.FetchDone(ev) })
 	if change != nil {
@@ -563,9 +614,21 @@ func (s *Remote) finish(f *flight, err error) {
 	close(f.done)
 }
 
-func (s *Remote) logFailure(trigger string, err error, failures int, old *servedSet, now time.Time) {
+// goodSinceLocked is when the set fetched at now was last known good: with
+// discovery, no later than the document it was found through, so that
+// max_stale bounds both.
+func (s *Remote) goodSinceLocked(now time.Time) time.Time {
+	if s.disc != nil && s.docOK.Before(now) {
+		return s.docOK
+	}
+	return now
+}
+
+// logFailure logs a failed fetch of document (DocumentJWKS or
+// DocumentDiscovery) from url.
+func (s *Remote) logFailure(trigger, document, url string, err error, failures int, old *servedSet, now time.Time) {
 	level, serving := slog.LevelWarn, "last good key set"
-	attrs := []slog.Attr{slog.String("iss", s.issuer), slog.String("url", s.url), slog.String("trigger", trigger),
+	attrs := []slog.Attr{slog.String("iss", s.issuer), slog.String("document", document), slog.String("url", url), slog.String("trigger", trigger),
 		slog.String("error", err.Error()), slog.Int("consecutive_failures", failures)}
 	if old == nil || now.Sub(old.okAt) > s.policy.MaxStale {
 		// Nothing may be served: every token of this issuer is refused.
@@ -604,31 +667,20 @@ func nonNil(s []string) []string {
 // key set is an error, so it can never replace the held set: an empty body,
 // a body that is not JSON, one over maxJWKSBytes, or one that leaves no
 // usable key.
-func (s *Remote) get(ctx context.Context, etag string) (fetchResult, error) {
+func (s *Remote) get(ctx context.Context, url, etag string) (fetchResult, error) {
 	var r fetchResult
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
-	if err != nil {
-		return r, err
-	}
 	// RFC 7517 section 8.5 registers application/jwk-set+json; many IdPs
 	// serve application/json.
-	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	h := http.Header{"Accept": {"application/jwk-set+json, application/json"}}
 	if etag != "" {
 		// RFC 9110 section 13.1.2: revalidate the held set.
-		req.Header.Set("If-None-Match", etag)
+		h.Set("If-None-Match", etag)
 	}
-	resp, err := s.env.Client.Do(req)
+	resp, err := send(ctx, s.env.Client, url, h)
 	if err != nil {
 		return r, err
 	}
 	defer resp.Body.Close()
-	// Keys must come from a trustworthy source (RFC 7517 section 9.1): a
-	// redirect may not downgrade an https jwks_url to plain http. The
-	// client refuses to follow one (noDowngrade); this also catches a
-	// transport that followed it by itself.
-	if strings.HasPrefix(s.url, "https:") && resp.Request != nil && resp.Request.URL.Scheme != "https" {
-		return r, fmt.Errorf("redirected from https to %s", resp.Request.URL.Scheme)
-	}
 	r.maxAge, r.hasMaxAge = freshness(resp.Header)
 	switch resp.StatusCode {
 	case http.StatusNotModified:
@@ -641,19 +693,52 @@ func (s *Remote) get(ctx context.Context, etag string) (fetchResult, error) {
 	default:
 		return r, fmt.Errorf("unexpected status %d", resp.StatusCode)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
-	if err != nil {
-		return r, fmt.Errorf("reading the key set: %w", err)
-	}
-	if len(data) == 0 {
-		return r, errors.New("empty response body")
-	}
-	keys, err := Parse(data, s.algs, s.env.Logger, s.issuer)
+	data, err := readCapped(resp, maxJWKSBytes)
 	if err != nil {
 		return r, err
 	}
-	r.set, r.etag = NewSet(keys), resp.Header.Get("ETag")
+	keys, skipped, err := Parse(data, s.algs)
+	if err != nil {
+		return r, err
+	}
+	r.set, r.skipped, r.etag = NewSet(keys), skipped, resp.Header.Get("ETag")
 	return r, nil
+}
+
+// send performs one GET of url. Keys must come from a trustworthy source
+// (RFC 7517 section 9.1), and so must the document that says where they
+// are: a redirect may not downgrade an https URL to plain http. The client
+// refuses to follow one (noDowngrade); this also catches a transport that
+// followed it by itself.
+func send(ctx context.Context, client *http.Client, url string, h http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = h
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(url, "https:") && resp.Request != nil && resp.Request.URL.Scheme != "https" {
+		resp.Body.Close()
+		return nil, fmt.Errorf("redirected from https to %s", resp.Request.URL.Scheme)
+	}
+	return resp, nil
+}
+
+// readCapped reads a body of up to limit bytes, and one more, so that the
+// parser of a document over its cap refuses it without reading it whole.
+// An empty body is an error.
+func readCapped(resp *http.Response, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the body: %w", err)
+	}
+	if len(data) == 0 {
+		return nil, errors.New("empty response body")
+	}
+	return data, nil
 }
 
 // freshness is the remaining freshness lifetime of a response: its max-age

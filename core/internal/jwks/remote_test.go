@@ -31,23 +31,56 @@ var testPolicy = Policy{
 // channel of the bubble, which synctest.Wait sees as blocked.
 type testIdP struct {
 	doc string
+	responseGate
 
 	mu      sync.Mutex
 	fetches int
-	gate    chan struct{}
+}
+
+// responseGate holds an IdP's responses between hold and release.
+type responseGate struct {
+	mu   sync.Mutex
+	gate chan struct{}
+}
+
+// wait returns once responses are not held, or with the error of r's
+// context when the client gives up first.
+func (g *responseGate) wait(r *http.Request) error {
+	g.mu.Lock()
+	gate := g.gate
+	g.mu.Unlock()
+	if gate == nil {
+		return nil
+	}
+	select {
+	case <-gate:
+		return nil
+	case <-r.Context().Done():
+		return r.Context().Err()
+	}
+}
+
+func (g *responseGate) hold() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.gate = make(chan struct{})
+}
+
+func (g *responseGate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gate != nil {
+		close(g.gate)
+		g.gate = nil
+	}
 }
 
 func (p *testIdP) RoundTrip(r *http.Request) (*http.Response, error) {
 	p.mu.Lock()
 	p.fetches++
-	gate := p.gate
 	p.mu.Unlock()
-	if gate != nil {
-		select {
-		case <-gate:
-		case <-r.Context().Done():
-			return nil, r.Context().Err()
-		}
+	if err := p.wait(r); err != nil {
+		return nil, err
 	}
 	w := httptest.NewRecorder()
 	io.WriteString(w, p.doc)
@@ -60,21 +93,6 @@ func (p *testIdP) count() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.fetches
-}
-
-func (p *testIdP) hold() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.gate = make(chan struct{})
-}
-
-func (p *testIdP) release() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.gate != nil {
-		close(p.gate)
-		p.gate = nil
-	}
 }
 
 // newTestIdP publishes one ES256 key, "k1".

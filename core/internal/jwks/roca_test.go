@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
-	"log/slog"
 	"math/big"
 	"strings"
 	"testing"
@@ -59,9 +58,12 @@ func TestROCA(t *testing.T) {
 			}
 			jwk := `{"keys":[{"kty":"RSA","kid":"k1","alg":"RS256","use":"sig","e":"AQAB","n":"` +
 				base64.RawURLEncoding.EncodeToString(tc.n.Bytes()) + `"}]}`
-			keys, _ := Parse([]byte(jwk), map[string]bool{"RS256": true}, slog.New(slog.DiscardHandler), "https://idp.test")
+			keys, skipped, _ := Parse([]byte(jwk), map[string]bool{"RS256": true})
 			if want := map[bool]int{true: 0, false: 1}[tc.affected]; len(keys) != want {
 				t.Fatalf("Parse kept %d keys, want %d", len(keys), want)
+			}
+			if tc.affected && (len(skipped) != 1 || !strings.Contains(skipped[0].Err.Error(), "ROCA")) {
+				t.Fatalf("the affected key is not reported as skipped for ROCA: %+v", skipped)
 			}
 		})
 	}

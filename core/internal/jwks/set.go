@@ -127,41 +127,112 @@ func (s *Static) Stats(time.Time) Stats {
 // verify with; a remote source treats it as a failed fetch.
 var errNoUsableKey = errors.New("no usable key in the key set")
 
+// Skipped is a key of a JWK Set that Parse left out, and why.
+type Skipped struct {
+	Index int
+	KID   string
+	Err   error
+	// Foreign marks a key the baseline does not use by its own settings:
+	// its alg is not in the allowlist, it is for encryption, or it is
+	// symmetric. IdPs publish such keys beside their signing keys, so it
+	// is news, not a fault; any other skipped key is broken (malformed,
+	// too weak, a second key under a kid).
+	Foreign bool
+}
+
+// foreignKey is parseJWK's error for a key this baseline does not use.
+type foreignKey struct{ msg string }
+
+func (e foreignKey) Error() string { return e.msg }
+
+func foreign(format string, args ...any) error { return foreignKey{fmt.Sprintf(format, args...)} }
+
 // Parse reads a JWK Set (RFC 7517 section 5) one key at a time: a bad or
-// unsupported key is skipped and logged while the rest load. algs is the
-// allowlist: a key whose alg is outside it is never usable.
-func Parse(data []byte, algs map[string]bool, logger *slog.Logger, issuer string) ([]*Key, error) {
+// unsupported key is skipped, and returned in skipped, while the rest
+// load. algs is the allowlist: a key whose alg is outside it is never
+// usable. With no usable key, the error says why each was skipped.
+func Parse(data []byte, algs map[string]bool) (keys []*Key, skipped []Skipped, err error) {
 	if len(data) > maxJWKSBytes {
-		return nil, fmt.Errorf("key set larger than %d bytes", maxJWKSBytes)
+		return nil, nil, fmt.Errorf("key set larger than %d bytes", maxJWKSBytes)
 	}
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("key set is not a JSON JWK Set: %w", err)
+		return nil, nil, fmt.Errorf("key set is not a JSON JWK Set: %w", err)
 	}
-	var keys []*Key
 	seen := map[string]bool{}
 	for i, raw := range doc.Keys {
 		k, err := parseJWK(raw, algs)
 		if err != nil {
-			logger.Warn("jwks key skipped", slog.String("iss", issuer), slog.Int("index", i), slog.String("error", err.Error()))
+			var f foreignKey
+			skipped = append(skipped, Skipped{Index: i, KID: kidOf(raw), Err: err, Foreign: errors.As(err, &f)})
 			continue
 		}
 		if k.KID != "" && seen[k.KID] {
 			// RFC 7517 section 4.5: kids within a set should be distinct; a
 			// second key under a kid would make the lookup ambiguous.
-			logger.Warn("jwks key skipped", slog.String("iss", issuer), slog.Int("index", i), slog.String("kid", k.KID),
-				slog.String("error", "duplicate kid"))
+			skipped = append(skipped, Skipped{Index: i, KID: k.KID, Err: errors.New("duplicate kid")})
 			continue
 		}
 		seen[k.KID] = true
 		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
-		return nil, errNoUsableKey
+		if len(skipped) == 0 {
+			return nil, nil, errNoUsableKey
+		}
+		// The first few reasons: the error is logged at every failed fetch.
+		const maxWhy = 8
+		why := make([]string, 0, maxWhy+1)
+		for _, sk := range skipped[:min(len(skipped), maxWhy)] {
+			why = append(why, sk.Err.Error())
+		}
+		if len(skipped) > maxWhy {
+			why = append(why, fmt.Sprintf("%d more", len(skipped)-maxWhy))
+		}
+		return nil, skipped, fmt.Errorf("%w (%s)", errNoUsableKey, strings.Join(why, "; "))
 	}
-	return keys, nil
+	return keys, skipped, nil
+}
+
+// kidOf is the kid of a JWK as far as it can be read, for the log.
+func kidOf(raw json.RawMessage) string {
+	var head struct {
+		Kid string `json:"kid"`
+	}
+	_ = json.Unmarshal(raw, &head)
+	return head.Kid
+}
+
+// LogSkipped writes one line per skipped key: at info for a key the
+// baseline does not use, at warn for a broken one. Callers log a set's
+// skipped keys once, not at every fetch of the same document: an IdP that
+// publishes an ES256 key beside the RS256 ones a baseline allows is
+// normal, and would otherwise be a warning every refresh.
+func LogSkipped(logger *slog.Logger, issuer string, skipped []Skipped) {
+	for _, sk := range skipped {
+		level, msg := slog.LevelWarn, "jwks key skipped"
+		if sk.Foreign {
+			level, msg = slog.LevelInfo, "jwks key not used"
+		}
+		attrs := []slog.Attr{slog.String("iss", issuer), slog.Int("index", sk.Index)}
+		if sk.KID != "" {
+			attrs = append(attrs, slog.String("kid", sk.KID))
+		}
+		attrs = append(attrs, slog.String("error", sk.Err.Error()))
+		logger.LogAttrs(context.Background(), level, msg, attrs...)
+	}
+}
+
+// skippedSignature identifies a list of skipped keys, to tell whether a
+// fetch skipped the same ones as the last.
+func skippedSignature(skipped []Skipped) string {
+	var b strings.Builder
+	for _, sk := range skipped {
+		fmt.Fprintf(&b, "%d %q %s\n", sk.Index, sk.KID, sk.Err)
+	}
+	return b.String()
 }
 
 // parseJWK admits only keys that may verify an allowed algorithm.
@@ -180,15 +251,15 @@ func parseJWK(raw json.RawMessage, algs map[string]bool) (*Key, error) {
 	case head.Kty == "oct":
 		// RFC 8725 section 3.1: a symmetric key published with public keys
 		// is never used; it would let HMAC tokens be forged.
-		return nil, fmt.Errorf("kid %q: symmetric (oct) keys are never used", head.Kid)
+		return nil, foreign("kid %q: symmetric (oct) keys are never used", head.Kid)
 	case head.Use != "" && head.Use != "sig":
 		// RFC 7517 section 4.2.
-		return nil, fmt.Errorf("kid %q: use %q is not sig", head.Kid, head.Use)
+		return nil, foreign("kid %q: use %q is not sig", head.Kid, head.Use)
 	case head.KeyOps != nil && !slices.Contains(head.KeyOps, "verify"):
 		// RFC 7517 section 4.3.
-		return nil, fmt.Errorf("kid %q: key_ops lacks verify", head.Kid)
+		return nil, foreign("kid %q: key_ops lacks verify", head.Kid)
 	case head.Alg != "" && !algs[head.Alg]:
-		return nil, fmt.Errorf("kid %q: alg %q is not allowed", head.Kid, head.Alg)
+		return nil, foreign("kid %q: alg %q is not allowed", head.Kid, head.Alg)
 	}
 	jwk, err := jwkset.NewJWKFromRawJSON(raw, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
 	if err != nil {

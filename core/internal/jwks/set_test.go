@@ -3,7 +3,6 @@ package jwks
 import (
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,7 +38,7 @@ func TestParseLimits(t *testing.T) {
 		{"key_ops with verify", withOps(`["verify"]`), 1},
 		{"key_ops without verify", withOps(`["encrypt"]`), 0},
 	} {
-		keys, err := Parse(tc.data, algs, slog.New(slog.DiscardHandler), "https://idp.test")
+		keys, _, err := Parse(tc.data, algs)
 		if len(keys) != tc.keys || (err == nil) != (tc.keys > 0) {
 			t.Errorf("%s: %d keys, error %v; want %d keys", tc.name, len(keys), err, tc.keys)
 		}
@@ -98,5 +97,36 @@ func TestFailureUnwrap(t *testing.T) {
 	}
 	if got := errAbsent.(*failure).Unwrap(); len(got) != 1 || got[0] != ErrNotFound {
 		t.Errorf("a failure without a cause unwraps to %v, want only its class", got)
+	}
+}
+
+// TestParseNoUsableKeySaysWhy: a set without a usable key fails with the
+// reasons of its first skipped keys, and a count of the rest, so the
+// failure stays one short line however many keys the set holds.
+func TestParseNoUsableKeySaysWhy(t *testing.T) {
+	key := func(kid string) string { return `{"kty":"oct","kid":"` + kid + `","k":"c2VjcmV0"}` }
+	for _, tc := range []struct {
+		name string
+		keys []string
+		want []string
+		not  string
+	}{
+		{"none", nil, []string{"no usable key in the key set"}, "("},
+		{"one", []string{key("a")}, []string{`(kid "a": symmetric (oct) keys are never used)`}, "more"},
+		{"ten", []string{key("0"), key("1"), key("2"), key("3"), key("4"), key("5"), key("6"), key("7"), key("8"), key("9")},
+			[]string{`kid "7"`, "; 2 more)"}, `kid "8"`},
+	} {
+		_, skipped, err := Parse([]byte(`{"keys":[`+strings.Join(tc.keys, ",")+`]}`), map[string]bool{"RS256": true})
+		if !errors.Is(err, errNoUsableKey) || len(skipped) != len(tc.keys) {
+			t.Fatalf("%s: %v with %d skipped, want errNoUsableKey and %d", tc.name, err, len(skipped), len(tc.keys))
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q lacks %q", tc.name, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), tc.not) {
+			t.Errorf("%s: %q holds %q", tc.name, err, tc.not)
+		}
 	}
 }

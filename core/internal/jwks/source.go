@@ -61,7 +61,7 @@ func (f *failure) Unwrap() []error {
 // Stats describes one issuer's key set, for health pages and metrics.
 type Stats struct {
 	Issuer           string
-	Source           string // "static" or the JWKS URL
+	Source           string // "static", or the JWKS URL (with discovery, the jwks_uri of the last good document; "" before one)
 	FetchOK          uint64
 	FetchFailed      uint64
 	FetchNotModified uint64
@@ -73,4 +73,10 @@ type Stats struct {
 	Ready            bool
 	LastError        string // why the last fetch failed; "" after a success
 	RefusedUnknown   uint64 // unknown kids refused without a fetch (cooldown or negative cache)
+	// Discovery is the URL of the discovery document the key set's URL
+	// comes from; "" when the baseline names the key set's URL.
+	Discovery            string
+	DiscoveryFetchOK     uint64
+	DiscoveryFetchFailed uint64
+	DiscoveryLastSuccess time.Time // zero before the first good document
 }

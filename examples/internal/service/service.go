@@ -57,6 +57,7 @@ func Run(ctx context.Context, name string, args []string, stderr io.Writer, serv
 	fs.SetOutput(stderr)
 	config := fs.String("config", "", "baseline `file` (see examples/baseline.yaml)")
 	configKV := fs.String("config-kv", "", "read the baseline from the key-value entry `BUCKET/KEY` on the -nats bus, and follow it (instead of -config)")
+	allowWeaker := fs.Bool("config-kv-allow-weaker", false, "follow -config-kv updates that loosen verification too (without it they are refused; give it only where operators alone may write the bucket)")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address`")
 	watch := fs.Bool("watch", false, "reload the baseline when its file changes or on SIGHUP")
 	service := fs.String("service", os.Getenv("JWTGUARD_SERVICE"), "the `name` of this service in the baseline's services section (default $JWTGUARD_SERVICE)")
@@ -76,6 +77,8 @@ func Run(ctx context.Context, name string, args []string, stderr io.Writer, serv
 		misuse = "-watch follows a file; -config-kv follows its entry already"
 	case *configKV != "" && bus.URL == "":
 		misuse = "-config-kv needs -nats"
+	case *allowWeaker && *configKV == "":
+		misuse = "-config-kv-allow-weaker applies to -config-kv"
 	}
 	if misuse != "" {
 		fmt.Fprintf(stderr, "%s: %s\nusage: %s (-config FILE [-watch] | -config-kv BUCKET/KEY -nats URL) [-service NAME] [-addr HOST:PORT] [-nats URL]\n",
@@ -90,7 +93,7 @@ func Run(ctx context.Context, name string, args []string, stderr io.Writer, serv
 	)
 	if *configKV != "" {
 		var nc *nats.Conn
-		if nc, entry, err = OpenEntry(ctx, bus, bucket, key, *service, log); err != nil {
+		if nc, entry, err = OpenEntry(ctx, bus, fleet.BaselineOptions{Bucket: bucket, Key: key, Service: *service, AllowWeaker: *allowWeaker, Logger: log}); err != nil {
 			logRefused(log, slog.String("config_kv", *configKV), err)
 			return 1
 		}
@@ -190,13 +193,14 @@ func Join(bus fleet.ConnFlags, service, binary string, log *slog.Logger) (*fleet
 // entryTimeout bounds the first read of a baseline entry at start.
 const entryTimeout = 10 * time.Second
 
-// OpenEntry reads the service's baseline from the key-value entry bucket/key
-// on the bus that bus names, over a connection of its own that it returns
+// OpenEntry reads the service's baseline from the key-value entry opts
+// names on the bus that bus names, over a connection of its own that it returns
 // with the entry: the service cannot start without its baseline, so an
 // unreachable bus fails here, within entryTimeout, where Join's does not.
 // Once connected, the connection reconnects for as long as the service
 // runs, and the entry's watch with it.
-func OpenEntry(ctx context.Context, bus fleet.ConnFlags, bucket, key, service string, log *slog.Logger) (*nats.Conn, *fleet.BaselineEntry, error) {
+func OpenEntry(ctx context.Context, bus fleet.ConnFlags, opts fleet.BaselineOptions) (*nats.Conn, *fleet.BaselineEntry, error) {
+	bucket, key := opts.Bucket, opts.Key
 	nopts, err := bus.Options()
 	if err != nil {
 		return nil, nil, err
@@ -213,7 +217,7 @@ func OpenEntry(ctx context.Context, bus fleet.ConnFlags, bucket, key, service st
 	}
 	ctx, cancel := context.WithTimeout(ctx, entryTimeout)
 	defer cancel()
-	entry, err := fleet.OpenBaseline(ctx, js, fleet.BaselineOptions{Bucket: bucket, Key: key, Service: service, Logger: log})
+	entry, err := fleet.OpenBaseline(ctx, js, opts)
 	if err != nil {
 		nc.Close()
 		return nil, nil, err

@@ -91,6 +91,7 @@ func TestRunRefuses(t *testing.T) {
 		{"an entry and -watch", []string{"-config-kv", "b/k", "-nats", "nats://127.0.0.1:1", "-watch"}, 2, "-watch follows a file"},
 		{"an entry without a bus", []string{"-config-kv", "b/k", "-nats", ""}, 2, "-config-kv needs -nats"},
 		{"an entry without a key", []string{"-config-kv", "b", "-nats", "nats://127.0.0.1:1"}, 2, "-config-kv takes BUCKET/KEY"},
+		{"allow-weaker without an entry", []string{"-config", bad, "-config-kv-allow-weaker"}, 2, "-config-kv-allow-weaker applies to -config-kv"},
 		{"an entry on a bus that cannot be reached", []string{"-config-kv", "b/k", "-nats", "nats://127.0.0.1:1"}, 1,
 			`"config_kv":"b/k","key":"(file)","line":0,"problem":"baseline in bucket \"b\" key \"k\": connecting to nats://127.0.0.1:1`},
 		{"an unknown flag", []string{"-verbose"}, 2, "flag provided but not defined"},
@@ -300,8 +301,8 @@ func TestRunFromKV(t *testing.T) {
 	serving := make(chan *core.Verifier, 1)
 	done := make(chan int, 1)
 	go func() {
-		done <- service.Run(ctx, "svc", []string{"-config-kv", "baselines/estate", "-service", "orders", "-addr", "127.0.0.1:0",
-			"-nats", srv.ClientURL()}, &stderr, func(ctx context.Context, v *core.Verifier, _ http.Handler, _ net.Listener) error {
+		done <- service.Run(ctx, "svc", []string{"-config-kv", "baselines/estate", "-config-kv-allow-weaker", "-service", "orders",
+			"-addr", "127.0.0.1:0", "-nats", srv.ClientURL()}, &stderr, func(ctx context.Context, v *core.Verifier, _ http.Handler, _ net.Listener) error {
 			serving <- v
 			<-ctx.Done()
 			return nil
