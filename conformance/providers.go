@@ -22,7 +22,8 @@ type provider struct {
 	name string // as the README names it
 	slug string // the prefix of its cases' names
 
-	issuer       string   // the issuer, as the IdP writes iss
+	issuer       string   // the issuer as the baseline writes it: iss, or a template of it
+	tenants      []string // the tenants of a template issuer
 	audience     string   // the service's audience; "" with skipAudience
 	skipAudience bool     // the access token has no aud
 	tokenTypes   []string // the baseline's token_types; nil: typ unchecked
@@ -93,7 +94,7 @@ func requireRoles(checks []roleCheck) core.Policy {
 // the case's IdP serves the keys, under the provider's issuer.
 func (p *provider) baseline(c *core.Config) {
 	if len(c.Issuers) == 1 {
-		c.Issuers[0].Issuer = p.issuer
+		c.Issuers[0].Issuer, c.Issuers[0].Tenants = p.issuer, p.tenants
 	}
 	c.Algorithms = []string{"RS256"}
 	c.Audiences, c.InsecureSkipAudience = nil, p.skipAudience
@@ -190,6 +191,17 @@ func (p *provider) cases() []testCase {
 			"which stands for the audience check its access tokens cannot have", bearer, p.name)
 		out = append(out, other)
 	}
+	if p.tenants != nil {
+		other := ok
+		other.name = p.slug + "-other-tenant"
+		other.want, other.reason, other.subject = InvalidToken, core.ReasonIssuerInvalid, ""
+		other.token = shaped(p.access, func(c map[string]any) {
+			c["iss"] = strings.Replace(p.issuer, core.TenantPlaceholder, otherTenant, 1)
+			c["tid"] = otherTenant
+		})
+		other.explanation = fmt.Sprintf("%s as %s issues it in a tenant the issuer's template does not list is refused", bearer, p.name)
+		out = append(out, other)
+	}
 	if !p.idShaped {
 		return out
 	}
@@ -217,6 +229,7 @@ func providerCases() []testCase {
 const (
 	auth0Client    = "Xq8mZ2rT5vB7nK1pL4wC9dF3gH6jS0aE"
 	entraTenant    = "4a2c7e1f-9b3d-4f60-8e15-c0d9a7b6e321"
+	otherTenant    = "0e9d8c7b-6a5f-4e3d-9c2b-1a0f9e8d7c6b" // a tenant the baseline does not list
 	entraAPIClient = "8d3f6a21-5c47-4e9b-b0a2-7f1e9c3d5b84" // the API's app registration
 	entraWebClient = "c1b27e94-0d3a-4f68-9e5c-2a7b4d1f0e63" // the web app calling it
 	entraUserOID   = "3f9a1c6e-7b2d-4e85-a0c4-9d1e5f7b2a68"
@@ -333,9 +346,9 @@ var providers = []provider{
 	},
 	{
 		name: "Microsoft Entra ID (v1.0 tokens)", slug: "entra-v1",
-		issuer: "https://sts.windows.net/" + entraTenant + "/", audience: "api://orders",
+		issuer: "https://sts.windows.net/{tenant}/", tenants: []string{entraTenant}, audience: "api://orders",
 		typ: "`JWT`", scopesAt: "`scp` (space-delimited string)", rolesAt: "`roles` (array)",
-		setup:  "the API's manifest at `accessTokenAcceptedVersion: null` or `1`; one issuer per tenant",
+		setup:  "the API's manifest at `accessTokenAcceptedVersion: null` or `1`; a tenant's `tid` must match its issuer",
 		scopes: []string{"Orders.Read"}, lacks: "the scope Orders.Read", missing: "scope",
 		subject: "eTf4vXwB7kZ9mN2qR5sL8jH1gD3fA6cV0bY4uI7oP2w",
 		access: func(now int64) (map[string]any, map[string]any) {
@@ -367,7 +380,7 @@ var providers = []provider{
 	},
 	{
 		name: "Microsoft Entra ID (v2.0 tokens)", slug: "entra-v2",
-		issuer: "https://login.microsoftonline.com/" + entraTenant + "/v2.0", audience: entraAPIClient,
+		issuer: "https://login.microsoftonline.com/{tenant}/v2.0", tenants: []string{entraTenant}, audience: entraAPIClient,
 		typ: "`JWT`", scopesAt: "`scp` (space-delimited string), delegated tokens only", rolesAt: "`roles` (array); app-only tokens carry only these",
 		setup: "`accessTokenAcceptedVersion: 2` in the API's manifest; the audience is the API's client ID, a GUID",
 		roles: []roleCheck{{"roles", []string{"Orders.ReadWrite.All"}}}, lacks: "the role Orders.ReadWrite.All", missing: "role",

@@ -33,7 +33,7 @@ func providerTable() []string {
 		}
 		also = append(also, p.setup)
 		rows = append(rows, "| "+strings.Join([]string{
-			p.name, "`" + p.issuer + "`", "`" + lines[0] + "`", p.typ, p.scopesAt, p.rolesAt, routeCheck(p),
+			p.name, issuerCell(p), "`" + lines[0] + "`", p.typ, p.scopesAt, p.rolesAt, routeCheck(p),
 			strings.Join(also, "; "), caseNames(p),
 		}, " | ")+" |")
 	}
@@ -69,8 +69,11 @@ func baselineLines(p *provider) []string {
 func TestProviderBaselines(t *testing.T) {
 	for i := range providers {
 		p := &providers[i]
-		yaml := fmt.Sprintf("issuers:\n  - issuer: %q\n    jwks_url: \"https://idp.example.test/jwks\"\n%s\n",
-			p.issuer, strings.Join(baselineLines(p), "\n"))
+		entry := fmt.Sprintf("  - issuer: %q\n    jwks_url: \"https://idp.example.test/jwks\"\n", p.issuer)
+		if p.tenants != nil {
+			entry += "    tenants: [" + quoteAll(p.tenants) + "]\n"
+		}
+		yaml := "issuers:\n" + entry + strings.Join(baselineLines(p), "\n") + "\n"
 		got, err := core.ParseBaseline([]byte(yaml))
 		if err != nil {
 			t.Errorf("%s: %v\n%s", p.name, err, yaml)
@@ -78,13 +81,23 @@ func TestProviderBaselines(t *testing.T) {
 		}
 		want := core.Config{Issuers: []core.IssuerConfig{{}}}
 		p.baseline(&want)
-		if got.Issuers[0].Issuer != want.Issuers[0].Issuer || !slices.Equal(got.Audiences, want.Audiences) ||
+		if got.Issuers[0].Issuer != want.Issuers[0].Issuer || !slices.Equal(got.Issuers[0].Tenants, want.Issuers[0].Tenants) ||
+			!slices.Equal(got.Audiences, want.Audiences) ||
 			got.InsecureSkipAudience != want.InsecureSkipAudience || !slices.Equal(got.Algorithms, want.Algorithms) ||
 			got.RefuseIDTokens != want.RefuseIDTokens || !slices.Equal(got.TokenTypes, want.TokenTypes) ||
 			!slices.Equal(got.RequiredClaims, want.RequiredClaims) {
 			t.Errorf("%s: the README's baseline parses to %+v, the cases run with %+v", p.name, got, want)
 		}
 	}
+}
+
+// issuerCell is the issuer of the provider's baseline, with its tenants
+// when it is a template.
+func issuerCell(p *provider) string {
+	if p.tenants == nil {
+		return "`" + p.issuer + "`"
+	}
+	return "`" + p.issuer + "` with `tenants: [" + quoteAll(p.tenants) + "]`"
 }
 
 // caseNames lists the provider's cases.

@@ -49,6 +49,7 @@ type vector struct {
 
 type vectorBaseline struct {
 	Issuer                    string   `json:"issuer"`
+	Tenants                   []string `json:"tenants"`
 	Audiences                 []string `json:"audiences"`
 	Algorithms                []string `json:"algorithms"`
 	LeewaySeconds             int64    `json:"leeway_seconds"`
@@ -217,6 +218,7 @@ func record(keys *keyring, c *testCase, names *keySetNames) (vector, error) {
 		Name: c.name, Group: c.group, Rule: c.explanation, Source: c.source,
 		Baseline: vectorBaseline{
 			Issuer:                    cfg.Issuers[0].Issuer,
+			Tenants:                   nonNil(cfg.Issuers[0].Tenants),
 			Audiences:                 cfg.Audiences,
 			Algorithms:                cfg.Algorithms,
 			LeewaySeconds:             int64(cfg.Leeway / time.Second),

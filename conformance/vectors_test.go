@@ -46,7 +46,7 @@ func TestVectorsStandAlone(t *testing.T) {
 			clock := &clock{t: time.Unix(vc.Now, 0)}
 			b := vc.Baseline
 			cfg := core.Config{
-				Issuers:              []core.IssuerConfig{{Issuer: b.Issuer, JWKSURL: srv.URL}},
+				Issuers:              []core.IssuerConfig{{Issuer: b.Issuer, JWKSURL: srv.URL, Tenants: b.Tenants}},
 				Audiences:            b.Audiences,
 				Algorithms:           b.Algorithms,
 				Leeway:               time.Duration(b.LeewaySeconds) * time.Second,
