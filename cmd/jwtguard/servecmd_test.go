@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// lockedBuffer is a stderr the server's goroutines may write while the
+// test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServe runs `jwtguard serve` with args until the test ends and
+// returns the addresses it logged it listens on.
+func startServe(t *testing.T, args ...string) (httpAddr, grpcAddr string, stderr *lockedBuffer) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	stderr = &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve"}, args...), nil, io.Discard, io.MultiWriter(pw, stderr))
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("serve exit %d after interrupt: %s", code, stderr.String())
+			}
+		case <-time.After(2 * shutdownGrace):
+			t.Errorf("serve did not stop within %s of the interrupt", 2*shutdownGrace)
+		}
+	})
+	type listening struct{ HTTP, GRPC string }
+	found := make(chan listening, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			var line struct {
+				Msg  string `json:"msg"`
+				HTTP string `json:"http"`
+				GRPC string `json:"grpc"`
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "jwtguard serve listening" {
+				found <- listening{line.HTTP, line.GRPC}
+				break
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	select {
+	case l := <-found:
+		return l.HTTP, l.GRPC, stderr
+	case code := <-done:
+		t.Fatalf("serve exited %d before listening: %s", code, stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not listen within 30s: %s", stderr.String())
+	}
+	return "", "", nil
+}
+
+// TestServeCommand starts the subcommand on free loopback ports and asks
+// it for verdicts over both transports, and for its health and metrics.
+func TestServeCommand(t *testing.T) {
+	baseline, mint := fixture(t)
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(policy, []byte("routes:\n  - prefix: /public\n    anonymous: true\n  - prefix: /admin\n    scopes: [admin]\nclaim_headers:\n  tenant: X-Tenant\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	httpAddr, grpcAddr, stderr := startServe(t, "-config", baseline, "-policy", policy,
+		"-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0")
+	claims := goodClaims()
+	claims["tenant"] = "acme"
+	token := mint(claims)
+
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, tc := range []struct {
+		name, path, uri, token string
+		status                 int
+		subject, tenant        string
+	}{
+		{"accepted", "/auth", "/orders/1", token, 200, "alice", "acme"},
+		{"no token", "/auth", "/orders/1", "", 401, "", ""},
+		{"anonymous route", "/auth", "/public/x", "", 200, "", ""},
+		{"missing scope", "/auth", "/admin", token, 403, "", ""},
+		{"Envoy's appended path", "/auth/orders/1", "", token, 200, "alice", "acme"},
+		{"liveness", "/healthz", "", "", 200, "", ""},
+		{"readiness", "/readyz", "", "", 200, "", ""},
+		{"metrics", "/metrics", "", "", 200, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, "http://"+httpAddr+tc.path, nil)
+			if tc.uri != "" {
+				req.Header.Set("X-Forwarded-Method", "GET")
+				req.Header.Set("X-Forwarded-Uri", tc.uri)
+			}
+			if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || resp.Header.Get("X-Auth-Subject") != tc.subject || resp.Header.Get("X-Tenant") != tc.tenant {
+				t.Errorf("%d subject %q tenant %q, want %d %q %q (%s)", resp.StatusCode, resp.Header.Get("X-Auth-Subject"),
+					resp.Header.Get("X-Tenant"), tc.status, tc.subject, tc.tenant, body)
+			}
+			if tc.path == "/metrics" && !strings.Contains(string(body), "jwtguard_") {
+				t.Errorf("/metrics has no jwtguard metric:\n%s", body)
+			}
+		})
+	}
+	if !strings.Contains(stderr.String(), `"reason":"token_missing"`) {
+		t.Errorf("no JSON rejection line with its reason on stderr:\n%s", stderr.String())
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	h, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("gRPC health: %v %v, want SERVING", h, err)
+	}
+	res, err := authv3.NewAuthorizationClient(conn).Check(ctx, &authv3.CheckRequest{Attributes: &authv3.AttributeContext{
+		Request: &authv3.AttributeContext_Request{Http: &authv3.AttributeContext_HttpRequest{
+			Method: "GET", Path: "/orders/1", Headers: map[string]string{"authorization": "Bearer " + token}}}}})
+	if err != nil || res.GetStatus().GetCode() != 0 || res.GetOkResponse() == nil {
+		t.Errorf("ext_authz Check of a good token: %v %v, want OK", res, err)
+	}
+}
+
+// TestServeUsage: bad flags exit 2, a refused baseline or policy exits 1
+// naming the key, plain text on a network address is refused with why.
+func TestServeUsage(t *testing.T) {
+	baseline, _ := fixture(t)
+	dir := t.TempDir()
+	badBaseline := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(badBaseline, []byte("issuers: []\naudiences: [a]\nalgorithms: [RS256]\nbogus_key: 1\n"), 0o600)
+	badPolicy := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(badPolicy, []byte("routes:\n  - prefix: /a\n    scope: [admin]\n"), 0o600)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no config", []string{"-addr", "127.0.0.1:0"}, 2, "-config is required"},
+		{"no addr", []string{"-config", baseline}, 2, "-addr is required"},
+		{"unknown flag", []string{"-config", baseline, "-addr", "127.0.0.1:0", "-nope"}, 2, "flag provided but not defined"},
+		{"cert without key", []string{"-config", baseline, "-addr", "127.0.0.1:0", "-tls-cert", "c.pem"}, 2, "go together"},
+		{"plain text on a network address", []string{"-config", baseline, "-addr", "0.0.0.0:0"}, 2, "-insecure-plaintext"},
+		{"plain text gRPC on a network address", []string{"-config", baseline, "-addr", "127.0.0.1:0", "-grpc-addr", ":0"}, 2, "unencrypted"},
+		{"missing baseline", []string{"-config", filepath.Join(dir, "none.yaml"), "-addr", "127.0.0.1:0"}, 2, "no such file"},
+		{"refused baseline", []string{"-config", badBaseline, "-addr", "127.0.0.1:0"}, 1, "bogus_key"},
+		{"refused policy", []string{"-config", baseline, "-addr", "127.0.0.1:0", "-policy", badPolicy}, 1, "line 3: routes[0].scope: unknown key"},
+		{"missing TLS files", []string{"-config", baseline, "-addr", "127.0.0.1:0", "-tls-cert", "c.pem", "-tls-key", "k.pem"}, 2, "TLS"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, "", append([]string{"serve"}, tc.args...)...)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", r.code, r.stderr, tc.code, tc.want)
+			}
+		})
+	}
+}
