@@ -5,6 +5,7 @@ go 1.26.0
 // The library and its adapters are built from this tree.
 replace (
 	github.com/jwtguard/jwtguard => ../
+	github.com/jwtguard/jwtguard/cmd/jwtguard => ../cmd/jwtguard
 	github.com/jwtguard/jwtguard/echojwt => ../echojwt
 	github.com/jwtguard/jwtguard/fiberjwt => ../fiberjwt
 	github.com/jwtguard/jwtguard/fleet => ../fleet
@@ -20,6 +21,7 @@ require (
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/jwtguard/jwtguard v0.0.0-00010101000000-000000000000
+	github.com/jwtguard/jwtguard/cmd/jwtguard v0.0.0-00010101000000-000000000000
 	github.com/jwtguard/jwtguard/echojwt v0.0.0-00010101000000-000000000000
 	github.com/jwtguard/jwtguard/fiberjwt v0.0.0-00010101000000-000000000000
 	github.com/jwtguard/jwtguard/fleet v0.0.0-00010101000000-000000000000
@@ -83,7 +85,6 @@ require (
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
 	github.com/rivo/uniseg v0.2.0 // indirect
-	github.com/rogpeppe/go-internal v1.12.0 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect

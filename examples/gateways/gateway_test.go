@@ -29,7 +29,18 @@ type gatewayCase struct {
 	challenge string
 	// upstream checks what the application received; only for 200s. A
 	// refused request must not reach it at all.
-	upstream func(t *testing.T, a *authStack, got gateway.Echoed)
+	upstream func(t *testing.T, a *authStack, gw gatewayTraits, got gateway.Echoed)
+}
+
+// gatewayTraits are where the gateways differ in what a client sees.
+type gatewayTraits struct {
+	// jwtguardBody: a refusal carries jwtguard's own JSON body (Caddy); or
+	// the gateway's own error page (nginx).
+	jwtguardBody bool
+	// dropsByPrefix: every client X-Auth-* header is dropped (Caddy); or
+	// only those the config lists, the ones jwtguard sets (nginx, which
+	// cannot drop headers by prefix).
+	dropsByPrefix bool
 }
 
 // spoofed are X-Auth-* headers a client sends to pass as someone else.
@@ -39,6 +50,24 @@ var spoofed = map[string]string{
 	"X-Auth-Scopes":  "admin orders.write",
 	"X-Auth-Claims":  base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"mallory"}`)),
 	"X-Auth-Tenant":  "evil-corp",
+	// Not a header jwtguard sets with the sample policy.
+	unlistedHeader: "admin",
+}
+
+const unlistedHeader = "X-Auth-Role"
+
+// wantNoSpoofed checks that no X-Auth-* header a client sent reached the
+// upstream, beyond those the verdict set.
+func wantNoSpoofed(t *testing.T, gw gatewayTraits, got gateway.Echoed) {
+	t.Helper()
+	for name, vals := range got.Header {
+		if name == unlistedHeader && !gw.dropsByPrefix {
+			continue
+		}
+		if want, ok := spoofed[name]; ok && slices.Contains(vals, want) {
+			t.Errorf("upstream got the client's %s: %q", name, vals)
+		}
+	}
 }
 
 func bearer(token string) http.Header {
@@ -60,7 +89,7 @@ var gatewayCases = []gatewayCase{
 			return bearer(a.idp.NewToken("alice").Scopes("orders.read").Claim("tenant", "acme").Sign())
 		},
 		status: http.StatusOK,
-		upstream: func(t *testing.T, a *authStack, got gateway.Echoed) {
+		upstream: func(t *testing.T, a *authStack, gw gatewayTraits, got gateway.Echoed) {
 			wantHeader(t, got, "X-Auth-Subject", "alice")
 			wantHeader(t, got, "X-Auth-Issuer", a.idp.Issuer())
 			wantHeader(t, got, "X-Auth-Scopes", "orders.read")
@@ -79,21 +108,23 @@ var gatewayCases = []gatewayCase{
 			return withSpoofed(bearer(a.idp.NewToken("alice").Scopes("orders.read").Sign()))
 		},
 		status: http.StatusOK,
-		upstream: func(t *testing.T, a *authStack, got gateway.Echoed) {
+		upstream: func(t *testing.T, a *authStack, gw gatewayTraits, got gateway.Echoed) {
 			wantHeader(t, got, "X-Auth-Subject", "alice")
 			wantHeader(t, got, "X-Auth-Issuer", a.idp.Issuer())
 			wantHeader(t, got, "X-Auth-Scopes", "orders.read")
 			wantHeader(t, got, "X-Auth-Tenant", "")
 			wantClaims(t, got, "alice")
+			wantNoSpoofed(t, gw, got)
 		},
 	},
 	{
 		name: "spoofed X-Auth headers never reach an anonymous route", method: "GET", path: "/healthz",
 		header: func(a *authStack) http.Header { return withSpoofed(http.Header{}) },
 		status: http.StatusOK,
-		upstream: func(t *testing.T, a *authStack, got gateway.Echoed) {
+		upstream: func(t *testing.T, a *authStack, gw gatewayTraits, got gateway.Echoed) {
+			wantNoSpoofed(t, gw, got)
 			for name := range got.Header {
-				if strings.HasPrefix(strings.ToLower(name), "x-auth-") {
+				if strings.HasPrefix(strings.ToLower(name), "x-auth-") && (name != unlistedHeader || gw.dropsByPrefix) {
 					t.Errorf("upstream got %s: %q on an anonymous route", name, got.Header.Values(name))
 				}
 			}
@@ -164,9 +195,8 @@ var gatewayCases = []gatewayCase{
 }
 
 // runGateway sends every case through the gateway at base, whose upstream
-// is up. jwtguardBody says whether the gateway passes jwtguard's own body
-// on a refusal (Caddy does; nginx answers with its own page).
-func runGateway(t *testing.T, a *authStack, base string, up *upstreamCount, jwtguardBody bool) {
+// is up.
+func runGateway(t *testing.T, a *authStack, base string, up *upstreamCount, gw gatewayTraits) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	for _, c := range gatewayCases {
 		t.Run(c.name, func(t *testing.T) {
@@ -201,7 +231,7 @@ func runGateway(t *testing.T, a *authStack, base string, up *upstreamCount, jwtg
 				if err := json.Unmarshal(body, &got); err != nil {
 					t.Fatalf("not the upstream's answer: %v: %s", err, body)
 				}
-				c.upstream(t, a, got)
+				c.upstream(t, a, gw, got)
 				return
 			}
 			if reached := up.n() - before; reached != 0 {
@@ -210,7 +240,7 @@ func runGateway(t *testing.T, a *authStack, base string, up *upstreamCount, jwtg
 			if len(challenges) != 1 || !strings.Contains(challenges[0], c.challenge) {
 				t.Errorf("WWW-Authenticate %q, want one containing %s", challenges, c.challenge)
 			}
-			if jwtguardBody && !json.Valid(body) {
+			if gw.jwtguardBody && !json.Valid(body) {
 				t.Errorf("body %q is not jwtguard's JSON", body)
 			}
 		})
@@ -306,7 +336,7 @@ func TestNginx(t *testing.T) {
 			t.Logf("nginx output:\n%s", p.Output())
 		}
 	})
-	runGateway(t, a, "http://"+listen, up, false)
+	runGateway(t, a, "http://"+listen, up, gatewayTraits{})
 }
 
 func TestCaddy(t *testing.T) {
@@ -338,5 +368,5 @@ func TestCaddy(t *testing.T) {
 			t.Logf("caddy output:\n%s", p.Output())
 		}
 	})
-	runGateway(t, a, "http://"+listen, up, true)
+	runGateway(t, a, "http://"+listen, up, gatewayTraits{jwtguardBody: true, dropsByPrefix: true})
 }

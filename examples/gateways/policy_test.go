@@ -1,13 +1,11 @@
 package gateways_test
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/jwtguard/jwtguard/cmd/jwtguard/serve"
 	"github.com/jwtguard/jwtguard/examples/internal/gateway"
 )
 
@@ -17,19 +15,13 @@ import (
 // through from jwtguard, and drop the client's own.
 func upstreamHeaders(t *testing.T) []string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(gateway.Dir(), gateway.Policy))
+	p, err := serve.LoadPolicy(filepath.Join(gateway.Dir(), gateway.Policy))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p struct {
-		ClaimHeaders map[string]string `yaml:"claim_headers"`
-	}
-	if err := yaml.Unmarshal(data, &p); err != nil {
-		t.Fatal(err)
-	}
-	h := []string{"X-Auth-Subject", "X-Auth-Issuer", "X-Auth-Scopes", "X-Auth-Claims"}
-	for _, name := range p.ClaimHeaders {
-		h = append(h, name)
+	h := []string{serve.HeaderSubject, serve.HeaderIssuer, serve.HeaderScopes, serve.HeaderClaims}
+	for _, c := range p.ClaimHeaders {
+		h = append(h, c.Header)
 	}
 	slices.Sort(h)
 	return h

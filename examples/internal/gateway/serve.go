@@ -62,7 +62,7 @@ func StartServe(ctx context.Context, bin, dir, idpAddr string) (*Serve, error) {
 	}
 	s.Process, err = Start("jwtguard serve", dir, nil, bin, "serve",
 		"-config", file, "-service", Service, "-policy", filepath.Join(Dir(), Policy),
-		"-addr", s.Addr, "-grpc-addr", s.GRPCAddr, "-insecure-plaintext")
+		"-addr", s.Addr, "-grpc-addr", s.GRPCAddr)
 	if err != nil {
 		return nil, err
 	}
