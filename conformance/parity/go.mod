@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	connectrpc.com/connect v1.21.1
+	github.com/envoyproxy/go-control-plane/envoy v1.40.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/gofiber/fiber/v3 v3.1.0
@@ -17,6 +18,12 @@ require (
 	github.com/labstack/echo/v4 v4.16.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	github.com/cncf/xds/go v0.0.0-20260202195803-dba9d589def2 // indirect
+	github.com/envoyproxy/protoc-gen-validate v1.3.3 // indirect
+	github.com/planetscale/vtprotobuf v0.6.1-0.20240319094008-0393e58bdf10 // indirect
 )
 
 require (
@@ -38,6 +45,7 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
+	github.com/jwtguard/jwtguard/cmd/jwtguard v0.0.0-00010101000000-000000000000
 	github.com/klauspost/compress v1.18.4 // indirect
 	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
@@ -78,3 +86,9 @@ replace (
 	github.com/jwtguard/jwtguard/ginjwt => ../../ginjwt
 	github.com/jwtguard/jwtguard/grpcjwt => ../../grpcjwt
 )
+
+replace github.com/jwtguard/jwtguard/cmd/jwtguard => ../../cmd/jwtguard
+
+replace github.com/jwtguard/jwtguard/promjwt => ../../promjwt
+
+replace github.com/jwtguard/jwtguard/reload => ../../reload

@@ -3,6 +3,7 @@ package parity_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/gin-gonic/gin"
 	"github.com/gofiber/fiber/v2"
 	fiberv3 "github.com/gofiber/fiber/v3"
@@ -23,6 +26,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/jwtguard/jwtguard/cmd/jwtguard/serve"
 	"github.com/jwtguard/jwtguard/conformance"
 	"github.com/jwtguard/jwtguard/connectjwt"
 	"github.com/jwtguard/jwtguard/core"
@@ -39,8 +43,8 @@ import (
 // the subject the protected endpoint saw. A case a transport cannot carry
 // (a URL query over gRPC or Connect) is left out of the comparison. Every
 // adapter skips conformance.SkipPath (a skipper, fiber's Next, a gRPC or
-// Connect exemption), so the cases of skipped routes are compared across
-// all nine.
+// Connect exemption, an anonymous route of jwtguard serve), so the cases of
+// skipped routes are compared across all eleven.
 func TestParity(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
 	harnesses := []conformance.Harness{
@@ -53,6 +57,8 @@ func TestParity(t *testing.T) {
 		grpcHarness("grpc-stream", true),
 		connectHarness("connect-unary", false),
 		connectHarness("connect-stream", true),
+		serveForwardAuthHarness(),
+		serveExtAuthzHarness(),
 	}
 	for _, h := range harnesses {
 		if !h.Skips {
@@ -75,15 +81,19 @@ func TestParity(t *testing.T) {
 	if diff := conformance.Diff(tables...); len(diff) > 0 {
 		t.Errorf("the adapters differ on %d cases:\n%s", len(diff), strings.Join(diff, "\n"))
 	}
-	all, httpOnly := 0, 0
-	for _, row := range tables[len(tables)-1].Rows {
-		if row.Skipped {
-			httpOnly++
+	all, some := 0, 0
+	for i := range tables[0].Rows {
+		skipped := false
+		for _, tab := range tables {
+			skipped = skipped || (i < len(tab.Rows) && tab.Rows[i].Skipped)
+		}
+		if skipped {
+			some++
 		} else {
 			all++
 		}
 	}
-	t.Logf("%d cases compared across all %d adapters, %d more across the HTTP ones", all, len(tables), httpOnly)
+	t.Logf("%d cases compared across all %d adapters, %d more across those that carry a URL query", all, len(tables), some)
 }
 
 // skipsHTTP is the skipper of the net/http harness.
@@ -424,4 +434,129 @@ func callConnect(srv *httptest.Server, service string, stream bool, header http.
 		subject = s.Msg().GetValue()
 	}
 	return subject, s.Err()
+}
+
+// servePolicy is the route of a case as jwtguard serve's policy: the
+// route's checks on every path, and conformance.SkipPath anonymous with the
+// same checks, which then refuse as lacking credentials, as a check behind
+// any adapter's skipper does.
+func servePolicy(route conformance.Route) *serve.Policy {
+	return &serve.Policy{Routes: []serve.Route{
+		{Prefix: "/", Policies: route.Policies()},
+		{Prefix: conformance.SkipPath, Anonymous: true, Policies: route.Policies()},
+	}}
+}
+
+// serveForwardAuthHarness asks jwtguard serve's /auth as Traefik and Caddy
+// do: the client's headers as sent, the original method and URI (its query
+// too) in X-Forwarded-Method and X-Forwarded-Uri. The gateway passes a
+// rejection on as it came; an acceptance reaches the upstream with the
+// server's X-Auth-Subject, which is the subject the upstream sees.
+func serveForwardAuthHarness() conformance.Harness {
+	return conformance.Harness{Name: "serve-forward-auth", Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		s, err := serve.New(v, servePolicy(route))
+		if err != nil {
+			return func(conformance.Request) (conformance.Result, error) { return conformance.Result{}, err }, func() {}
+		}
+		srv := httptest.NewServer(s)
+		send := func(r conformance.Request) (conformance.Result, error) {
+			original, err := r.NewHTTPRequest("")
+			if err != nil {
+				return conformance.Result{}, err
+			}
+			req, err := http.NewRequest(http.MethodGet, srv.URL+serve.AuthPath, nil)
+			if err != nil {
+				return conformance.Result{}, err
+			}
+			req.Header = original.Header
+			req.Header.Set("X-Forwarded-Method", original.Method)
+			req.Header.Set("X-Forwarded-Uri", original.URL.RequestURI())
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				return conformance.Result{}, err
+			}
+			res, err := conformance.ReadHTTPResponse(resp)
+			if res.Status == http.StatusOK {
+				res.Subject = resp.Header.Get(serve.HeaderSubject)
+			}
+			return res, err
+		}
+		return send, srv.Close
+	}}
+}
+
+// serveExtAuthzHarness asks jwtguard serve's Check over gRPC as Envoy does
+// with encode_raw_headers: every header field its own entry, the path with
+// its query. A denial becomes the HTTP response Envoy sends the client
+// (status, headers, body); an OK becomes a 200 whose subject is the
+// x-auth-subject header set on the upstream request.
+func serveExtAuthzHarness() conformance.Harness {
+	return conformance.Harness{Name: "serve-ext_authz", Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		s, err := serve.New(v, servePolicy(route))
+		if err != nil {
+			return func(conformance.Request) (conformance.Result, error) { return conformance.Result{}, err }, func() {}
+		}
+		ln := bufconn.Listen(1 << 20)
+		srv := grpc.NewServer()
+		s.RegisterGRPC(srv)
+		go srv.Serve(ln)
+		conn, err := grpc.NewClient("passthrough:///bufconn",
+			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }),
+			grpc.WithTransportCredentials(insecure.NewCredentials()))
+		send := func(r conformance.Request) (conformance.Result, error) {
+			if err != nil {
+				return conformance.Result{}, err
+			}
+			original, err := r.NewHTTPRequest("")
+			if err != nil {
+				return conformance.Result{}, err
+			}
+			headers := &corev3.HeaderMap{}
+			for name, values := range r.Metadata() {
+				for _, value := range values {
+					headers.Headers = append(headers.Headers, &corev3.HeaderValue{Key: name, RawValue: []byte(value)})
+				}
+			}
+			res, err := authv3.NewAuthorizationClient(conn).Check(context.Background(), &authv3.CheckRequest{
+				Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{
+					Http: &authv3.AttributeContext_HttpRequest{Method: original.Method, Path: original.URL.RequestURI(), HeaderMap: headers}}}})
+			if err != nil {
+				return conformance.Result{}, err
+			}
+			return extAuthzResult(res)
+		}
+		return send, func() {
+			if conn != nil {
+				conn.Close()
+			}
+			srv.Stop()
+		}
+	}}
+}
+
+// extAuthzResult is the response Envoy sends for a CheckResponse.
+func extAuthzResult(res *authv3.CheckResponse) (conformance.Result, error) {
+	if res.GetStatus().GetCode() == int32(codes.OK) {
+		ok := res.GetOkResponse()
+		if ok == nil {
+			return conformance.Result{}, errors.New("an OK status without an ok_response")
+		}
+		out := conformance.Result{Status: http.StatusOK}
+		for _, h := range ok.GetHeaders() {
+			if strings.EqualFold(h.GetHeader().GetKey(), serve.HeaderSubject) {
+				out.Subject = h.GetHeader().GetValue()
+			}
+		}
+		return out, nil
+	}
+	denied := res.GetDeniedResponse()
+	if denied == nil {
+		return conformance.Result{}, fmt.Errorf("status %d without a denied_response", res.GetStatus().GetCode())
+	}
+	out := conformance.Result{Status: int(denied.GetStatus().GetCode()), Header: http.Header{}, Body: []byte(denied.GetBody()),
+		GRPCCode: int(res.GetStatus().GetCode()), GRPCMessage: res.GetStatus().GetMessage()}
+	for _, h := range denied.GetHeaders() {
+		out.Header.Add(h.GetHeader().GetKey(), h.GetHeader().GetValue())
+	}
+	return out, nil
 }

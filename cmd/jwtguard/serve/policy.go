@@ -315,8 +315,8 @@ func list(key string, v *yaml.Node, out *[]string) error {
 // two routes for the same prefix and methods, and claim headers that are
 // invalid, reserved or given twice.
 func (p *Policy) check() error {
-	type routeKey struct{ prefix, method string }
-	seen := map[routeKey]bool{}
+	type routeSlot struct{ prefix, method string }
+	seen := map[routeSlot]bool{}
 	for i, r := range p.Routes {
 		if !strings.HasPrefix(r.Prefix, "/") {
 			return &PolicyError{Key: fmt.Sprintf("routes[%d].prefix", i), Msg: fmt.Sprintf("%q must start with /", r.Prefix)}
@@ -326,7 +326,7 @@ func (p *Policy) check() error {
 			methods = []string{""}
 		}
 		for _, m := range methods {
-			k := routeKey{strings.TrimSuffix(r.Prefix, "/"), m}
+			k := routeSlot{strings.TrimSuffix(r.Prefix, "/"), m}
 			if seen[k] {
 				return &PolicyError{Key: fmt.Sprintf("routes[%d]", i), Msg: fmt.Sprintf("a route for %s %s is given twice", cmpOr(m, "any method"), r.Prefix)}
 			}
