@@ -258,17 +258,13 @@ func send(client *http.Client, url, token string) string {
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := client.Do(req)
 	if err != nil {
-		var ue interface{ Timeout() bool }
-		if errors.As(err, &ue) && ue.Timeout() {
-			return "timeout"
-		}
-		return err.Error()
+		return errorKind(err)
 	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	switch {
 	case err != nil:
-		return err.Error()
+		return errorKind(err)
 	case resp.StatusCode != http.StatusOK:
 		return resp.Status
 	}
@@ -295,6 +291,20 @@ func report(out io.Writer, title string, plain, auth *target, pick func(*target)
 	fmt.Fprintf(w, "added by jwtguard\t\t\t%s\t%s\t%s\t\t\n",
 		signed(q[1][0]-q[0][0]), signed(q[1][1]-q[0][1]), signed(q[1][2]-q[0][2]))
 	w.Flush()
+}
+
+// errorKind names an error without its addresses, so that the report
+// counts errors of one kind together.
+func errorKind(err error) string {
+	var timeout interface{ Timeout() bool }
+	if errors.As(err, &timeout) && timeout.Timeout() {
+		return "timeout"
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return msg
 }
 
 func expect(client *http.Client, url, token string, status int) error {

@@ -26,12 +26,17 @@ func StartNginx(ctx context.Context, bin, dir, site, listen string) (*Process, e
 	if os.Geteuid() == 0 {
 		user = "user root;\n"
 	}
+	// Connections are plenty, and kept for as many requests as a load
+	// run sends: a connection nginx closes after its default 1,000
+	// requests races the client's next request on it.
 	main := user + fmt.Sprintf(`worker_processes 1;
+worker_rlimit_nofile 16384;
 pid %[1]s/nginx.pid;
 error_log stderr warn;
-events { worker_connections 1024; }
+events { worker_connections 8192; }
 http {
     access_log off;
+    keepalive_requests 1000000;
     client_body_temp_path %[1]s/client_body;
     proxy_temp_path %[1]s/proxy;
     fastcgi_temp_path %[1]s/fastcgi;
