@@ -307,66 +307,50 @@ func lookGateway(t *testing.T, binary, pkg string) string {
 	return bin
 }
 
-func TestNginx(t *testing.T) {
-	t.Parallel()
-	bin := lookGateway(t, "nginx", "nginx")
-	a := sharedAuth(t)
-	up := newUpstream(t)
-	listen, err := gateway.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	site, err := gateway.Render(gateway.NginxSite, map[string]string{
-		gateway.GatewayAddr: listen,
-		gateway.ServeAddr:   a.serve.Addr,
-		gateway.AppAddr:     strings.TrimPrefix(up.srv.URL, "http://"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	p, err := gateway.StartNginx(ctx, bin, t.TempDir(), site, listen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Stop()
-		if t.Failed() {
-			t.Logf("nginx output:\n%s", p.Output())
-		}
-	})
-	runGateway(t, a, "http://"+listen, up, gatewayTraits{})
+// gateways are the gateways run as real processes, each on its sample
+// config.
+var gateways = []struct {
+	name, binary, pkg string // the command, and the Debian package with it
+	config            string // the sample, in examples/gateways
+	start             func(ctx context.Context, bin, dir, config, listen string) (*gateway.Process, error)
+	traits            gatewayTraits
+}{
+	{"nginx", "nginx", "nginx", gateway.NginxSite, gateway.StartNginx, gatewayTraits{}},
+	{"caddy", "caddy", "caddy", gateway.Caddyfile, gateway.StartCaddy, gatewayTraits{jwtguardBody: true, dropsByPrefix: true}},
 }
 
-func TestCaddy(t *testing.T) {
-	t.Parallel()
-	bin := lookGateway(t, "caddy", "caddy")
-	a := sharedAuth(t)
-	up := newUpstream(t)
-	listen, err := gateway.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
+func TestGateways(t *testing.T) {
+	for _, g := range gateways {
+		t.Run(g.name, func(t *testing.T) {
+			t.Parallel()
+			bin := lookGateway(t, g.binary, g.pkg)
+			a := sharedAuth(t)
+			up := newUpstream(t)
+			listen, err := gateway.FreeAddr()
+			if err != nil {
+				t.Fatal(err)
+			}
+			config, err := gateway.Render(g.config, map[string]string{
+				gateway.GatewayAddr: listen,
+				gateway.ServeAddr:   a.serve.Addr,
+				gateway.AppAddr:     strings.TrimPrefix(up.srv.URL, "http://"),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			p, err := g.start(ctx, bin, t.TempDir(), config, listen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				p.Stop()
+				if t.Failed() {
+					t.Logf("%s output:\n%s", g.name, p.Output())
+				}
+			})
+			runGateway(t, a, "http://"+listen, up, g.traits)
+		})
 	}
-	config, err := gateway.Render(gateway.Caddyfile, map[string]string{
-		gateway.GatewayAddr: listen,
-		gateway.ServeAddr:   a.serve.Addr,
-		gateway.AppAddr:     strings.TrimPrefix(up.srv.URL, "http://"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	p, err := gateway.StartCaddy(ctx, bin, t.TempDir(), config, listen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Stop()
-		if t.Failed() {
-			t.Logf("caddy output:\n%s", p.Output())
-		}
-	})
-	runGateway(t, a, "http://"+listen, up, gatewayTraits{jwtguardBody: true, dropsByPrefix: true})
 }
