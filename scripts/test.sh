@@ -12,48 +12,65 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The packages, each with the binary the tests look for. /usr/sbin is
-# searched too: it is where nginx lives, and it is not on every user's PATH.
-declare -A binary=([nginx]=nginx [caddy]=caddy)
+# The packages; each installs a binary of its own name, which the tests
+# look for. /usr/sbin is searched too: it is where nginx lives, and it is
+# not on every user's PATH.
 missing=()
 for pkg in nginx caddy; do
-  if ! PATH="$PATH:/usr/sbin:/sbin" command -v "${binary[$pkg]}" >/dev/null 2>&1; then
+  if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$pkg" >/dev/null 2>&1; then
     missing+=("$pkg")
   fi
 done
 
+# as_root runs a command as root: directly, or through sudo.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  else
+    sudo "$@"
+  fi
+}
+
+# invoke-rc.d and deb-systemd-invoke ask policy-rc.d before starting a
+# service; exit status 101 means "not allowed". One already there is the
+# machine's own policy and is left as it is; ours is removed however the
+# install ends.
+policy=/usr/sbin/policy-rc.d
+placed_policy=""
+remove_policy() {
+  if [ -n "$placed_policy" ]; then
+    as_root rm -f "$policy" || true
+    placed_policy=""
+  fi
+}
+
 install_packages() {
-  local sudo=()
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || return 1
-    sudo=(sudo)
+  if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
+    return 1
   fi
   command -v apt-get >/dev/null 2>&1 || return 1
 
-  # invoke-rc.d and deb-systemd-invoke ask policy-rc.d before starting a
-  # service; exit status 101 means "not allowed". One already there is the
-  # machine's own policy and is left as it is.
-  local policy=/usr/sbin/policy-rc.d placed=""
   if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
-    "${sudo[@]}" chmod 755 "$policy"
-    placed=1
+    trap remove_policy EXIT INT TERM
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null || return 1
+    placed_policy=1
+    as_root chmod 755 "$policy" || return 1
   fi
   local status=0
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq || status=$?
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || status=$?
   if [ "$status" -eq 0 ]; then
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    as_root env DEBIAN_FRONTEND=noninteractive \
       apt-get install -y -qq --no-install-recommends "${missing[@]}" || status=$?
   fi
-  if [ -n "$placed" ]; then
-    "${sudo[@]}" rm -f "$policy"
-  fi
+  remove_policy
+  trap - EXIT INT TERM
   # Under systemd a unit can still have been started (an older
   # deb-systemd-invoke, a socket): stop what the packages installed.
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    local pkg
     for pkg in "${missing[@]}"; do
       if systemctl is-active --quiet "$pkg" 2>/dev/null; then
-        "${sudo[@]}" systemctl stop "$pkg" || true
+        as_root systemctl stop "$pkg" || true
       fi
     done
   fi
