@@ -36,6 +36,9 @@ type testCase struct {
 	missing []string    // the scope attribute of insufficient_scope; scopes when nil
 	policy  core.Policy // the protected route's policy check; none when nil
 	skipped bool        // the request is for SkipPath, which the middleware skips
+	// optional: the route's authentication is optional (Route.Optional);
+	// anonymous: the request is accepted without claims.
+	optional, anonymous bool
 
 	keys    keySet               // the key set the IdP publishes at start
 	config  func(c *core.Config) // changes to the baseline
@@ -66,9 +69,10 @@ const (
 	gRotation  = "Key rotation and outages"
 	gPolicy    = "Policy checks"
 	gSkipped   = "Skipped routes"
+	gOptional  = "Optional credentials"
 )
 
-var groups = []string{gValid, gAlg, gSignature, gKeys, gClaims, gEncoding, gTransport, gAuthz, gRotation, gPolicy, gSkipped}
+var groups = []string{gValid, gAlg, gSignature, gKeys, gClaims, gEncoding, gTransport, gAuthz, gRotation, gPolicy, gSkipped, gOptional}
 
 func (e *env) now() int64 { return e.clock.now().Unix() }
 
@@ -992,9 +996,27 @@ var cases = []testCase{
 		source:      "RFC 6750 section 3",
 	},
 	{
+		name: "scope-array-granted", group: gAuthz, want: Accept, scopes: []string{"admin"},
+		token:       edit(func(_ *env, _, c map[string]any) { c["scope"] = []string{"read", "admin"} }),
+		explanation: "a scope claim sent as an array of scope-tokens, as Spring Authorization Server sends it, grants each",
+		source:      "RFC 6749 section 3.3, Spring Authorization Server",
+	},
+	{
+		name: "scope-array-not-strings", group: gAuthz, want: InvalidToken, reason: core.ReasonClaimInvalid, scopes: []string{"admin"},
+		token:       edit(func(_ *env, _, c map[string]any) { c["scope"] = []any{"admin", 1} }),
+		explanation: "a scope array holding anything but scope-tokens is a malformed token, not a grant",
+		source:      "RFC 6749 section 3.3",
+	},
+	{
+		name: "scope-array-element-with-space", group: gAuthz, want: InvalidToken, reason: core.ReasonClaimInvalid, scopes: []string{"admin"},
+		token:       edit(func(_ *env, _, c map[string]any) { c["scope"] = []string{"read admin"} }),
+		explanation: "a scope array element holding a space is refused: whether it names one scope or two is a guess",
+		source:      "RFC 6749 section 3.3",
+	},
+	{
 		name: "scope-not-a-string", group: gAuthz, want: InvalidToken, reason: core.ReasonClaimInvalid, scopes: []string{"admin"},
-		token:       edit(func(_ *env, _, c map[string]any) { c["scope"] = []string{"admin"} }),
-		explanation: "a scope claim that is not a space-delimited string is a malformed token, not a grant",
+		token:       edit(func(_ *env, _, c map[string]any) { c["scope"] = map[string]any{"admin": true} }),
+		explanation: "a scope claim that is neither a space-delimited string nor an array of scope-tokens is a malformed token, not a grant",
 		source:      "RFC 8693 section 4.2, RFC 9068 section 2.2.3",
 	},
 	{
@@ -1138,6 +1160,67 @@ var cases = []testCase{
 		name: "skipped-policy-check", group: gSkipped, want: NoCredentials, reason: core.ReasonTokenMissing, skipped: true, policy: tenantAcme,
 		token:       edit(func(_ *env, _, c map[string]any) { c["tenant"] = "acme" }),
 		explanation: "a policy check behind a skipped route refuses the request as lacking credentials, though the policy would accept its token's claims",
+		source:      "RFC 6750 section 3.1",
+	},
+
+	// Optional credentials: the route's authentication is optional
+	// (WithOptional). Only a request without credentials is anonymous;
+	// every token is judged as on a route that requires one.
+	{
+		name: "optional-no-token", group: gOptional, want: Accept, optional: true, anonymous: true,
+		request:     func(*env) Request { return Request{} },
+		explanation: "on a route with optional credentials, a request without any reaches the endpoint, without claims",
+		source:      "WithOptional, RFC 6750 section 3",
+	},
+	{
+		name: "optional-valid-token", group: gOptional, want: Accept, optional: true, token: good,
+		explanation: "on a route with optional credentials, a valid token is verified and its claims reach the endpoint",
+		source:      "WithOptional",
+	},
+	{
+		name: "optional-expired-token", group: gOptional, want: InvalidToken, reason: core.ReasonTokenExpired, optional: true,
+		token:       edit(func(e *env, _, c map[string]any) { c["exp"] = e.now() - 3600 }),
+		explanation: "an expired token is refused, not taken as no credentials: an invalid token is never silently ignored",
+		source:      "RFC 6750 section 3.1, RFC 7519 section 4.1.4",
+	},
+	{
+		name: "optional-forged-token", group: gOptional, want: InvalidToken, reason: core.ReasonSignatureInvalid, optional: true,
+		token: func(e *env) string {
+			b := e.token()
+			s := segments(b.Sign())
+			return s[0] + "." + segments(b.Claim("sub", "mallory").Unsigned())[1] + "." + s[2]
+		},
+		explanation: "a token whose payload was changed after signing is refused, as on a route that requires a token",
+		source:      "RFC 7515 section 5.2",
+	},
+	{
+		name: "optional-malformed-token", group: gOptional, want: InvalidToken, reason: core.ReasonTokenMalformed, optional: true,
+		token:       func(*env) string { return "not-a-jwt" },
+		explanation: "a bearer credential that is not a JWS is refused, as on a route that requires a token",
+		source:      "RFC 7515 section 7.1",
+	},
+	{
+		name: "optional-bearer-without-token", group: gOptional, want: InvalidRequest, reason: core.ReasonRequestInvalid, optional: true,
+		request:     header("Bearer"),
+		explanation: "an Authorization header of Bearer without a token is a malformed request, not an anonymous one",
+		source:      "RFC 6750 sections 2.1 and 3.1",
+	},
+	{
+		name: "optional-other-scheme", group: gOptional, want: NoCredentials, reason: core.ReasonTokenMissing, optional: true,
+		request:     header("Basic YWxpY2U6c2VjcmV0"),
+		explanation: "credentials of another scheme are refused with the bare challenge: a request that presents credentials is never anonymous",
+		source:      "RFC 6750 section 3",
+	},
+	{
+		name: "optional-query-token-disabled", group: gOptional, want: NoCredentials, reason: core.ReasonTokenMissing, optional: true,
+		request:     func(e *env) Request { return Request{Query: url.Values{"access_token": {good(e)}}} },
+		explanation: "a token in the query while query tokens are off is refused as on a required route, not ignored",
+		source:      "RFC 6750 sections 2.3 and 5.3",
+	},
+	{
+		name: "optional-scope-check-no-token", group: gOptional, want: NoCredentials, reason: core.ReasonTokenMissing, optional: true,
+		scopes: []string{"admin"}, request: func(*env) Request { return Request{} },
+		explanation: "a scope check behind optional credentials refuses an anonymous request as lacking credentials",
 		source:      "RFC 6750 section 3.1",
 	},
 }

@@ -10,7 +10,8 @@
 // [Route]. An adapter passes only if it rejects through
 // [core.Verifier.Authenticate] and [core.Verifier.Authorize] and answers
 // with [core.Verifier.Response]. One that skips [SkipPath] declares
-// [Harness.Skips]:
+// [Harness.Skips]; one that honours [Route.Optional] (optional
+// credentials) declares [Harness.Optional]:
 //
 //	h := conformance.HTTPHarness("net/http", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
 //		g := nethttpjwt.New(v, nethttpjwt.WithSkipper(func(r *http.Request) bool { return r.URL.Path == conformance.SkipPath }))

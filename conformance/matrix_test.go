@@ -68,7 +68,9 @@ func matrix() []byte {
 		"Tokens are RS256 under `rsa-1` with typ `at+jwt`, for subject `alice`, valid for an hour from a fixed clock.\n\n" +
 		"Cases marked † send a URL query; a transport without one (gRPC) skips them. " +
 		"The cases of *" + gSkipped + "* are sent to `SkipPath`, a route the adapter's middleware skips " +
-		"(a skipper, fiber's Next, a gRPC exemption); they run for every harness that declares `Skips`.\n")
+		"(a skipper, fiber's Next, a gRPC exemption); they run for every harness that declares `Skips`. " +
+		"The cases of *" + gOptional + "* run behind the adapter's optional authentication (`WithOptional`); " +
+		"they run for every harness that declares `Optional`.\n")
 	for _, g := range groups {
 		fmt.Fprintf(&b, "\n## %s\n\n", g)
 		b.WriteString("| Case | Rule | Source | Verdict | HTTP | gRPC | Reason |\n")
@@ -117,7 +119,7 @@ const vectorsDoc = `
   - ` + "`jwks`" + `: the name of the key set the issuer's JWKS URL serves when the verifier starts; null when it answers 503 from the start.
   - ` + "`now`" + `: the verifier's clock when it starts, in Unix seconds.
   - ` + "`steps`" + ` (absent when none): what happens after the verifier starts, in order. ` + "`verify`" + `: the verifier accepts ` + "`token`" + ` (` + "`expect`" + ` is accept). ` + "`jwks`" + `: the JWKS URL serves the key set named ` + "`jwks`" + ` from now on. ` + "`jwks_fails`" + `: it answers 503 from now on. ` + "`advance`" + `: the clock moves ` + "`seconds`" + ` on. ` + "`refresh`" + `: the verifier fetches the key set again.
-  - ` + "`route`" + `: what the endpoint requires beyond a valid token. ` + "`scopes`" + `: every one of them; ` + "`policy`" + `: ` + "`{\"claim\", \"equals\"}`" + `, the claim must equal the value; ` + "`skipped`" + `: the middleware skips the route, so a check behind it refuses as lacking credentials.
+  - ` + "`route`" + `: what the endpoint requires beyond a valid token. ` + "`scopes`" + `: every one of them; ` + "`policy`" + `: ` + "`{\"claim\", \"equals\"}`" + `, the claim must equal the value; ` + "`skipped`" + `: the middleware skips the route, so a check behind it refuses as lacking credentials; ` + "`optional`" + `: a request without credentials passes, without claims, while any token is judged as usual.
   - ` + "`token`" + `, to send as ` + "`Authorization: Bearer <token>`" + `; or ` + "`request`" + `, with ` + "`headers`" + ` (name to values; each value is a field of its own) and ` + "`query`" + ` (name to values).
   - ` + "`expected`" + `: ` + "`verdict`" + ` (accept, no_credentials, invalid_token, invalid_request, insufficient_scope or unavailable), ` + "`reason`" + ` (jwtguard's, for reference), ` + "`http_status`, `bearer_error`" + ` (the error of the Bearer challenge; absent: none), ` + "`scope`" + ` (of an insufficient_scope challenge), ` + "`grpc_code`" + `, and on acceptance ` + "`subject`" + `, the sub the endpoint sees (empty on a skipped route).
 `

@@ -139,6 +139,15 @@ func Endpoint(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// anonymousEndpoint is Endpoint behind optional authentication: a request
+// without claims is answered 200 with no subject.
+func anonymousEndpoint(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if c, ok := core.FromContext(r.Context()); ok {
+		io.WriteString(w, c.Subject())
+	}
+}
+
 // Route is what a case requires of the request behind the adapter's
 // middleware: the adapter's scope check, then its policy check.
 type Route struct {
@@ -148,6 +157,12 @@ type Route struct {
 	// Policy is required by the adapter's policy check (RequirePolicy);
 	// nil when the route has none.
 	Policy core.Policy
+	// Optional asks for the adapter's optional authentication
+	// (WithOptional): a request that presents no credentials reaches the
+	// endpoint without claims, and the endpoint answers it 200 with no
+	// subject, as at SkipPath. A harness honours it only when it declares
+	// [Harness.Optional].
+	Optional bool
 }
 
 // Policies are the route's checks as core policies, the scope check
@@ -180,6 +195,11 @@ type Harness struct {
 	// harness that declares it; for any other they are skipped, as a URL
 	// query is over gRPC.
 	Skips bool
+	// Optional declares that Serve honours [Route.Optional]: it builds the
+	// adapter with its optional authentication, and the endpoint answers a
+	// request without claims 200 with no subject. The cases of optional
+	// credentials run only for a harness that declares it.
+	Optional bool
 
 	// baseline adjusts every case's baseline after the case's own changes.
 	// Unexported: an adapter never changes verification; the package's own
@@ -194,7 +214,11 @@ type Harness struct {
 // skips SkipPath sets Skips on the harness returned.
 func HTTPHarness(name string, wrap func(v *core.Verifier, route Route, protected http.Handler) http.Handler) Harness {
 	return Harness{Name: name, Serve: func(v *core.Verifier, route Route) (func(Request) (Result, error), func()) {
-		srv := httptest.NewServer(wrap(v, route, http.HandlerFunc(Endpoint)))
+		endpoint := http.HandlerFunc(Endpoint)
+		if route.Optional {
+			endpoint = anonymousEndpoint
+		}
+		srv := httptest.NewServer(wrap(v, route, endpoint))
 		client := srv.Client()
 		send := func(r Request) (Result, error) {
 			req, err := r.NewHTTPRequest(srv.URL)
@@ -412,7 +436,10 @@ func runCase(keys *keyring, h Harness, c *testCase) (Verdict, []string, error) {
 	if req.Path == SkipPath && !h.Skips {
 		return Verdict{Skipped: true}, nil, fmt.Errorf("the harness declares no skipped route (Harness.Skips): %w", errors.ErrUnsupported)
 	}
-	send, stopServe := h.Serve(e.v, Route{Scopes: c.scopes, Policy: c.policy})
+	if c.optional && !h.Optional {
+		return Verdict{Skipped: true}, nil, fmt.Errorf("the harness declares no optional authentication (Harness.Optional): %w", errors.ErrUnsupported)
+	}
+	send, stopServe := h.Serve(e.v, Route{Scopes: c.scopes, Policy: c.policy, Optional: c.optional})
 	defer stopServe()
 	log.reset()
 	res, err := send(req)
@@ -447,10 +474,10 @@ func bearer(token string) Request {
 func (c *testCase) explain() string { return c.explanation + " (" + c.source + ")" }
 
 // wantSubject is the subject the endpoint must see on acceptance: none on
-// a skipped route, whatever the token.
+// a skipped route, whatever the token, nor for an anonymous request.
 func (c *testCase) wantSubject() string {
 	switch {
-	case c.skipped:
+	case c.skipped, c.anonymous:
 		return ""
 	case c.subject != "":
 		return c.subject

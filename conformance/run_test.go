@@ -64,13 +64,17 @@ func TestStrayFetchRecorded(t *testing.T) {
 }
 
 // goodAdapter is what an adapter should do, written against core alone:
-// authenticate unless the request is for SkipPath, then run the route's
-// checks, if any.
+// authenticate unless the request is for SkipPath, optionally on an
+// optional route, then run the route's checks, if any.
 func goodAdapter(v *core.Verifier, route Route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var c *core.Claims
 		var err error
-		if r.URL.Path != SkipPath {
+		switch {
+		case r.URL.Path == SkipPath:
+		case route.Optional:
+			c, err = v.AuthenticateOptional(r.Context(), core.HTTPRequest(r))
+		default:
 			c, err = v.Authenticate(r.Context(), core.HTTPRequest(r))
 		}
 		if policies := route.Policies(); err == nil && len(policies) > 0 {
@@ -84,10 +88,11 @@ func goodAdapter(v *core.Verifier, route Route, next http.Handler) http.Handler 
 	})
 }
 
-// goodHarness is the harness of goodAdapter, which skips SkipPath.
+// goodHarness is the harness of goodAdapter, which skips SkipPath and
+// honours optional routes.
 func goodHarness(name string) Harness {
 	h := HTTPHarness(name, goodAdapter)
-	h.Skips = true
+	h.Skips, h.Optional = true, true
 	return h
 }
 
@@ -178,11 +183,31 @@ func TestBrokenAdaptersFail(t *testing.T) {
 				goodAdapter(v, route, next).ServeHTTP(w, r)
 			})
 		}, []string{"skipped-scope-check", "skipped-policy-check"}},
+		{"requires credentials on optional routes", func(v *core.Verifier, route Route, next http.Handler) http.Handler {
+			route.Optional = false
+			return goodAdapter(v, route, next)
+		}, []string{"optional-no-token"}},
+		{"ignores bad tokens on optional routes", func(v *core.Verifier, route Route, next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := v.Authenticate(r.Context(), core.HTTPRequest(r))
+				if err != nil && route.Optional {
+					c, err = nil, nil
+				}
+				if err == nil && len(route.Policies()) > 0 {
+					err = v.Authorize(r.Context(), c, route.Policies()...)
+				}
+				if err != nil {
+					v.Response(err).WriteHTTP(w)
+					return
+				}
+				next.ServeHTTP(w, r.WithContext(core.NewContext(r.Context(), c)))
+			})
+		}, []string{"optional-expired-token", "optional-forged-token", "optional-malformed-token", "optional-other-scheme", "optional-query-token-disabled"}},
 	}
 	for _, b := range broken {
 		t.Run(b.name, func(t *testing.T) {
 			h := HTTPHarness(b.name, b.wrap)
-			h.Skips = true
+			h.Skips, h.Optional = true, true
 			_, err := check(h, func(c *testCase) bool { return slices.Contains(b.catch, c.name) })
 			if err == nil {
 				t.Fatal("the matrix passed a broken adapter")
@@ -217,7 +242,11 @@ func grpcShaped(v *core.Verifier, route Route) (func(Request) (Result, error), f
 		ctx := context.Background()
 		var c *core.Claims
 		var err error
-		if r.Path != SkipPath {
+		switch {
+		case r.Path == SkipPath:
+		case route.Optional:
+			c, err = v.AuthenticateOptional(ctx, metadataRequest(r.Metadata()))
+		default:
 			c, err = v.Authenticate(ctx, metadataRequest(r.Metadata()))
 		}
 		if policies := route.Policies(); err == nil && len(policies) > 0 {
@@ -235,7 +264,7 @@ func grpcShaped(v *core.Verifier, route Route) (func(Request) (Result, error), f
 }
 
 func TestGRPCShapedHarnessAndDiff(t *testing.T) {
-	grpcTab := Run(t, Harness{Name: "grpc-shaped", Serve: grpcShaped, Skips: true})
+	grpcTab := Run(t, Harness{Name: "grpc-shaped", Serve: grpcShaped, Skips: true, Optional: true})
 	httpTab := Run(t, goodHarness("http"))
 	if d := Diff(httpTab, grpcTab); len(d) > 0 {
 		t.Errorf("tables differ:\n%s", strings.Join(d, "\n"))
@@ -248,6 +277,12 @@ func TestGRPCShapedHarnessAndDiff(t *testing.T) {
 	noSkips, _ := check(HTTPHarness("no skips", goodAdapter), func(c *testCase) bool { return c.skipped })
 	if len(noSkips.Rows) == 0 || slices.ContainsFunc(noSkips.Rows, func(r Row) bool { return !r.Skipped }) {
 		t.Errorf("skipped cases without Harness.Skips: %v, want every one skipped", noSkips.Rows)
+	}
+	// Nor does one that declares no optional authentication run the cases
+	// of optional credentials.
+	noOptional, _ := check(HTTPHarness("no optional", goodAdapter), func(c *testCase) bool { return c.optional })
+	if len(noOptional.Rows) == 0 || slices.ContainsFunc(noOptional.Rows, func(r Row) bool { return !r.Skipped }) {
+		t.Errorf("optional cases without Harness.Optional: %v, want every one skipped", noOptional.Rows)
 	}
 
 	changed := Table{Adapter: "changed", Rows: slices.Clone(httpTab.Rows)}

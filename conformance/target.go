@@ -324,6 +324,8 @@ func servedSkip(c *testCase) string {
 		return "needs the target configured with " + configChange(c.config)
 	case c.skipped:
 		return "needs a route the middleware skips"
+	case c.optional:
+		return "needs a route with optional credentials"
 	case c.policy != nil:
 		return "needs a route with a policy check (the claim tenant is acme)"
 	case len(c.scopes) > 0 && !slices.Equal(c.scopes, []string{"admin"}):

@@ -64,6 +64,8 @@ type vectorRoute struct {
 	Scopes  []string      `json:"scopes,omitempty"`
 	Policy  *vectorPolicy `json:"policy,omitempty"`
 	Skipped bool          `json:"skipped,omitempty"`
+	// Optional: a request without credentials passes, without claims.
+	Optional bool `json:"optional,omitempty"`
 }
 
 type vectorPolicy struct {
@@ -223,7 +225,7 @@ func record(keys *keyring, c *testCase, names *keySetNames) (vector, error) {
 			MaxStaleSeconds:           int64(cfg.JWKS.MaxStale / time.Second),
 		},
 		Now:   epoch.Unix(),
-		Route: vectorRoute{Scopes: c.scopes, Skipped: c.skipped},
+		Route: vectorRoute{Scopes: c.scopes, Skipped: c.skipped, Optional: c.optional},
 	}
 	if rec.jwks != nil {
 		name := names.of(rec.jwks)

@@ -82,7 +82,7 @@ func TestVectorsStandAlone(t *testing.T) {
 				}
 			}
 
-			route := Route{Scopes: vc.Route.Scopes}
+			route := Route{Scopes: vc.Route.Scopes, Optional: vc.Route.Optional}
 			if p := vc.Route.Policy; p != nil {
 				route.Policy = func(_ context.Context, c *core.Claims) error {
 					if got, _ := c.Get(p.Claim); got != p.Equals {
@@ -106,7 +106,11 @@ func TestVectorsStandAlone(t *testing.T) {
 				req.Header = http.Header{}
 			}
 			w := httptest.NewRecorder()
-			goodAdapter(v, route, http.HandlerFunc(Endpoint)).ServeHTTP(w, req)
+			endpoint := http.HandlerFunc(Endpoint)
+			if route.Optional {
+				endpoint = anonymousEndpoint
+			}
+			goodAdapter(v, route, endpoint).ServeHTTP(w, req)
 
 			want := vc.Expected
 			if w.Code != want.HTTPStatus {

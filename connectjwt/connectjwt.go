@@ -55,6 +55,13 @@ func (g *Guard) RequireScopes(scopes ...string) connect.Interceptor {
 	return g.RequirePolicy(core.RequireScopes(scopes...))
 }
 
+// RequireRoles lets a call through only when its claims hold every role
+// at claimPath (core.RequireRoles: "roles" for Entra ID,
+// "realm_access.roles" for Keycloak, exact match).
+func (g *Guard) RequireRoles(claimPath string, roles ...string) connect.Interceptor {
+	return g.RequirePolicy(core.RequireRoles(claimPath, roles...))
+}
+
 // RequirePolicy lets a call through only when p accepts its claims
 // (v.Authorize). A call without claims, because no interceptor ran or
 // because it exempted the call, is refused as lacking credentials.
@@ -69,7 +76,7 @@ func (g *Guard) authenticate(ctx context.Context, procedure, protocol string, he
 	var claims *core.Claims
 	if !g.exempts(procedure) {
 		var err error
-		if claims, err = g.v.Authenticate(ctx, headerRequest{header}); err != nil {
+		if claims, err = g.authn(ctx, headerRequest{header}); err != nil {
 			return nil, g.fail(ctx, protocol, err)
 		}
 	}
@@ -89,6 +96,15 @@ func (g *Guard) authorize(ctx context.Context, protocol string, p core.Policy) e
 		return g.fail(ctx, protocol, err)
 	}
 	return nil
+}
+
+// authn is v.Authenticate, or v.AuthenticateOptional for a Guard
+// [WithOptional]: which requests are anonymous is core's decision.
+func (g *Guard) authn(ctx context.Context, r core.Request) (*core.Claims, error) {
+	if g.optional {
+		return g.v.AuthenticateOptional(ctx, r)
+	}
+	return g.v.Authenticate(ctx, r)
 }
 
 // fail maps through core's reason table. Connect's codes are gRPC's, by
@@ -190,6 +206,12 @@ func Gate(v *core.Verifier, opts ...Option) connect.RequestGateFunc { return New
 // core's error.
 func RequireScopes(v *core.Verifier, scopes ...string) connect.Interceptor {
 	return New(v).RequireScopes(scopes...)
+}
+
+// RequireRoles is New(v).RequireRoles(claimPath, roles...): its rejections get
+// core's error.
+func RequireRoles(v *core.Verifier, claimPath string, roles ...string) connect.Interceptor {
+	return New(v).RequireRoles(claimPath, roles...)
 }
 
 // RequirePolicy is New(v).RequirePolicy(p): its rejections get core's

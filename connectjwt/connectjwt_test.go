@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -32,10 +33,12 @@ import (
 // answer the subject of the claims in their context. whoami fails with
 // internal when it finds none (as conformance.Endpoint answers 500);
 // skipped, the service the tests exempt, answers an empty subject, as
-// conformance.Endpoint does at conformance.SkipPath.
+// conformance.Endpoint does at conformance.SkipPath; open answers as
+// skipped does, for calls behind optional authentication.
 const (
 	whoami  = "jwtguard.test.Whoami"
 	skipped = "jwtguard.test.Skipped"
+	open    = "jwtguard.test.Open"
 )
 
 func procedure(service string, stream bool) string {
@@ -54,7 +57,7 @@ func serve(opts ...connect.HandlerOption) *httptest.Server { return serveLogging
 // logger.
 func serveLogging(errorLog *log.Logger, opts ...connect.HandlerOption) *httptest.Server {
 	mux := http.NewServeMux()
-	for _, service := range []string{whoami, skipped} {
+	for _, service := range []string{whoami, skipped, open} {
 		answer := func(ctx context.Context) (*wrapperspb.StringValue, error) {
 			claims, ok := connectjwt.Claims(ctx)
 			switch {
@@ -155,16 +158,19 @@ func guarded(g *connectjwt.Guard, route conformance.Route, gate bool) []connect.
 	return append(opts, connect.WithInterceptors(chain...))
 }
 
-// result sends r as one call of whoami, or of skipped for a request to
-// conformance.SkipPath, and reports its code, message and answer. A URL
+// result sends r as one call of whoami, of skipped for a request to
+// conformance.SkipPath, or of open on an optional route, and reports its code, message and answer. A URL
 // query has no place in a call: such cases are skipped.
-func result(srv *httptest.Server, stream bool, protocol string, r conformance.Request) (conformance.Result, error) {
+func result(srv *httptest.Server, stream bool, protocol string, optional bool, r conformance.Request) (conformance.Result, error) {
 	if len(r.Query) > 0 {
 		return conformance.Result{}, errors.ErrUnsupported
 	}
 	service := whoami
-	if r.Path == conformance.SkipPath {
+	switch {
+	case r.Path == conformance.SkipPath:
 		service = skipped
+	case optional:
+		service = open
 	}
 	subject, err := call(srv, service, stream, r.Header, protocols[protocol]...)
 	if err == nil {
@@ -582,4 +588,79 @@ func BenchmarkInterceptor(b *testing.B) {
 	}
 	b.Run("with", func(b *testing.B) { run(b, connectjwt.Interceptor(v).WrapUnary(handler)) })
 	b.Run("without", func(b *testing.B) { run(b, handler) })
+}
+
+// RequireRoles, on a Guard and on its own, grants a call whose claims hold
+// the roles and refuses others with permission_denied, for unary calls and
+// streams alike; without the interceptor in front, a call has no claims.
+func TestRequireRoles(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	g := connectjwt.New(v)
+	entra := func(roles ...any) string { return idp.NewToken("alice").Claim("roles", roles).Sign() }
+	guard := connect.WithInterceptors(g.Interceptor(), g.RequireRoles("roles", "Orders.Admin"))
+	packageLevel := connect.WithInterceptors(connectjwt.Interceptor(v), connectjwt.RequireRoles(v, "roles", "Orders.Admin"))
+	alone := connect.WithInterceptors(connectjwt.RequireRoles(v, "roles", "Orders.Admin"))
+	for _, tc := range []struct {
+		name  string
+		opts  connect.HandlerOption
+		token string
+		want  connect.Code // 0: ok
+	}{
+		{"Guard, role held", guard, entra("Orders.Read", "Orders.Admin"), 0},
+		{"Guard, role missing", guard, entra("Orders.Read"), connect.CodePermissionDenied},
+		{"Guard, roles not strings", guard, entra("Orders.Admin", 1), connect.CodePermissionDenied},
+		{"package-level, role held", packageLevel, entra("Orders.Admin"), 0},
+		{"package-level, role missing", packageLevel, entra(), connect.CodePermissionDenied},
+		{"no interceptor in front", alone, entra("Orders.Admin"), connect.CodeUnauthenticated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := serve(tc.opts)
+			defer srv.Close()
+			for _, stream := range []bool{false, true} {
+				subject, err := call(srv, whoami, stream, bearer(tc.token))
+				if got := connect.CodeOf(err); (err == nil) != (tc.want == 0) || (err != nil && got != tc.want) || (err == nil && subject != "alice") {
+					t.Errorf("stream %v: %v %q, want %v", stream, err, subject, tc.want)
+				}
+				var ce *connect.Error
+				if errors.As(err, &ce) && strings.Contains(ce.Meta().Get("WWW-Authenticate"), "scope=") {
+					t.Errorf("stream %v: a role refusal names a scope: %s", stream, ce.Meta().Get("WWW-Authenticate"))
+				}
+			}
+		})
+	}
+}
+
+// WithOptional lets a call without credentials through without claims;
+// any token is judged as without the option, and a check behind still
+// refuses an anonymous call. The gate decides as the interceptor does.
+func TestOptional(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	g := connectjwt.New(v, connectjwt.WithOptional())
+	for _, tc := range []struct {
+		name    string
+		opts    []connect.HandlerOption
+		token   string
+		want    connect.Code // 0: ok
+		subject string
+	}{
+		{"no token", guarded(g, conformance.Route{}, false), "", 0, ""},
+		{"no token, by the gate", guarded(g, conformance.Route{}, true), "", 0, ""},
+		{"valid token", guarded(g, conformance.Route{}, false), idp.Token("alice"), 0, "alice"},
+		{"expired token", guarded(g, conformance.Route{}, false), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign(), connect.CodeUnauthenticated, ""},
+		{"expired token, by the gate", guarded(g, conformance.Route{}, true), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign(), connect.CodeUnauthenticated, ""},
+		{"malformed token", guarded(g, conformance.Route{}, false), "not-a-jwt", connect.CodeUnauthenticated, ""},
+		{"no token, behind RequireScopes", guarded(g, conformance.Route{Scopes: []string{"read"}}, false), "", connect.CodeUnauthenticated, ""},
+		{"without the option, no token", guarded(connectjwt.New(v), conformance.Route{}, false), "", connect.CodeUnauthenticated, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := serve(tc.opts...)
+			defer srv.Close()
+			for _, stream := range []bool{false, true} {
+				subject, err := call(srv, open, stream, bearer(tc.token))
+				if (err == nil) != (tc.want == 0) || (err != nil && connect.CodeOf(err) != tc.want) || subject != tc.subject {
+					t.Errorf("stream %v: %v %q, want %v %q", stream, err, subject, tc.want, tc.subject)
+				}
+			}
+		})
+	}
 }

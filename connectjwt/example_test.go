@@ -242,3 +242,55 @@ func showUnary(srv *httptest.Server, procedure, token string) {
 	}
 	fmt.Printf("%s ok: %s\n", procedure, res.Msg.GetValue())
 }
+
+// RequireRoles reads the roles where the IdP puts them: here Keycloak's
+// realm roles.
+func ExampleGuard_RequireRoles() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
+	defer idp.Close()
+	v, err := core.New(idp.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	g := connectjwt.New(v)
+	guarded := connect.WithInterceptors(g.Interceptor(), g.RequireRoles("realm_access.roles", "auditor"))
+	mux := http.NewServeMux()
+	mux.Handle(whoamiUnary, connect.NewUnaryHandler(whoamiUnary, hello, guarded))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	for _, role := range []string{"auditor", "viewer"} {
+		showUnary(srv, whoamiUnary, idp.NewToken("alice").Claim("realm_access", map[string]any{"roles": []string{role}}).Sign())
+	}
+	// Output:
+	// /jwtguard.example.Whoami/Hello ok: hello alice
+	// /jwtguard.example.Whoami/Hello permission_denied: the access token lacks the required scope
+}
+
+// WithOptional serves every caller, and more to one whose token verifies;
+// a token that does not verify is refused, never taken as no token.
+func ExampleWithOptional() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
+	defer idp.Close()
+	v, err := core.New(idp.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	guarded := connect.WithInterceptors(connectjwt.New(v, connectjwt.WithOptional()).Interceptor())
+	mux := http.NewServeMux()
+	mux.Handle(whoamiUnary, connect.NewUnaryHandler(whoamiUnary, hello, guarded))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	for _, token := range []string{"", idp.Token("alice"), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign()} {
+		showUnary(srv, whoamiUnary, token)
+	}
+	// Output:
+	// /jwtguard.example.Whoami/Hello ok: hello nobody
+	// /jwtguard.example.Whoami/Hello ok: hello alice
+	// /jwtguard.example.Whoami/Hello unauthenticated: the access token is invalid
+}

@@ -31,7 +31,17 @@ func WithExempt(names ...string) Option {
 	}
 }
 
+// WithOptional makes the Guard's authentication optional: a call that
+// presents no credentials at all goes on without claims, while one that
+// presents any is verified as without the option, so an expired, forged,
+// malformed or misplaced token is still refused
+// (core.Verifier.AuthenticateOptional). A check behind refuses an
+// anonymous call as lacking credentials. For routes whose handlers serve
+// everyone and show more to a signed-in caller.
+func WithOptional() Option { return func(c *config) { c.optional = true } }
+
 type config struct {
-	onError ErrorHandler
-	exempt  map[string]bool
+	optional bool
+	onError  ErrorHandler
+	exempt   map[string]bool
 }

@@ -214,6 +214,7 @@ func (p *baselineParser) config(n *yaml.Node, c *Config) {
 		keyLeeway:               p.duration(&c.Leeway),
 		keyRequiredClaims:       p.strings(&c.RequiredClaims),
 		keyTokenTypes:           p.strings(&c.TokenTypes),
+		keyRefuseIDTokens:       p.bool(&c.RefuseIDTokens),
 		keyMaxTokenBytes:        p.int(&c.MaxTokenBytes),
 		keyInsecureSkipAudience: p.bool(&c.InsecureSkipAudience),
 		keyInsecureHTTPJWKS:     p.bool(&c.InsecureHTTPJWKS),

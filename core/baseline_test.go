@@ -231,6 +231,7 @@ func TestFingerprint(t *testing.T) {
 		{"required_claims: [sub]", "required_claims: [sub, jti]"},
 		{`jwks_inline: {"keys": []}`, `jwks_inline: {"keys": [{}]}`},
 		{"max_stale: 12h", "max_stale: 13h"},
+		{"token_types: [at+jwt]", "token_types: [at+jwt]\nrefuse_id_tokens: true"},
 	} {
 		c, err := core.ParseBaseline([]byte(strings.Replace(goodBaseline, change[0], change[1], 1)))
 		if err != nil {
@@ -256,5 +257,49 @@ func TestEffective(t *testing.T) {
 	}
 	if cfg.JWKS.MaxStale != 0 {
 		t.Fatal("Effective changed its receiver")
+	}
+}
+
+// TestRefuseIDTokensBaseline: the key parses, and lint's advice on an
+// unset token_types goes away once ID tokens are told apart another way.
+func TestRefuseIDTokensBaseline(t *testing.T) {
+	const untyped = "issuers:\n  - issuer: https://idp.example.com/\n    jwks_url: https://idp.example.com/jwks\n" +
+		"audiences: [orders-api]\nalgorithms: [RS256]\n"
+	cases := []struct {
+		name, extra string
+		refuse      bool
+		warned      bool
+	}{
+		{name: "neither", warned: true},
+		{name: "refuse_id_tokens", extra: "refuse_id_tokens: true\n", refuse: true},
+		{name: "refuse_id_tokens false", extra: "refuse_id_tokens: false\n", warned: true},
+		{name: "client_id required", extra: "required_claims: [client_id]\n"},
+		{name: "token_types", extra: "token_types: [at+jwt]\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := core.ParseBaseline([]byte(untyped + tc.extra))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.RefuseIDTokens != tc.refuse {
+				t.Fatalf("RefuseIDTokens = %v", cfg.RefuseIDTokens)
+			}
+			warned := false
+			for _, w := range core.LintBaseline([]byte(untyped + tc.extra)).Warnings {
+				if w.Key == "token_types" {
+					warned = true
+					if !strings.Contains(w.Msg, "refuse_id_tokens: true") || !strings.Contains(w.Msg, "required_claims: [client_id]") {
+						t.Errorf("the warning gives no advice: %s", w.Msg)
+					}
+				}
+			}
+			if warned != tc.warned {
+				t.Fatalf("token_types warned = %v, want %v", warned, tc.warned)
+			}
+		})
+	}
+	if _, err := core.ParseBaseline([]byte(untyped + "refuse_id_tokens: yes please\n")); err == nil {
+		t.Fatal("a non-boolean refuse_id_tokens was accepted")
 	}
 }

@@ -21,9 +21,12 @@ type Claims struct {
 	audN                []string
 	exp, nbf, iat       float64
 	hasNbf, hasIat      bool
-	scope               string   // "scope": space-delimited (RFC 8693 section 4.2, RFC 9068 section 2.2.3)
-	scp                 []string // "scp": string or array, as several IdPs send it
-	hasScope, hasScp    bool
+	// scope and scp as space-delimited strings (RFC 8693 section 4.2,
+	// RFC 9068 section 2.2.3; scp as Entra ID sends it), and the elements
+	// of either sent as an array (Spring Authorization Server's scope,
+	// Okta's scp), one scope-token each.
+	scope, scp string
+	scopeList  []string
 
 	alg, kid string
 	payload  []byte // the decoded payload, never written after verification
@@ -83,16 +86,14 @@ func (c *Claims) Algorithm() string { return c.alg }
 // KeyID is the kid header of the token, "" when it had none.
 func (c *Claims) KeyID() string { return c.kid }
 
-// Scopes lists the granted scopes from scope (space-delimited) and scp
-// (string or array), without duplicates.
+// Scopes lists the granted scopes from scope and scp, whatever their
+// shape, without duplicates.
 func (c *Claims) Scopes() []string {
 	var out []string
-	if c.hasScope {
-		out = append(out, strings.Fields(c.scope)...)
+	for _, list := range [...]string{c.scope, c.scp} {
+		out = append(out, strings.FieldsFunc(list, func(r rune) bool { return r == ' ' })...)
 	}
-	for _, s := range c.scp {
-		out = append(out, strings.Fields(s)...)
-	}
+	out = append(out, c.scopeList...)
 	slices.Sort(out)
 	return slices.Compact(out)
 }
@@ -100,20 +101,32 @@ func (c *Claims) Scopes() []string {
 // HasScope reports whether scope was granted; the match is exact, so
 // "administrator" does not grant "admin".
 func (c *Claims) HasScope(scope string) bool {
-	if c.hasScope && hasField(c.scope, scope) {
-		return true
+	return hasField(c.scope, scope) || hasField(c.scp, scope) || slices.Contains(c.scopeList, scope)
+}
+
+// scopeToken reports whether s is one RFC 6749 section 3.3 scope-token:
+// 1*( %x21 / %x23-5B / %x5D-7E ). An array element that is not one (empty,
+// or holding a space that would read as two scopes) makes the claim
+// invalid rather than granting something the issuer may not have meant.
+func scopeToken(s string) bool {
+	if s == "" {
+		return false
 	}
-	for _, s := range c.scp {
-		if hasField(s, scope) {
-			return true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 func hasField(list, want string) bool {
 	for list != "" {
 		list = strings.TrimLeft(list, " ")
+		if list == "" {
+			// Trailing spaces hold no empty scope.
+			return false
+		}
 		end := strings.IndexByte(list, ' ')
 		if end < 0 {
 			end = len(list)

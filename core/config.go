@@ -29,6 +29,7 @@ const (
 	keyLeeway               = "leeway"
 	keyRequiredClaims       = "required_claims"
 	keyTokenTypes           = "token_types"
+	keyRefuseIDTokens       = "refuse_id_tokens"
 	keyMaxTokenBytes        = "max_token_bytes"
 	keyJWKS                 = "jwks"
 	keyRefreshInterval      = "refresh_interval"
@@ -95,6 +96,12 @@ type Config struct {
 	// TokenTypes, when set, restricts the typ header (RFC 8725 section 3.11,
 	// RFC 9068 section 2.1: "at+jwt").
 	TokenTypes []string
+	// RefuseIDTokens refuses tokens that carry nonce, at_hash or c_hash:
+	// claims of OpenID Connect ID tokens (OpenID Connect Core 1.0 sections
+	// 2, 3.1.3.6 and 3.3.2.11) that no access token needs. It tells ID
+	// tokens apart where the IdP does not type its access tokens, so
+	// TokenTypes cannot.
+	RefuseIDTokens bool
 	// MaxTokenBytes caps the token size, checked before any decoding.
 	MaxTokenBytes int
 	// JWKS is the remote key set policy.
@@ -460,8 +467,10 @@ func (c Config) warnings() []Warning {
 	if n.Leeway > time.Minute {
 		add(keyLeeway, fmt.Sprintf("%s is generous; 30s to 60s is usual", n.Leeway))
 	}
-	if len(n.TokenTypes) == 0 {
-		add(keyTokenTypes, `not set: ID tokens and other JWTs are not told apart from access tokens (RFC 9068 uses "at+jwt")`)
+	if len(n.TokenTypes) == 0 && !n.RefuseIDTokens && !slices.Contains(n.RequiredClaims, "client_id") {
+		add(keyTokenTypes, `not set: ID tokens and other JWTs are not told apart from access tokens (RFC 9068 uses "at+jwt"); `+
+			`if the IdP does not set typ, write `+keyRefuseIDTokens+`: true, and `+keyRequiredClaims+`: [client_id] `+
+			`if its access tokens carry one (RFC 9068 section 2.2)`)
 	}
 	if *n.Log.RejectionsPerSecond == 0 {
 		add(sub(keyLog, keyRejectionsPerSecond), "0 logs every rejection: a flood of bad tokens becomes a flood of log lines; "+
@@ -503,7 +512,7 @@ func (c Config) Fingerprint() string {
 		issuers = append(issuers, f)
 	}
 	slices.SortFunc(issuers, func(a, b map[string]any) int { return strings.Compare(a[keyIssuer].(string), b[keyIssuer].(string)) })
-	b, err := json.Marshal(map[string]any{
+	fp := map[string]any{
 		keyIssuers: issuers, keyAudiences: n.Audiences, keyAlgorithms: n.Algorithms, keyLeeway: n.Leeway,
 		keyRequiredClaims: n.RequiredClaims, keyTokenTypes: n.TokenTypes, keyMaxTokenBytes: n.MaxTokenBytes,
 		keyJWKS: map[string]any{keyRefreshInterval: n.JWKS.RefreshInterval, keyUnknownKIDInterval: n.JWKS.UnknownKIDInterval,
@@ -511,7 +520,13 @@ func (c Config) Fingerprint() string {
 		keyCache:                map[string]any{keyMaxEntries: *n.Cache.MaxEntries, keyMaxTTL: n.Cache.MaxTTL},
 		keyTokenSources:         map[string]any{keyCookie: n.TokenSources.Cookie, keyQuery: n.TokenSources.Query},
 		keyInsecureSkipAudience: n.InsecureSkipAudience, keyInsecureHTTPJWKS: n.InsecureHTTPJWKS,
-	})
+	}
+	if n.RefuseIDTokens {
+		// Only when set, so that the fingerprints of baselines written
+		// before the key existed stay what they were.
+		fp[keyRefuseIDTokens] = true
+	}
+	b, err := json.Marshal(fp)
 	if err != nil {
 		// Only plain data is marshalled; this cannot fail.
 		panic(err)

@@ -153,6 +153,8 @@ type Error struct {
 	// Scopes lists the missing scopes of an insufficient_scope rejection
 	// (RFC 6750 section 3: the scope attribute).
 	Scopes []string
+	// Roles lists the missing roles of a [RequireRoles] refusal.
+	Roles []string
 	// What could be read from the token, for logs. Never trusted.
 	KID, Alg, Issuer string
 

@@ -128,7 +128,7 @@ algorithms: [RS256, HS256]
 	// Output:
 	// error: baseline: line 6: algorithms: "HS256" (HMAC) cannot be used with a public key set
 	// error: baseline: line 4: issuers[0].jwks_url: "http://idp.example.com/jwks" is not https (write insecure_http_jwks: true to allow it)
-	// warning: token_types: not set: ID tokens and other JWTs are not told apart from access tokens (RFC 9068 uses "at+jwt")
+	// warning: token_types: not set: ID tokens and other JWTs are not told apart from access tokens (RFC 9068 uses "at+jwt"); if the IdP does not set typ, write refuse_id_tokens: true, and required_claims: [client_id] if its access tokens carry one (RFC 9068 section 2.2)
 	// warning: line 4: issuers[0].jwks_url: plain http
 }
 
@@ -173,6 +173,23 @@ func ExampleRequireScopes() {
 	// true Bearer realm="api", error="insufficient_scope", scope="orders:write"
 }
 
+func ExampleRequireRoles() {
+	v := exampleVerifier()
+	defer v.Close()
+	c := exampleClaims()
+	c["realm_access"] = map[string]any{"roles": []string{"auditor"}} // Keycloak
+	claims, _ := v.Verify(context.Background(), exampleToken(c))
+
+	fmt.Println(v.Authorize(context.Background(), claims, core.RequireRoles("realm_access.roles", "auditor")))
+	err := v.Authorize(context.Background(), claims, core.RequireRoles("realm_access.roles", "admin"))
+	var e *core.Error
+	errors.As(err, &e)
+	fmt.Println(errors.Is(err, core.ReasonInsufficientScope), v.Response(err).Status, e.Roles)
+	// Output:
+	// <nil>
+	// true 403 [admin]
+}
+
 func ExampleVerifier_Authenticate() {
 	v := exampleVerifier()
 	defer v.Close()
@@ -188,6 +205,25 @@ func ExampleVerifier_Authenticate() {
 	// Output:
 	// alice <nil>
 	// true true
+}
+
+func ExampleVerifier_AuthenticateOptional() {
+	v := exampleVerifier()
+	defer v.Close()
+
+	anonymous := httptest.NewRequest(http.MethodGet, "/catalog", nil)
+	claims, err := v.AuthenticateOptional(anonymous.Context(), core.HTTPRequest(anonymous))
+	fmt.Println(claims == nil, err)
+
+	expired := exampleClaims()
+	expired["exp"] = exampleNow.Add(-time.Hour).Unix()
+	r := httptest.NewRequest(http.MethodGet, "/catalog", nil)
+	r.Header.Set("Authorization", "Bearer "+exampleToken(expired))
+	_, err = v.AuthenticateOptional(r.Context(), core.HTTPRequest(r))
+	fmt.Println(errors.Is(err, core.ReasonTokenExpired))
+	// Output:
+	// true <nil>
+	// true
 }
 
 func ExampleVerifier_Response() {

@@ -130,6 +130,50 @@ func (v *engine) Authenticate(ctx context.Context, r Request) (*Claims, error) {
 	return c, nil
 }
 
+// AuthenticateOptional is [Verifier.AuthenticateOptional] on this engine.
+func (v *engine) AuthenticateOptional(ctx context.Context, r Request) (*Claims, error) {
+	if !v.presentsCredentials(r) {
+		return nil, nil
+	}
+	return v.Authenticate(ctx, r)
+}
+
+// accessTokenParam is the query parameter of RFC 6750 section 2.3.
+const accessTokenParam = "access_token"
+
+// presentsCredentials reports whether r carries anything that may be a
+// token: an Authorization header of any scheme, a cookie or query source
+// the baseline allows, or the access_token query parameter even where the
+// baseline does not allow it. Only a request with none of these is
+// anonymous; any other is judged as Authenticate judges it, so a bad,
+// misplaced or unreadable credential is refused, never ignored. A Request
+// that panics presents credentials.
+func (v *engine) presentsCredentials(r Request) (present bool) {
+	defer func() {
+		if recover() != nil {
+			present = true
+		}
+	}()
+	for _, h := range r.Header("Authorization") {
+		if strings.Trim(h, " \t") != "" {
+			return true
+		}
+	}
+	if len(r.Query(accessTokenParam)) > 0 {
+		return true
+	}
+	if name := v.cfg.TokenSources.Query; name != "" && len(r.Query(name)) > 0 {
+		return true
+	}
+	if name := v.cfg.TokenSources.Cookie; name != "" {
+		// An empty cookie is no token to extractToken either.
+		if c, ok := r.Cookie(name); ok && c != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // extract is extractToken, failing closed if a Request implementation
 // panics.
 func (v *engine) extract(r Request) (token string, err error) {

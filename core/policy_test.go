@@ -1,8 +1,11 @@
 package core_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -49,6 +52,78 @@ func TestRequireScopes(t *testing.T) {
 			}
 			if h := v.Response(err).WWWAuthenticate; !strings.Contains(h, `scope="`+tc.missing+`"`) {
 				t.Fatalf("WWW-Authenticate %q does not name the scope", h)
+			}
+		})
+	}
+}
+
+// TestRequireRoles runs each IdP's roles claim shape, and the shapes that
+// must grant nothing, through RequireRoles.
+func TestRequireRoles(t *testing.T) {
+	v := newVerifier(t, baseConfig(t))
+	set := func(name string, value any) func(map[string]any) {
+		return func(c map[string]any) { c[name] = value }
+	}
+	cases := []struct {
+		name    string
+		claims  func(c map[string]any)
+		path    string
+		require []string
+		missing string // "" means granted
+	}{
+		{name: "Entra roles array", claims: set("roles", []any{"Orders.Read", "Orders.Admin"}), path: "roles", require: []string{"Orders.Admin"}},
+		{name: "Keycloak realm roles", claims: set("realm_access", map[string]any{"roles": []any{"admin", "user"}}), path: "realm_access.roles", require: []string{"admin", "user"}},
+		{name: "Keycloak client roles", claims: set("resource_access", map[string]any{"orders-api": map[string]any{"roles": []any{"admin"}}}),
+			path: "resource_access.orders-api.roles", require: []string{"admin"}},
+		{name: "Keycloak client id with dots", claims: set("resource_access", map[string]any{"api.example.com": map[string]any{"roles": []any{"admin"}}}),
+			path: "resource_access.api.example.com.roles", require: []string{"admin"}},
+		{name: "Cognito groups", claims: set("cognito:groups", []any{"admins"}), path: "cognito:groups", require: []string{"admins"}},
+		{name: "ZITADEL object keys", claims: set("urn:zitadel:iam:org:project:roles", map[string]any{"admin": map[string]any{"123": "acme.example"}}),
+			path: "urn:zitadel:iam:org:project:roles", require: []string{"admin"}},
+		{name: "dotted claim name taken whole first", claims: func(c map[string]any) {
+			c["https://example.com/roles"] = []any{"admin"}
+			c["https://example"] = map[string]any{"com/roles": []any{"other"}}
+		}, path: "https://example.com/roles", require: []string{"admin"}},
+		{name: "single string is one role", claims: set("roles", "admin"), path: "roles", require: []string{"admin"}},
+		{name: "single string is never split", claims: set("roles", "admin user"), path: "roles", require: []string{"admin"}, missing: "admin"},
+		{name: "exact match", claims: set("roles", []any{"administrator", "Admin"}), path: "roles", require: []string{"admin"}, missing: "admin"},
+		{name: "names every missing role", claims: set("roles", []any{"read"}), path: "roles", require: []string{"read", "admin", "audit"}, missing: "admin audit"},
+		{name: "absent claim", claims: noEdit, path: "roles", require: []string{"admin"}, missing: "admin"},
+		{name: "path stops at a non-object", claims: set("realm_access", []any{"roles"}), path: "realm_access.roles", require: []string{"roles"}, missing: "roles"},
+		{name: "array with a number grants nothing", claims: set("roles", []any{"admin", 7}), path: "roles", require: []string{"admin"}, missing: "admin"},
+		{name: "array with an empty string grants nothing", claims: set("roles", []any{"admin", ""}), path: "roles", require: []string{"admin"}, missing: "admin"},
+		{name: "nested array grants nothing", claims: set("roles", []any{[]any{"admin"}}), path: "roles", require: []string{"admin"}, missing: "admin"},
+		{name: "number grants nothing", claims: set("roles", 1), path: "roles", require: []string{"1"}, missing: "1"},
+		{name: "boolean grants nothing", claims: set("admin", true), path: "admin", require: []string{"admin"}, missing: "admin"},
+		{name: "scope is not a role", claims: noEdit, path: "roles", require: []string{"read"}, missing: "read"},
+		{name: "empty role name refuses", claims: set("roles", []any{"admin"}), path: "roles", require: []string{"admin", ""}, missing: "admin "},
+		{name: "empty path refuses", claims: set("", []any{"admin"}), path: "", require: []string{"admin"}, missing: "admin"},
+		{name: "nothing required", claims: noEdit, path: "roles"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := v.Verify(bg, sign(t, "RS256", "rsa", with(tc.claims)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = v.Authorize(bg, c, core.RequireRoles(tc.path, tc.require...))
+			if tc.missing == "" {
+				if err != nil {
+					t.Fatalf("want granted, got %v", err)
+				}
+				return
+			}
+			assertReason(t, err, core.ReasonInsufficientScope)
+			var e *core.Error
+			errors.As(err, &e)
+			if got := strings.Join(e.Roles, " "); got != tc.missing {
+				t.Fatalf("missing roles %q, want %q", got, tc.missing)
+			}
+			if len(e.Scopes) != 0 {
+				t.Fatalf("a role refusal names scopes %q", e.Scopes)
+			}
+			if r := v.Response(err); r.Status != http.StatusForbidden || strings.Contains(r.WWWAuthenticate, "scope=") {
+				t.Fatalf("response %d %q", r.Status, r.WWWAuthenticate)
 			}
 		})
 	}
@@ -128,5 +203,48 @@ func TestReasonTable(t *testing.T) {
 	}
 	if len(seen) != 19 {
 		t.Errorf("%d reasons, want 19", len(seen))
+	}
+}
+
+// TestPolicyRefusalLog checks that the log line of a refusal says which
+// policy refused and what was missing, not only "policy refused".
+func TestPolicyRefusalLog(t *testing.T) {
+	cases := []struct {
+		name   string
+		policy core.Policy
+		want   map[string]string
+	}{
+		{name: "scopes", policy: core.RequireScopes("read", "admin"),
+			want: map[string]string{"reason": "insufficient_scope", "missing_scopes": "admin", "detail": "missing scope admin"}},
+		{name: "roles", policy: core.RequireRoles("roles", "admin", "audit"),
+			want: map[string]string{"reason": "insufficient_scope", "missing_roles": "admin audit", "detail": "claim roles holds no roles; missing role admin audit"}},
+		{name: "custom policy", policy: func(context.Context, *core.Claims) error { return errors.New("tenant is not acme") },
+			want: map[string]string{"reason": "insufficient_scope", "detail": "policy refused: tenant is not acme"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			v := newVerifier(t, baseConfig(t), core.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+			c, err := v.Verify(bg, sign(t, "RS256", "rsa", goodClaims()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs.Reset() // the start line
+			assertReason(t, v.Authorize(bg, c, tc.policy), core.ReasonInsufficientScope)
+			var line map[string]any
+			if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+				t.Fatalf("not one JSON log line: %q", logs.String())
+			}
+			for k, want := range tc.want {
+				if line[k] != want {
+					t.Errorf("%s = %v, want %q", k, line[k], want)
+				}
+			}
+			for _, k := range []string{"missing_scopes", "missing_roles"} {
+				if _, ok := tc.want[k]; !ok && line[k] != nil {
+					t.Errorf("%s logged: %v", k, line[k])
+				}
+			}
+		})
 	}
 }

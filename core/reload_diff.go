@@ -83,6 +83,9 @@ func diffBaselines(old, new Config) []baselineChange {
 	if len(old.TokenTypes) > 0 && len(new.TokenTypes) == 0 {
 		add(true, "%s no longer checked", keyTokenTypes)
 	}
+	if old.RefuseIDTokens != new.RefuseIDTokens {
+		add(old.RefuseIDTokens, "%s %t -> %t", keyRefuseIDTokens, old.RefuseIDTokens, new.RefuseIDTokens)
+	}
 	// A longer leeway, refresh interval or stale bound lets a token or a
 	// removed key pass for longer.
 	duration := func(key string, a, b time.Duration) {

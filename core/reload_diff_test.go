@@ -45,6 +45,7 @@ func TestDiffBaselines(t *testing.T) {
 		{func(c *Config) { c.JWKS.UnknownKIDInterval = time.Second }, "jwks.unknown_kid_interval 5s -> 1s", false},
 		{func(c *Config) { c.TokenSources.Query = "access_token" }, `token_sources.query "" -> "access_token"`, true},
 		{func(c *Config) { n := 0; c.Cache.MaxEntries = &n }, "cache.max_entries 10000 -> 0", false},
+		{func(c *Config) { c.RefuseIDTokens = true }, "refuse_id_tokens false -> true", false},
 	} {
 		t.Run(tc.text, func(t *testing.T) {
 			next := base()
@@ -59,6 +60,11 @@ func TestDiffBaselines(t *testing.T) {
 				t.Fatalf("%q weakens = %v, want %v", tc.text, got[i].weakens, tc.weakens)
 			}
 		})
+	}
+	refusing := base()
+	refusing.RefuseIDTokens = true
+	if got := diffBaselines(refusing.normalize(), base().normalize()); len(got) != 1 || !got[0].weakens {
+		t.Fatalf("turning refuse_id_tokens off: %v, want one weakening change", got)
 	}
 	if got := diffBaselines(base().normalize(), base().normalize()); len(got) != 0 {
 		t.Fatalf("an unchanged baseline differs: %v", got)

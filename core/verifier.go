@@ -289,6 +289,18 @@ func (v *Verifier) Authenticate(ctx context.Context, r Request) (*Claims, error)
 	return v.cur.Load().Authenticate(ctx, r)
 }
 
+// AuthenticateOptional is Authenticate for a route open to anonymous
+// requests: a request that presents no credentials at all (no
+// Authorization header, no token in the query or a cookie) gets nil claims
+// and a nil error, and is not logged. A request that presents any is
+// judged exactly as Authenticate judges it: an expired, forged or
+// malformed token, another Authorization scheme, or a token in a place the
+// baseline does not allow (RFC 6750 section 2.3's access_token query
+// parameter) is refused with the same reason, never taken as anonymous.
+func (v *Verifier) AuthenticateOptional(ctx context.Context, r Request) (*Claims, error) {
+	return v.cur.Load().AuthenticateOptional(ctx, r)
+}
+
 // Authorize runs policies on verified claims, in order. A policy error that
 // is not a *Error becomes insufficient_scope, so every refusal has a reason
 // and a 403. A rejection is logged as one line.
@@ -710,6 +722,7 @@ func (v *engine) parseClaims(c *Claims, data []byte) *Error {
 	}
 	var seen uint
 	var present uint64 // bit i: required claim i present
+	idClaim := ""      // a claim only ID tokens carry, when they are refused
 	for {
 		k, val, more := it.Next()
 		if !more {
@@ -756,18 +769,19 @@ func (v *engine) parseClaims(c *Claims, data []byte) *Error {
 			c.iat, ok = jose.Number(val)
 			bad, c.hasIat = !ok, ok
 		case "scope":
+			// RFC 9068 section 2.2.3: space-delimited; Spring
+			// Authorization Server sends an array.
 			bit = bitScope
-			c.scope, ok = jose.String(val)
-			bad, c.hasScope = !ok, ok
-		case "scp":
-			bit = bitScp
-			var one string
-			var isArray bool
-			one, c.scp, isArray, ok = jose.StringOrArray(val)
-			if ok && !isArray {
-				c.scp = []string{one}
+			bad = !c.readScopes(&c.scope, val)
+		case "nonce", "at_hash", "c_hash":
+			if v.cfg.RefuseIDTokens {
+				idClaim = name
 			}
-			bad, c.hasScp = !ok, ok
+		case "scp":
+			// Not registered: IdPs send a string (Entra ID) or an array
+			// (Okta).
+			bit = bitScp
+			bad = !c.readScopes(&c.scp, val)
 		}
 		if bit != 0 {
 			// RFC 7519 section 4: duplicate claim names must be rejected
@@ -788,6 +802,13 @@ func (v *engine) parseClaims(c *Claims, data []byte) *Error {
 			}
 		}
 	}
+	if idClaim != "" {
+		// OpenID Connect Core 1.0 sections 2, 3.1.3.6, 3.3.2.11: nonce,
+		// at_hash and c_hash bind an ID token to a client's login; an
+		// access token has no use for them. The token is of the wrong
+		// type, as a wrong typ is (RFC 8725 section 3.11).
+		return newError(ReasonTypeInvalid, "claim "+quoteName(idClaim)+" marks an ID token ("+keyRefuseIDTokens+")")
+	}
 	if seen&bitExp == 0 {
 		// RFC 9068 section 2.2: exp is required in an access token.
 		return newError(ReasonClaimMissing, `claim "exp" is missing`)
@@ -801,6 +822,27 @@ func (v *engine) parseClaims(c *Claims, data []byte) *Error {
 		}
 	}
 	return nil
+}
+
+// readScopes reads one scope claim: a space-delimited string into list,
+// or an array of scope-tokens (RFC 6749 section 3.3) into c.scopeList.
+// Any other shape is false.
+func (c *Claims) readScopes(list *string, val []byte) bool {
+	one, many, isArray, ok := jose.StringOrArray(val)
+	switch {
+	case !ok:
+		return false
+	case !isArray:
+		*list = one
+		return true
+	}
+	for _, s := range many {
+		if !scopeToken(s) {
+			return false
+		}
+	}
+	c.scopeList = append(c.scopeList, many...)
+	return true
 }
 
 // findKey selects the verification key, only from the issuer's own set.
@@ -915,6 +957,14 @@ func (v *engine) logRejection(ctx context.Context, err error) {
 		}
 	}
 	attrs = append(attrs, slog.String("detail", e.Detail))
+	// A policy refusal names what the route asked for and the token
+	// lacked: the service's own names, never the token's.
+	if len(e.Scopes) > 0 {
+		attrs = append(attrs, slog.String("missing_scopes", strings.Join(e.Scopes, " ")))
+	}
+	if len(e.Roles) > 0 {
+		attrs = append(attrs, slog.String("missing_roles", strings.Join(e.Roles, " ")))
+	}
 	v.opts.logger.LogAttrs(ctx, level, "jwt rejected", attrs...)
 }
 

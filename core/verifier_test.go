@@ -48,6 +48,8 @@ func literal(s string) func(testing.TB) string { return func(testing.TB) string 
 
 func noEdit(map[string]any) {}
 
+func refuseIDTokens(c *core.Config) { c.RefuseIDTokens = true }
+
 // payloadJSON is goodClaims as JSON, with extra raw members appended.
 func payloadJSON(tb testing.TB, extra string) string {
 	p := mustJSON(tb, goodClaims())
@@ -304,7 +306,15 @@ var verifyCases = []verifyCase{
 	{name: "iss as number", token: signed("RS256", "rsa", func(c map[string]any) { c["iss"] = 7 }), want: core.ReasonClaimInvalid},
 	{name: "iss as a two-digit number", token: signed("RS256", "rsa", func(c map[string]any) { c["iss"] = 42 }), want: core.ReasonClaimInvalid},
 	{name: "aud array of numbers", token: signed("RS256", "rsa", func(c map[string]any) { c["aud"] = []int{1} }), want: core.ReasonClaimInvalid},
-	{name: "scope as array", token: signed("RS256", "rsa", func(c map[string]any) { c["scope"] = []string{"a"} }), want: core.ReasonClaimInvalid},
+	// refuse_id_tokens: an ID token presented as an access token.
+	{name: "ID token nonce refused", cfg: refuseIDTokens, token: signed("RS256", "rsa", func(c map[string]any) { c["nonce"] = "n-0S6_WzA2Mj" }), want: core.ReasonTypeInvalid},
+	{name: "ID token at_hash refused", cfg: refuseIDTokens, token: signed("RS256", "rsa", func(c map[string]any) { c["at_hash"] = "77QmUPtjPfzWtF2AnpK9RQ" }), want: core.ReasonTypeInvalid},
+	{name: "ID token c_hash refused", cfg: refuseIDTokens, token: signed("RS256", "rsa", func(c map[string]any) { c["c_hash"] = "LDktKdoQak3Pk0cnXxCltA" }), want: core.ReasonTypeInvalid},
+	{name: "ID token null nonce refused", cfg: refuseIDTokens, token: signed("RS256", "rsa", func(c map[string]any) { c["nonce"] = nil }), want: core.ReasonTypeInvalid},
+	{name: "ID token claims pass without the setting", token: signed("RS256", "rsa", func(c map[string]any) { c["nonce"], c["at_hash"] = "n", "h" })},
+	{name: "access token passes refuse_id_tokens", cfg: refuseIDTokens, token: signed("RS256", "rsa", func(c map[string]any) { c["client_id"] = "s6BhdRkqt3" })},
+	{name: "client_id required (RFC 9068 section 2.2)", cfg: func(c *core.Config) { c.RequiredClaims = []string{"client_id"} }, token: signed("RS256", "rsa", noEdit), want: core.ReasonClaimMissing},
+	{name: "scope array with a number", token: signed("RS256", "rsa", func(c map[string]any) { c["scope"] = []any{"a", 1} }), want: core.ReasonClaimInvalid},
 }
 
 func TestVerify(t *testing.T) {

@@ -15,7 +15,11 @@ import (
 // which the Guard skips.
 func TestConformance(t *testing.T) {
 	h := conformance.HTTPHarness("echo", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
-		g := echojwt.New(v, echojwt.WithSkipper(func(c echo.Context) bool { return c.Path() == conformance.SkipPath }))
+		opts := []echojwt.Option{echojwt.WithSkipper(func(c echo.Context) bool { return c.Path() == conformance.SkipPath })}
+		if route.Optional {
+			opts = append(opts, echojwt.WithOptional())
+		}
+		g := echojwt.New(v, opts...)
 		chain := []echo.MiddlewareFunc{g.Middleware}
 		if route.Scopes != nil {
 			chain = append(chain, g.RequireScopes(route.Scopes...))
@@ -28,6 +32,6 @@ func TestConformance(t *testing.T) {
 		e.GET(conformance.SkipPath, echo.WrapHandler(protected), chain...)
 		return e
 	})
-	h.Skips = true
+	h.Skips, h.Optional = true, true
 	conformance.Run(t, h)
 }

@@ -1,6 +1,7 @@
 package echojwt
 
 import (
+	"context"
 	"errors"
 
 	"github.com/labstack/echo/v4"
@@ -36,7 +37,7 @@ func (g *Guard) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		var claims *core.Claims
 		if g.skip == nil || !g.skip(c) {
 			var err error
-			if claims, err = g.v.Authenticate(r.Context(), core.HTTPRequest(r)); err != nil {
+			if claims, err = g.authn(r.Context(), core.HTTPRequest(r)); err != nil {
 				return g.fail(c, err)
 			}
 		}
@@ -49,6 +50,13 @@ func (g *Guard) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 // every scope (core.RequireScopes: exact match).
 func (g *Guard) RequireScopes(scopes ...string) echo.MiddlewareFunc {
 	return g.RequirePolicy(core.RequireScopes(scopes...))
+}
+
+// RequireRoles lets a request through only when its claims hold every role
+// at claimPath (core.RequireRoles: "roles" for Entra ID,
+// "realm_access.roles" for Keycloak, exact match).
+func (g *Guard) RequireRoles(claimPath string, roles ...string) echo.MiddlewareFunc {
+	return g.RequirePolicy(core.RequireRoles(claimPath, roles...))
 }
 
 // RequirePolicy lets a request through only when p accepts its verified
@@ -68,6 +76,15 @@ func (g *Guard) RequirePolicy(p core.Policy) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// authn is v.Authenticate, or v.AuthenticateOptional for a Guard
+// [WithOptional]: which requests are anonymous is core's decision.
+func (g *Guard) authn(ctx context.Context, r core.Request) (*core.Claims, error) {
+	if g.optional {
+		return g.v.AuthenticateOptional(ctx, r)
+	}
+	return g.v.Authenticate(ctx, r)
 }
 
 // fail answers a rejection with the error handler, or with v's RFC 6750
@@ -95,6 +112,12 @@ func Middleware(v *core.Verifier, opts ...Option) echo.MiddlewareFunc {
 // RFC 6750 response.
 func RequireScopes(v *core.Verifier, scopes ...string) echo.MiddlewareFunc {
 	return New(v).RequireScopes(scopes...)
+}
+
+// RequireRoles is New(v).RequireRoles(claimPath, roles...): its rejections get v's
+// RFC 6750 response.
+func RequireRoles(v *core.Verifier, claimPath string, roles ...string) echo.MiddlewareFunc {
+	return New(v).RequireRoles(claimPath, roles...)
 }
 
 // RequirePolicy is New(v).RequirePolicy(p): its rejections get v's RFC

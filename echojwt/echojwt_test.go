@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -274,4 +275,65 @@ func BenchmarkMiddleware(b *testing.B) {
 			}
 		}
 	})
+}
+
+// RequireRoles, on a Guard and on its own, grants a request whose claims
+// hold the roles and refuses others with 403 and no scope in the
+// challenge: roles are not OAuth scopes.
+func TestRequireRoles(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	g := echojwt.New(v)
+	entra := func(roles ...any) string { return idp.NewToken("alice").Claim("roles", roles).Sign() }
+	forbidden := v.Response(&core.Error{Reason: core.ReasonInsufficientScope})
+	missing := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
+	for _, tc := range []struct {
+		name   string
+		chain  []echo.MiddlewareFunc
+		token  string
+		status int
+		body   string
+	}{
+		{"Guard, role held", []echo.MiddlewareFunc{g.Middleware, g.RequireRoles("roles", "Orders.Admin")}, entra("Orders.Read", "Orders.Admin"), http.StatusOK, "alice"},
+		{"Guard, role missing", []echo.MiddlewareFunc{g.Middleware, g.RequireRoles("roles", "Orders.Admin")}, entra("Orders.Read"), forbidden.Status, string(forbidden.Body)},
+		{"Guard, roles not strings", []echo.MiddlewareFunc{g.Middleware, g.RequireRoles("roles", "Orders.Admin")}, entra("Orders.Admin", 1), forbidden.Status, string(forbidden.Body)},
+		{"package-level, role held", []echo.MiddlewareFunc{echojwt.Middleware(v), echojwt.RequireRoles(v, "roles", "Orders.Admin")}, entra("Orders.Admin"), http.StatusOK, "alice"},
+		{"package-level, role missing", []echo.MiddlewareFunc{echojwt.Middleware(v), echojwt.RequireRoles(v, "roles", "Orders.Admin")}, entra(), forbidden.Status, string(forbidden.Body)},
+		{"no Middleware in front", []echo.MiddlewareFunc{echojwt.RequireRoles(v, "roles", "Orders.Admin")}, entra("Orders.Admin"), missing.Status, string(missing.Body)},
+	} {
+		w := get(server(subject, tc.chain...), "/", tc.token)
+		if w.Code != tc.status || w.Body.String() != tc.body {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, w.Code, w.Body, tc.status, tc.body)
+		}
+		if challenge := w.Header().Get("WWW-Authenticate"); strings.Contains(challenge, "scope=") {
+			t.Errorf("%s: a role refusal names a scope: %s", tc.name, challenge)
+		}
+	}
+}
+
+// WithOptional lets a request without credentials through without claims;
+// any token is judged as without the option, and a check behind still
+// refuses an anonymous request.
+func TestOptional(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	g := echojwt.New(v, echojwt.WithOptional())
+	invalid := v.Response(&core.Error{Reason: core.ReasonTokenExpired})
+	missing := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
+	for _, tc := range []struct {
+		name   string
+		chain  []echo.MiddlewareFunc
+		token  string
+		status int
+		body   string
+	}{
+		{"no token", []echo.MiddlewareFunc{g.Middleware}, "", http.StatusOK, "no claims"},
+		{"valid token", []echo.MiddlewareFunc{g.Middleware}, idp.Token("alice"), http.StatusOK, "alice"},
+		{"expired token", []echo.MiddlewareFunc{g.Middleware}, idp.NewToken("alice").ExpiresIn(-time.Hour).Sign(), invalid.Status, string(invalid.Body)},
+		{"malformed token", []echo.MiddlewareFunc{g.Middleware}, "not-a-jwt", invalid.Status, string(invalid.Body)},
+		{"no token, behind RequireScopes", []echo.MiddlewareFunc{g.Middleware, g.RequireScopes("read")}, "", missing.Status, string(missing.Body)},
+		{"without the option, no token", []echo.MiddlewareFunc{echojwt.Middleware(v)}, "", missing.Status, string(missing.Body)},
+	} {
+		if w := get(server(subject, tc.chain...), "/", tc.token); w.Code != tc.status || w.Body.String() != tc.body {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, w.Code, w.Body, tc.status, tc.body)
+		}
+	}
 }

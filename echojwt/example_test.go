@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -163,4 +164,67 @@ func show(base, path, token string) {
 		fmt.Println("  WWW-Authenticate:", challenge)
 	}
 	fmt.Printf("  %s", body)
+}
+
+// RequireRoles reads the roles where the IdP puts them: here Keycloak's
+// realm roles.
+func ExampleGuard_RequireRoles() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
+	defer idp.Close()
+	v, err := core.New(idp.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	g := echojwt.New(v)
+	e := echo.New()
+	e.GET("/audit", func(c echo.Context) error {
+		return c.String(http.StatusOK, "audit log")
+	}, g.Middleware, g.RequireRoles("realm_access.roles", "auditor"))
+	for _, role := range []string{"auditor", "viewer"} {
+		token := idp.NewToken("alice").Claim("realm_access", map[string]any{"roles": []string{role}}).Sign()
+		req := httptest.NewRequest(http.MethodGet, "/audit", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, req)
+		fmt.Println(role, w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// auditor 200 audit log
+	// viewer 403 {"error":"insufficient_scope","error_description":"the access token lacks the required scope"}
+}
+
+// WithOptional serves everyone, and more to a caller whose token verifies;
+// a token that does not verify is refused, never taken as no token.
+func ExampleWithOptional() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
+	defer idp.Close()
+	v, err := core.New(idp.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	e := echo.New()
+	e.GET("/catalog", func(c echo.Context) error {
+		name := "guest"
+		if claims, ok := echojwt.Claims(c); ok {
+			name = claims.Subject()
+		}
+		return c.String(http.StatusOK, "catalog for "+name)
+	}, echojwt.New(v, echojwt.WithOptional()).Middleware)
+	for _, token := range []string{"", idp.Token("alice"), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign()} {
+		req := httptest.NewRequest(http.MethodGet, "/catalog", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, req)
+		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// 200 catalog for guest
+	// 200 catalog for alice
+	// 401 {"error":"invalid_token","error_description":"the access token is invalid"}
 }

@@ -24,7 +24,17 @@ func WithErrorHandler(h ErrorHandler) Option { return func(c *config) { c.onErro
 // credentials. It takes a middleware.Skipper.
 func WithSkipper(skip func(c echo.Context) bool) Option { return func(c *config) { c.skip = skip } }
 
+// WithOptional makes the Guard's authentication optional: a request that
+// presents no credentials at all goes on without claims, while one that
+// presents any is verified as without the option, so an expired, forged,
+// malformed or misplaced token is still refused
+// (core.Verifier.AuthenticateOptional). A check behind refuses an
+// anonymous request as lacking credentials. For routes whose handlers serve
+// everyone and show more to a signed-in caller.
+func WithOptional() Option { return func(c *config) { c.optional = true } }
+
 type config struct {
-	onError ErrorHandler
-	skip    func(echo.Context) bool
+	optional bool
+	onError  ErrorHandler
+	skip     func(echo.Context) bool
 }

@@ -14,8 +14,13 @@ import (
 // The route is mounted at conformance.Path and at conformance.SkipPath,
 // which Next skips.
 func TestConformance(t *testing.T) {
-	conformance.Run(t, conformance.Harness{Name: "fiber", Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
-		g := fiberjwt.New(v, fiberjwt.WithNext(func(c *fiber.Ctx) bool { return c.Path() == conformance.SkipPath }))
+	conformance.Run(t, conformance.Harness{Name: "fiber", Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		opts := []fiberjwt.Option{fiberjwt.WithNext(func(c *fiber.Ctx) bool { return c.Path() == conformance.SkipPath })}
+		answer := endpoint
+		if route.Optional {
+			opts, answer = append(opts, fiberjwt.WithOptional()), anonymousEndpoint
+		}
+		g := fiberjwt.New(v, opts...)
 		chain := []fiber.Handler{g.Middleware}
 		if route.Scopes != nil {
 			chain = append(chain, g.RequireScopes(route.Scopes...))
@@ -23,7 +28,7 @@ func TestConformance(t *testing.T) {
 		if route.Policy != nil {
 			chain = append(chain, g.RequirePolicy(route.Policy))
 		}
-		chain = append(chain, endpoint)
+		chain = append(chain, answer)
 		app := fiber.New(fiber.Config{ReadBufferSize: 16 << 10})
 		app.Get(conformance.Path, chain...)
 		app.Get(conformance.SkipPath, chain...)

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -163,4 +164,75 @@ func show(app *fiber.App, path, token string) {
 		fmt.Println("  WWW-Authenticate:", challenge)
 	}
 	fmt.Printf("  %s", body)
+}
+
+// RequireRoles reads the roles where the IdP puts them: here Keycloak's
+// realm roles.
+func ExampleGuard_RequireRoles() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
+	defer idp.Close()
+	v, err := core.New(idp.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	g := fiberjwt.New(v)
+	app := fiber.New()
+	app.Get("/audit", g.Middleware, g.RequireRoles("realm_access.roles", "auditor"), func(c *fiber.Ctx) error {
+		return c.SendString("audit log")
+	})
+	for _, role := range []string{"auditor", "viewer"} {
+		token := idp.NewToken("alice").Claim("realm_access", map[string]any{"roles": []string{role}}).Sign()
+		req := httptest.NewRequest(http.MethodGet, "/audit", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := app.Test(req, -1)
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(role, resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	// Output:
+	// auditor 200 audit log
+	// viewer 403 {"error":"insufficient_scope","error_description":"the access token lacks the required scope"}
+}
+
+// WithOptional serves everyone, and more to a caller whose token verifies;
+// a token that does not verify is refused, never taken as no token.
+func ExampleWithOptional() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
+	defer idp.Close()
+	v, err := core.New(idp.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	app := fiber.New()
+	app.Get("/catalog", fiberjwt.New(v, fiberjwt.WithOptional()).Middleware, func(c *fiber.Ctx) error {
+		name := "guest"
+		if claims, ok := fiberjwt.Claims(c); ok {
+			name = claims.Subject()
+		}
+		return c.SendString("catalog for " + name)
+	})
+	for _, token := range []string{"", idp.Token("alice"), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign()} {
+		req := httptest.NewRequest(http.MethodGet, "/catalog", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := app.Test(req, -1)
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	// Output:
+	// 200 catalog for guest
+	// 200 catalog for alice
+	// 401 {"error":"invalid_token","error_description":"the access token is invalid"}
 }

@@ -1,6 +1,7 @@
 package fiberjwt
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -36,7 +37,7 @@ func (g *Guard) Middleware(c *fiber.Ctx) error {
 	var claims *core.Claims
 	if g.next == nil || !g.next(c) {
 		var err error
-		if claims, err = g.v.Authenticate(ctx, request{c.Request()}); err != nil {
+		if claims, err = g.authn(ctx, request{c.Request()}); err != nil {
 			return g.fail(c, err)
 		}
 	}
@@ -48,6 +49,13 @@ func (g *Guard) Middleware(c *fiber.Ctx) error {
 // every scope (core.RequireScopes: exact match).
 func (g *Guard) RequireScopes(scopes ...string) fiber.Handler {
 	return g.RequirePolicy(core.RequireScopes(scopes...))
+}
+
+// RequireRoles lets a request through only when its claims hold every role
+// at claimPath (core.RequireRoles: "roles" for Entra ID,
+// "realm_access.roles" for Keycloak, exact match).
+func (g *Guard) RequireRoles(claimPath string, roles ...string) fiber.Handler {
+	return g.RequirePolicy(core.RequireRoles(claimPath, roles...))
 }
 
 // RequirePolicy lets a request through only when p accepts its verified
@@ -65,6 +73,15 @@ func (g *Guard) RequirePolicy(p core.Policy) fiber.Handler {
 		}
 		return c.Next()
 	}
+}
+
+// authn is v.Authenticate, or v.AuthenticateOptional for a Guard
+// [WithOptional]: which requests are anonymous is core's decision.
+func (g *Guard) authn(ctx context.Context, r core.Request) (*core.Claims, error) {
+	if g.optional {
+		return g.v.AuthenticateOptional(ctx, r)
+	}
+	return g.v.Authenticate(ctx, r)
 }
 
 // fail answers a rejection with the error handler, or with v's RFC 6750
@@ -118,6 +135,12 @@ func Middleware(v *core.Verifier, opts ...Option) fiber.Handler { return New(v, 
 // RFC 6750 response.
 func RequireScopes(v *core.Verifier, scopes ...string) fiber.Handler {
 	return New(v).RequireScopes(scopes...)
+}
+
+// RequireRoles is New(v).RequireRoles(claimPath, roles...): its rejections get v's
+// RFC 6750 response.
+func RequireRoles(v *core.Verifier, claimPath string, roles ...string) fiber.Handler {
+	return New(v).RequireRoles(claimPath, roles...)
 }
 
 // RequirePolicy is New(v).RequirePolicy(p): its rejections get v's RFC

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/valyala/fasthttp"
@@ -37,6 +38,16 @@ func endpoint(c fiber.Ctx) error {
 		return c.SendString("") // 200, no subject
 	}
 	return c.Status(http.StatusInternalServerError).SendString("no claims in the request context")
+}
+
+// anonymousEndpoint is endpoint behind optional authentication: without
+// claims it answers 200 with no subject, as conformance.Route.Optional
+// asks.
+func anonymousEndpoint(c fiber.Ctx) error {
+	if claims, ok := core.FromContext(c.Context()); ok {
+		return c.SendString(claims.Subject())
+	}
+	return c.SendString("")
 }
 
 // newApp serves the chain of handlers at / and at /healthz.
@@ -502,4 +513,65 @@ func BenchmarkMiddleware(b *testing.B) {
 			}
 		}
 	})
+}
+
+// RequireRoles, on a Guard and on its own, grants a request whose claims
+// hold the roles and refuses others with 403 and no scope in the
+// challenge: roles are not OAuth scopes.
+func TestRequireRoles(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	g := fiberv3jwt.New(v)
+	entra := func(roles ...any) string { return idp.NewToken("alice").Claim("roles", roles).Sign() }
+	forbidden := v.Response(&core.Error{Reason: core.ReasonInsufficientScope})
+	missing := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
+	for _, tc := range []struct {
+		name   string
+		chain  []fiber.Handler
+		token  string
+		status int
+		body   string
+	}{
+		{"Guard, role held", []fiber.Handler{g.Middleware, g.RequireRoles("roles", "Orders.Admin")}, entra("Orders.Read", "Orders.Admin"), http.StatusOK, "alice"},
+		{"Guard, role missing", []fiber.Handler{g.Middleware, g.RequireRoles("roles", "Orders.Admin")}, entra("Orders.Read"), forbidden.Status, string(forbidden.Body)},
+		{"Guard, roles not strings", []fiber.Handler{g.Middleware, g.RequireRoles("roles", "Orders.Admin")}, entra("Orders.Admin", 1), forbidden.Status, string(forbidden.Body)},
+		{"package-level, role held", []fiber.Handler{fiberv3jwt.Middleware(v), fiberv3jwt.RequireRoles(v, "roles", "Orders.Admin")}, entra("Orders.Admin"), http.StatusOK, "alice"},
+		{"package-level, role missing", []fiber.Handler{fiberv3jwt.Middleware(v), fiberv3jwt.RequireRoles(v, "roles", "Orders.Admin")}, entra(), forbidden.Status, string(forbidden.Body)},
+		{"no Middleware in front", []fiber.Handler{fiberv3jwt.RequireRoles(v, "roles", "Orders.Admin")}, entra("Orders.Admin"), missing.Status, string(missing.Body)},
+	} {
+		r := get(t, newApp(append(tc.chain, subject)...), "/", "Bearer "+tc.token)
+		if r.status != tc.status || r.body != tc.body {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, r.status, r.body, tc.status, tc.body)
+		}
+		if challenge := r.header.Get("WWW-Authenticate"); strings.Contains(challenge, "scope=") {
+			t.Errorf("%s: a role refusal names a scope: %s", tc.name, challenge)
+		}
+	}
+}
+
+// WithOptional lets a request without credentials through without claims;
+// any token is judged as without the option, and a check behind still
+// refuses an anonymous request.
+func TestOptional(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	g := fiberv3jwt.New(v, fiberv3jwt.WithOptional())
+	invalid := v.Response(&core.Error{Reason: core.ReasonTokenExpired})
+	missing := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
+	for _, tc := range []struct {
+		name          string
+		chain         []fiber.Handler
+		authorization []string
+		status        int
+		body          string
+	}{
+		{"no token", []fiber.Handler{g.Middleware}, nil, http.StatusOK, "no claims"},
+		{"valid token", []fiber.Handler{g.Middleware}, []string{"Bearer " + idp.Token("alice")}, http.StatusOK, "alice"},
+		{"expired token", []fiber.Handler{g.Middleware}, []string{"Bearer " + idp.NewToken("alice").ExpiresIn(-time.Hour).Sign()}, invalid.Status, string(invalid.Body)},
+		{"malformed token", []fiber.Handler{g.Middleware}, []string{"Bearer not-a-jwt"}, invalid.Status, string(invalid.Body)},
+		{"no token, behind RequireScopes", []fiber.Handler{g.Middleware, g.RequireScopes("read")}, nil, missing.Status, string(missing.Body)},
+		{"without the option, no token", []fiber.Handler{fiberv3jwt.Middleware(v)}, nil, missing.Status, string(missing.Body)},
+	} {
+		if r := get(t, newApp(append(tc.chain, subject)...), "/", tc.authorization...); r.status != tc.status || r.body != tc.body {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, r.status, r.body, tc.status, tc.body)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/fleet"
 )
 
@@ -52,5 +53,16 @@ func TestFindDrift(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Summary names refuse_id_tokens only when it is set, as the fingerprint
+// does, so that a baseline without it reads as it did before the key.
+func TestSummaryRefuseIDTokens(t *testing.T) {
+	for _, refuse := range []bool{false, true} {
+		got, ok := fleet.Summary(core.Config{RefuseIDTokens: refuse}.Effective())["refuse_id_tokens"]
+		if ok != refuse || (ok && got != "true") {
+			t.Errorf("RefuseIDTokens %v: refuse_id_tokens = %q, %v", refuse, got, ok)
+		}
 	}
 }

@@ -100,6 +100,11 @@ func Summary(cfg core.Config) map[string]string {
 	if cfg.Cache.MaxEntries != nil {
 		m["cache.max_entries"] = fmt.Sprint(*cfg.Cache.MaxEntries)
 	}
+	if cfg.RefuseIDTokens {
+		// As in the fingerprint: only when set, so that replicas of
+		// versions before the key describe an unchanged baseline alike.
+		m["refuse_id_tokens"] = "true"
+	}
 	var names []string
 	for _, is := range cfg.Issuers {
 		names = append(names, is.Issuer)

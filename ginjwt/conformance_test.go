@@ -15,7 +15,11 @@ import (
 // which the Guard skips.
 func TestConformance(t *testing.T) {
 	h := conformance.HTTPHarness("gin", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
-		g := ginjwt.New(v, ginjwt.WithSkipper(func(c *gin.Context) bool { return c.FullPath() == conformance.SkipPath }))
+		opts := []ginjwt.Option{ginjwt.WithSkipper(func(c *gin.Context) bool { return c.FullPath() == conformance.SkipPath })}
+		if route.Optional {
+			opts = append(opts, ginjwt.WithOptional())
+		}
+		g := ginjwt.New(v, opts...)
 		chain := []gin.HandlerFunc{g.Middleware}
 		if route.Scopes != nil {
 			chain = append(chain, g.RequireScopes(route.Scopes...))
@@ -29,6 +33,6 @@ func TestConformance(t *testing.T) {
 		r.GET(conformance.SkipPath, chain...)
 		return r
 	})
-	h.Skips = true
+	h.Skips, h.Optional = true, true
 	conformance.Run(t, h)
 }

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -165,4 +166,69 @@ func show(base, path, token string) {
 		fmt.Println("  WWW-Authenticate:", challenge)
 	}
 	fmt.Printf("  %s", body)
+}
+
+// RequireRoles reads the roles where the IdP puts them: here Keycloak's
+// realm roles.
+func ExampleGuard_RequireRoles() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
+	defer idp.Close()
+	v, err := core.New(idp.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	gin.SetMode(gin.ReleaseMode)
+	g := ginjwt.New(v)
+	r := gin.New()
+	r.GET("/audit", g.Middleware, g.RequireRoles("realm_access.roles", "auditor"), func(c *gin.Context) {
+		c.String(http.StatusOK, "audit log")
+	})
+	for _, role := range []string{"auditor", "viewer"} {
+		token := idp.NewToken("alice").Claim("realm_access", map[string]any{"roles": []string{role}}).Sign()
+		req := httptest.NewRequest(http.MethodGet, "/audit", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		fmt.Println(role, w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// auditor 200 audit log
+	// viewer 403 {"error":"insufficient_scope","error_description":"the access token lacks the required scope"}
+}
+
+// WithOptional serves everyone, and more to a caller whose token verifies;
+// a token that does not verify is refused, never taken as no token.
+func ExampleWithOptional() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
+	defer idp.Close()
+	v, err := core.New(idp.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.GET("/catalog", ginjwt.New(v, ginjwt.WithOptional()).Middleware, func(c *gin.Context) {
+		name := "guest"
+		if claims, ok := ginjwt.Claims(c); ok {
+			name = claims.Subject()
+		}
+		c.String(http.StatusOK, "catalog for "+name)
+	})
+	for _, token := range []string{"", idp.Token("alice"), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign()} {
+		req := httptest.NewRequest(http.MethodGet, "/catalog", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// 200 catalog for guest
+	// 200 catalog for alice
+	// 401 {"error":"invalid_token","error_description":"the access token is invalid"}
 }

@@ -1,6 +1,7 @@
 package ginjwt
 
 import (
+	"context"
 	"errors"
 
 	"github.com/gin-gonic/gin"
@@ -35,7 +36,7 @@ func (g *Guard) Middleware(c *gin.Context) {
 	var claims *core.Claims
 	if g.skip == nil || !g.skip(c) {
 		var err error
-		if claims, err = g.v.Authenticate(c.Request.Context(), core.HTTPRequest(c.Request)); err != nil {
+		if claims, err = g.authn(c.Request.Context(), core.HTTPRequest(c.Request)); err != nil {
 			g.fail(c, err)
 			return
 		}
@@ -48,6 +49,13 @@ func (g *Guard) Middleware(c *gin.Context) {
 // every scope (core.RequireScopes: exact match).
 func (g *Guard) RequireScopes(scopes ...string) gin.HandlerFunc {
 	return g.RequirePolicy(core.RequireScopes(scopes...))
+}
+
+// RequireRoles lets a request through only when its claims hold every role
+// at claimPath (core.RequireRoles: "roles" for Entra ID,
+// "realm_access.roles" for Keycloak, exact match).
+func (g *Guard) RequireRoles(claimPath string, roles ...string) gin.HandlerFunc {
+	return g.RequirePolicy(core.RequireRoles(claimPath, roles...))
 }
 
 // RequirePolicy lets a request through only when p accepts its verified
@@ -65,6 +73,15 @@ func (g *Guard) RequirePolicy(p core.Policy) gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+// authn is v.Authenticate, or v.AuthenticateOptional for a Guard
+// [WithOptional]: which requests are anonymous is core's decision.
+func (g *Guard) authn(ctx context.Context, r core.Request) (*core.Claims, error) {
+	if g.optional {
+		return g.v.AuthenticateOptional(ctx, r)
+	}
+	return g.v.Authenticate(ctx, r)
 }
 
 // fail answers a rejection through gin's writer, so gin records the
@@ -87,6 +104,12 @@ func Middleware(v *core.Verifier, opts ...Option) gin.HandlerFunc { return New(v
 // RFC 6750 response.
 func RequireScopes(v *core.Verifier, scopes ...string) gin.HandlerFunc {
 	return New(v).RequireScopes(scopes...)
+}
+
+// RequireRoles is New(v).RequireRoles(claimPath, roles...): its rejections get v's
+// RFC 6750 response.
+func RequireRoles(v *core.Verifier, claimPath string, roles ...string) gin.HandlerFunc {
+	return New(v).RequireRoles(claimPath, roles...)
 }
 
 // RequirePolicy is New(v).RequirePolicy(p): its rejections get v's RFC

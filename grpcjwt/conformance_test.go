@@ -10,12 +10,17 @@ import (
 
 // Each case is one call over bufconn to whoami (example_test.go), by its
 // unary method and by its server stream; a request for
-// conformance.SkipPath calls skipped, the service the Guard exempts.
+// conformance.SkipPath calls skipped, the service the Guard exempts, and
+// one on an optional route calls open.
 func TestConformance(t *testing.T) {
 	for name, stream := range map[string]bool{"grpc-unary": false, "grpc-stream": true} {
 		t.Run(name, func(t *testing.T) {
-			conformance.Run(t, conformance.Harness{Name: name, Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
-				g := grpcjwt.New(v, grpcjwt.WithExempt(skipped.ServiceName))
+			conformance.Run(t, conformance.Harness{Name: name, Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+				opts := []grpcjwt.Option{grpcjwt.WithExempt(skipped.ServiceName)}
+				if route.Optional {
+					opts = append(opts, grpcjwt.WithOptional())
+				}
+				g := grpcjwt.New(v, opts...)
 				c := authenticated(g)
 				if route.Scopes != nil {
 					c = c.scopes(g, route.Scopes...)
@@ -24,7 +29,9 @@ func TestConformance(t *testing.T) {
 					c = c.policy(g, route.Policy)
 				}
 				conn, stop := serve(c.options()...)
-				return func(r conformance.Request) (conformance.Result, error) { return result(conn, stream, r) }, stop
+				return func(r conformance.Request) (conformance.Result, error) {
+					return result(conn, stream, route.Optional, r)
+				}, stop
 			}})
 		})
 	}

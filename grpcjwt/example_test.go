@@ -1,6 +1,7 @@
 package grpcjwt_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -127,20 +128,79 @@ token_types: [at+jwt]
 
 // show calls whoami's unary method and its stream with token and prints
 // what came back.
-func show(conn *grpc.ClientConn, token string) {
+func show(conn *grpc.ClientConn, token string) { showOn(conn, &whoami, token) }
+
+// showOn is show for any service; an answer without a subject greets a
+// guest.
+func showOn(conn *grpc.ClientConn, service *grpc.ServiceDesc, token string) {
 	ctx := context.Background()
 	if token != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 	}
 	for _, kind := range []string{"unary", "stream"} {
-		subject, err := call(ctx, conn, &whoami, kind == "stream")
+		subject, err := call(ctx, conn, service, kind == "stream")
 		if err != nil {
 			st := status.Convert(err)
 			fmt.Printf("%-6s %s: %s\n", kind, st.Code(), st.Message())
 			continue
 		}
-		fmt.Printf("%-6s OK: hello %s\n", kind, subject)
+		fmt.Printf("%-6s OK: hello %s\n", kind, cmp.Or(subject, "guest"))
 	}
+}
+
+// UnaryRequireRoles and StreamRequireRoles read the roles where the IdP
+// puts them: here Keycloak's realm roles.
+func ExampleGuard_UnaryRequireRoles() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
+	defer idp.Close()
+	v, err := core.New(idp.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	g := grpcjwt.New(v)
+	conn, stop := serve(
+		grpc.ChainUnaryInterceptor(g.UnaryServerInterceptor(), g.UnaryRequireRoles("realm_access.roles", "auditor")),
+		grpc.ChainStreamInterceptor(g.StreamServerInterceptor(), g.StreamRequireRoles("realm_access.roles", "auditor")),
+	)
+	defer stop()
+
+	for _, role := range []string{"auditor", "viewer"} {
+		show(conn, idp.NewToken("alice").Claim("realm_access", map[string]any{"roles": []string{role}}).Sign())
+	}
+	// Output:
+	// unary  OK: hello alice
+	// stream OK: hello alice
+	// unary  PermissionDenied: the access token lacks the required scope
+	// stream PermissionDenied: the access token lacks the required scope
+}
+
+// WithOptional serves every caller, and more to one whose token verifies;
+// a token that does not verify is refused, never taken as no token.
+func ExampleWithOptional() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
+	defer idp.Close()
+	v, err := core.New(idp.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	g := grpcjwt.New(v, grpcjwt.WithOptional())
+	conn, stop := serve(grpc.UnaryInterceptor(g.UnaryServerInterceptor()), grpc.StreamInterceptor(g.StreamServerInterceptor()))
+	defer stop()
+
+	for _, token := range []string{"", idp.Token("alice"), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign()} {
+		showOn(conn, &open, token)
+	}
+	// Output:
+	// unary  OK: hello guest
+	// stream OK: hello guest
+	// unary  OK: hello alice
+	// stream OK: hello alice
+	// unary  Unauthenticated: the access token is invalid
+	// stream Unauthenticated: the access token is invalid
 }
 
 // whoami is the protected service of these tests, written out by hand so
@@ -149,10 +209,12 @@ func show(conn *grpc.ClientConn, token string) {
 // when there are none (as conformance.Endpoint answers 500). skipped is the
 // same service under another name for the tests to exempt: without claims
 // it answers an empty subject, as conformance.Endpoint does at
-// conformance.SkipPath.
+// conformance.SkipPath. open is that service again, for calls behind
+// optional authentication, where a call without claims is expected.
 var (
 	whoami  = service("jwtguard.test.Whoami", true)
 	skipped = service("jwtguard.test.Skipped", false)
+	open    = service("jwtguard.test.Open", false)
 )
 
 func service(name string, claimsRequired bool) grpc.ServiceDesc {
@@ -200,6 +262,7 @@ func serve(opts ...grpc.ServerOption) (*grpc.ClientConn, func()) {
 	srv := grpc.NewServer(opts...)
 	srv.RegisterService(&whoami, nil)
 	srv.RegisterService(&skipped, nil)
+	srv.RegisterService(&open, nil)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	go srv.Serve(ln)
 	conn, err := grpc.NewClient("passthrough:///bufconn",

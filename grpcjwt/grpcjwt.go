@@ -73,9 +73,21 @@ func (g *Guard) UnaryRequireScopes(scopes ...string) grpc.UnaryServerInterceptor
 	return g.UnaryRequirePolicy(core.RequireScopes(scopes...))
 }
 
+// UnaryRequireRoles lets a call through only when its claims hold every role
+// at claimPath (core.RequireRoles: "roles" for Entra ID,
+// "realm_access.roles" for Keycloak, exact match).
+func (g *Guard) UnaryRequireRoles(claimPath string, roles ...string) grpc.UnaryServerInterceptor {
+	return g.UnaryRequirePolicy(core.RequireRoles(claimPath, roles...))
+}
+
 // StreamRequireScopes is UnaryRequireScopes for streams.
 func (g *Guard) StreamRequireScopes(scopes ...string) grpc.StreamServerInterceptor {
 	return g.StreamRequirePolicy(core.RequireScopes(scopes...))
+}
+
+// StreamRequireRoles is UnaryRequireRoles for streams.
+func (g *Guard) StreamRequireRoles(claimPath string, roles ...string) grpc.StreamServerInterceptor {
+	return g.StreamRequirePolicy(core.RequireRoles(claimPath, roles...))
 }
 
 // UnaryRequirePolicy lets a call through only when p accepts its claims
@@ -110,7 +122,7 @@ func (g *Guard) authenticate(ctx context.Context, method string) (context.Contex
 	var claims *core.Claims
 	if !g.exempts(method) {
 		var err error
-		if claims, err = g.v.Authenticate(ctx, callRequest{ctx}); err != nil {
+		if claims, err = g.authn(ctx, callRequest{ctx}); err != nil {
 			return nil, g.fail(ctx, err)
 		}
 	}
@@ -130,6 +142,15 @@ func (g *Guard) authorize(ctx context.Context, p core.Policy) error {
 		return g.fail(ctx, err)
 	}
 	return nil
+}
+
+// authn is v.Authenticate, or v.AuthenticateOptional for a Guard
+// [WithOptional]: which requests are anonymous is core's decision.
+func (g *Guard) authn(ctx context.Context, r core.Request) (*core.Claims, error) {
+	if g.optional {
+		return g.v.AuthenticateOptional(ctx, r)
+	}
+	return g.v.Authenticate(ctx, r)
 }
 
 // fail maps through core's reason table: 401 is Unauthenticated, 403
@@ -168,9 +189,20 @@ func UnaryRequireScopes(v *core.Verifier, scopes ...string) grpc.UnaryServerInte
 	return New(v).UnaryRequireScopes(scopes...)
 }
 
+// UnaryRequireRoles is New(v).UnaryRequireRoles(claimPath, roles...): its
+// rejections get core's status.
+func UnaryRequireRoles(v *core.Verifier, claimPath string, roles ...string) grpc.UnaryServerInterceptor {
+	return New(v).UnaryRequireRoles(claimPath, roles...)
+}
+
 // StreamRequireScopes is New(v).StreamRequireScopes(scopes...).
 func StreamRequireScopes(v *core.Verifier, scopes ...string) grpc.StreamServerInterceptor {
 	return New(v).StreamRequireScopes(scopes...)
+}
+
+// StreamRequireRoles is New(v).StreamRequireRoles(claimPath, roles...).
+func StreamRequireRoles(v *core.Verifier, claimPath string, roles ...string) grpc.StreamServerInterceptor {
+	return New(v).StreamRequireRoles(claimPath, roles...)
 }
 
 // UnaryRequirePolicy is New(v).UnaryRequirePolicy(p): its rejections get

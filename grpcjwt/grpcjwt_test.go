@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -59,6 +60,10 @@ func (c chain) scopes(g *grpcjwt.Guard, scopes ...string) chain {
 	return chain{append(slices.Clone(c.unary), g.UnaryRequireScopes(scopes...)), append(slices.Clone(c.stream), g.StreamRequireScopes(scopes...))}
 }
 
+func (c chain) roles(g *grpcjwt.Guard, path string, roles ...string) chain {
+	return chain{append(slices.Clone(c.unary), g.UnaryRequireRoles(path, roles...)), append(slices.Clone(c.stream), g.StreamRequireRoles(path, roles...))}
+}
+
 func (c chain) policy(g *grpcjwt.Guard, p core.Policy) chain {
 	return chain{append(slices.Clone(c.unary), g.UnaryRequirePolicy(p)), append(slices.Clone(c.stream), g.StreamRequirePolicy(p))}
 }
@@ -84,13 +89,16 @@ func (a *aborted) handle(_ context.Context, err *core.Error) error {
 // result sends r as one call of whoami, or of skipped for a request to
 // conformance.SkipPath, and reports its status and answer. A URL query has
 // no place in a call: such cases are skipped.
-func result(conn *grpc.ClientConn, stream bool, r conformance.Request) (conformance.Result, error) {
+func result(conn *grpc.ClientConn, stream, optional bool, r conformance.Request) (conformance.Result, error) {
 	if len(r.Query) > 0 {
 		return conformance.Result{}, errors.ErrUnsupported
 	}
 	service := &whoami
-	if r.Path == conformance.SkipPath {
+	switch {
+	case r.Path == conformance.SkipPath:
 		service = &skipped
+	case optional:
+		service = &open
 	}
 	subject, err := call(metadata.NewOutgoingContext(context.Background(), r.Metadata()), conn, service, stream)
 	st := status.Convert(err)
@@ -396,4 +404,83 @@ func BenchmarkInterceptor(b *testing.B) {
 		run(b, func(ctx context.Context, req any) (any, error) { return interceptor(ctx, req, info, handler) })
 	})
 	b.Run("without", func(b *testing.B) { run(b, handler) })
+}
+
+// RequireRoles, on a Guard and on its own, grants a call whose claims hold
+// the roles and refuses others with PermissionDenied, for unary calls and
+// streams alike; without an interceptor in front, a call has no claims.
+func TestRequireRoles(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	g := grpcjwt.New(v)
+	entra := func(roles ...any) string { return idp.NewToken("alice").Claim("roles", roles).Sign() }
+	packageLevel := chain{
+		[]grpc.UnaryServerInterceptor{grpcjwt.UnaryServerInterceptor(v), grpcjwt.UnaryRequireRoles(v, "roles", "Orders.Admin")},
+		[]grpc.StreamServerInterceptor{grpcjwt.StreamServerInterceptor(v), grpcjwt.StreamRequireRoles(v, "roles", "Orders.Admin")},
+	}
+	alone := chain{
+		[]grpc.UnaryServerInterceptor{grpcjwt.UnaryRequireRoles(v, "roles", "Orders.Admin")},
+		[]grpc.StreamServerInterceptor{grpcjwt.StreamRequireRoles(v, "roles", "Orders.Admin")},
+	}
+	for _, tc := range []struct {
+		name  string
+		chain chain
+		token string
+		want  codes.Code
+	}{
+		{"Guard, role held", authenticated(g).roles(g, "roles", "Orders.Admin"), entra("Orders.Read", "Orders.Admin"), codes.OK},
+		{"Guard, role missing", authenticated(g).roles(g, "roles", "Orders.Admin"), entra("Orders.Read"), codes.PermissionDenied},
+		{"Guard, roles not strings", authenticated(g).roles(g, "roles", "Orders.Admin"), entra("Orders.Admin", 1), codes.PermissionDenied},
+		{"package-level, role held", packageLevel, entra("Orders.Admin"), codes.OK},
+		{"package-level, role missing", packageLevel, entra(), codes.PermissionDenied},
+		{"no interceptor in front", alone, entra("Orders.Admin"), codes.Unauthenticated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, stop := serve(tc.chain.options()...)
+			defer stop()
+			ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tc.token)
+			for _, stream := range []bool{false, true} {
+				subject, err := call(ctx, conn, &whoami, stream)
+				if got := status.Code(err); got != tc.want || (got == codes.OK && subject != "alice") {
+					t.Errorf("stream %v: %v %q, want %v", stream, err, subject, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// WithOptional lets a call without credentials through without claims;
+// any token is judged as without the option, and a check behind still
+// refuses an anonymous call.
+func TestOptional(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	g := grpcjwt.New(v, grpcjwt.WithOptional())
+	for _, tc := range []struct {
+		name    string
+		chain   chain
+		token   string
+		want    codes.Code
+		subject string
+	}{
+		{"no token", authenticated(g), "", codes.OK, ""},
+		{"valid token", authenticated(g), idp.Token("alice"), codes.OK, "alice"},
+		{"expired token", authenticated(g), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign(), codes.Unauthenticated, ""},
+		{"malformed token", authenticated(g), "not-a-jwt", codes.Unauthenticated, ""},
+		{"no token, behind RequireScopes", authenticated(g).scopes(g, "read"), "", codes.Unauthenticated, ""},
+		{"without the option, no token", authenticated(grpcjwt.New(v)), "", codes.Unauthenticated, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, stop := serve(tc.chain.options()...)
+			defer stop()
+			ctx := context.Background()
+			if tc.token != "" {
+				ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tc.token)
+			}
+			for _, stream := range []bool{false, true} {
+				subject, err := call(ctx, conn, &open, stream)
+				if got := status.Code(err); got != tc.want || subject != tc.subject {
+					t.Errorf("stream %v: %v %q, want %v %q", stream, err, subject, tc.want, tc.subject)
+				}
+			}
+		})
+	}
 }

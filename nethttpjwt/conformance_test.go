@@ -9,11 +9,16 @@ import (
 	"github.com/jwtguard/jwtguard/nethttpjwt"
 )
 
-// The Guard skips conformance.SkipPath; the route's checks are the Guard's
-// own, so they answer with its options.
+// The Guard skips conformance.SkipPath, and is optional on an optional
+// route; the route's checks are the Guard's own, so they answer with its
+// options.
 func TestConformance(t *testing.T) {
 	h := conformance.HTTPHarness("net/http", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
-		g := nethttpjwt.New(v, nethttpjwt.WithSkipper(func(r *http.Request) bool { return r.URL.Path == conformance.SkipPath }))
+		opts := []nethttpjwt.Option{nethttpjwt.WithSkipper(func(r *http.Request) bool { return r.URL.Path == conformance.SkipPath })}
+		if route.Optional {
+			opts = append(opts, nethttpjwt.WithOptional())
+		}
+		g := nethttpjwt.New(v, opts...)
 		if route.Policy != nil {
 			protected = g.RequirePolicy(route.Policy)(protected)
 		}
@@ -22,6 +27,6 @@ func TestConformance(t *testing.T) {
 		}
 		return g.Middleware(protected)
 	})
-	h.Skips = true
+	h.Skips, h.Optional = true, true
 	conformance.Run(t, h)
 }

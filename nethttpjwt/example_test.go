@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/jwtguard/jwtguard/core"
@@ -160,4 +161,65 @@ func show(base, path, token string) {
 		fmt.Println("  WWW-Authenticate:", challenge)
 	}
 	fmt.Printf("  %s", body)
+}
+
+// RequireRoles reads the roles where the IdP puts them: here Keycloak's
+// realm roles.
+func ExampleGuard_RequireRoles() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
+	defer idp.Close()
+	v, err := core.New(idp.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	g := nethttpjwt.New(v)
+	audit := g.Middleware(g.RequireRoles("realm_access.roles", "auditor")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "audit log\n")
+	})))
+	for _, roles := range []string{"auditor", "viewer"} {
+		token := idp.NewToken("alice").Claim("realm_access", map[string]any{"roles": []string{roles}}).Sign()
+		r := httptest.NewRequest(http.MethodGet, "/audit", nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		audit.ServeHTTP(w, r)
+		fmt.Println(roles, w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// auditor 200 audit log
+	// viewer 403 {"error":"insufficient_scope","error_description":"the access token lacks the required scope"}
+}
+
+// WithOptional serves everyone, and more to a caller whose token verifies;
+// a token that does not verify is refused, never taken as no token.
+func ExampleWithOptional() {
+	idp := jwtguardtest.NewIdP(jwtguardtest.WithClock(time.Now))
+	defer idp.Close()
+	v, err := core.New(idp.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	catalog := nethttpjwt.New(v, nethttpjwt.WithOptional()).Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := "guest"
+		if claims, ok := nethttpjwt.Claims(r); ok {
+			name = claims.Subject()
+		}
+		fmt.Fprintf(w, "catalog for %s", name)
+	}))
+	for _, token := range []string{"", idp.Token("alice"), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign()} {
+		r := httptest.NewRequest(http.MethodGet, "/catalog", nil)
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		w := httptest.NewRecorder()
+		catalog.ServeHTTP(w, r)
+		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// 200 catalog for guest
+	// 200 catalog for alice
+	// 401 {"error":"invalid_token","error_description":"the access token is invalid"}
 }

@@ -1,6 +1,7 @@
 package nethttpjwt
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -33,7 +34,7 @@ func (g *Guard) Middleware(next http.Handler) http.Handler {
 		var claims *core.Claims
 		if g.skip == nil || !g.skip(r) {
 			var err error
-			if claims, err = g.v.Authenticate(r.Context(), core.HTTPRequest(r)); err != nil {
+			if claims, err = g.authn(r.Context(), core.HTTPRequest(r)); err != nil {
 				g.fail(w, r, err)
 				return
 			}
@@ -46,6 +47,13 @@ func (g *Guard) Middleware(next http.Handler) http.Handler {
 // every scope, matched exactly (core.RequireScopes).
 func (g *Guard) RequireScopes(scopes ...string) func(http.Handler) http.Handler {
 	return g.RequirePolicy(core.RequireScopes(scopes...))
+}
+
+// RequireRoles lets a request through only when its claims hold every role
+// at claimPath (core.RequireRoles: "roles" for Entra ID,
+// "realm_access.roles" for Keycloak, exact match).
+func (g *Guard) RequireRoles(claimPath string, roles ...string) func(http.Handler) http.Handler {
+	return g.RequirePolicy(core.RequireRoles(claimPath, roles...))
 }
 
 // RequirePolicy lets a request through only when p accepts its verified
@@ -65,6 +73,15 @@ func (g *Guard) RequirePolicy(p core.Policy) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// authn is v.Authenticate, or v.AuthenticateOptional for a Guard
+// [WithOptional]: which requests are anonymous is core's decision.
+func (g *Guard) authn(ctx context.Context, r core.Request) (*core.Claims, error) {
+	if g.optional {
+		return g.v.AuthenticateOptional(ctx, r)
+	}
+	return g.v.Authenticate(ctx, r)
 }
 
 // fail answers a rejection with the error handler, or with v's RFC 6750
@@ -93,6 +110,12 @@ func Handler(v *core.Verifier, next http.Handler, opts ...Option) http.Handler {
 // RFC 6750 response.
 func RequireScopes(v *core.Verifier, scopes ...string) func(http.Handler) http.Handler {
 	return New(v).RequireScopes(scopes...)
+}
+
+// RequireRoles is New(v).RequireRoles(claimPath, roles...): its rejections get v's
+// RFC 6750 response.
+func RequireRoles(v *core.Verifier, claimPath string, roles ...string) func(http.Handler) http.Handler {
+	return New(v).RequireRoles(claimPath, roles...)
 }
 
 // RequirePolicy is New(v).RequirePolicy(p): its rejections get v's RFC

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/jwtguardtest"
@@ -239,4 +240,65 @@ func BenchmarkMiddlewareRequireScopes(b *testing.B) {
 	v, idp := jwtguardtest.NewTestVerifier(b)
 	g := nethttpjwt.New(v)
 	benchmarkHandler(b, g.Middleware(g.RequireScopes("admin")(ok)), idp.Token("alice", "admin"))
+}
+
+// RequireRoles, on a Guard and on its own, grants a request whose claims
+// hold the roles and refuses others with 403 and no scope in the
+// challenge: roles are not OAuth scopes.
+func TestRequireRoles(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	g := nethttpjwt.New(v)
+	entra := func(roles ...any) string { return idp.NewToken("alice").Claim("roles", roles).Sign() }
+	forbidden := v.Response(&core.Error{Reason: core.ReasonInsufficientScope})
+	missing := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
+	for _, tc := range []struct {
+		name   string
+		h      http.Handler
+		token  string
+		status int
+		body   string
+	}{
+		{"Guard, role held", g.Middleware(g.RequireRoles("roles", "Orders.Admin")(subject)), entra("Orders.Read", "Orders.Admin"), http.StatusOK, "alice"},
+		{"Guard, role missing", g.Middleware(g.RequireRoles("roles", "Orders.Admin")(subject)), entra("Orders.Read"), forbidden.Status, string(forbidden.Body)},
+		{"Guard, roles not strings", g.Middleware(g.RequireRoles("roles", "Orders.Admin")(subject)), entra("Orders.Admin", 1), forbidden.Status, string(forbidden.Body)},
+		{"package-level, role held", nethttpjwt.Middleware(v)(nethttpjwt.RequireRoles(v, "roles", "Orders.Admin")(subject)), entra("Orders.Admin"), http.StatusOK, "alice"},
+		{"package-level, role missing", nethttpjwt.Middleware(v)(nethttpjwt.RequireRoles(v, "roles", "Orders.Admin")(subject)), entra(), forbidden.Status, string(forbidden.Body)},
+		{"no Middleware in front", nethttpjwt.RequireRoles(v, "roles", "Orders.Admin")(subject), entra("Orders.Admin"), missing.Status, string(missing.Body)},
+	} {
+		w := get(tc.h, "/", tc.token)
+		if w.Code != tc.status || w.Body.String() != tc.body {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, w.Code, w.Body, tc.status, tc.body)
+		}
+		if challenge := w.Header().Get("WWW-Authenticate"); strings.Contains(challenge, "scope=") {
+			t.Errorf("%s: a role refusal names a scope: %s", tc.name, challenge)
+		}
+	}
+}
+
+// WithOptional lets a request without credentials through without claims;
+// any token is judged as without the option, and a check behind still
+// refuses an anonymous request.
+func TestOptional(t *testing.T) {
+	v, idp := jwtguardtest.NewTestVerifier(t)
+	g := nethttpjwt.New(v, nethttpjwt.WithOptional())
+	invalid := v.Response(&core.Error{Reason: core.ReasonTokenExpired})
+	missing := v.Response(&core.Error{Reason: core.ReasonTokenMissing})
+	for _, tc := range []struct {
+		name   string
+		h      http.Handler
+		token  string
+		status int
+		body   string
+	}{
+		{"no token", g.Middleware(subject), "", http.StatusOK, "no claims"},
+		{"valid token", g.Middleware(subject), idp.Token("alice"), http.StatusOK, "alice"},
+		{"expired token", g.Middleware(subject), idp.NewToken("alice").ExpiresIn(-time.Hour).Sign(), invalid.Status, string(invalid.Body)},
+		{"malformed token", g.Middleware(subject), "not-a-jwt", invalid.Status, string(invalid.Body)},
+		{"no token, behind RequireScopes", g.Middleware(g.RequireScopes("read")(subject)), "", missing.Status, string(missing.Body)},
+		{"without the option, no token", nethttpjwt.Middleware(v)(subject), "", missing.Status, string(missing.Body)},
+	} {
+		if w := get(tc.h, "/", tc.token); w.Code != tc.status || w.Body.String() != tc.body {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, w.Code, w.Body, tc.status, tc.body)
+		}
+	}
 }

@@ -64,6 +64,9 @@ func TestParity(t *testing.T) {
 		if !h.Skips {
 			t.Errorf("%s: the harness declares no skipped route, so the cases of skipped routes would go uncompared", h.Name)
 		}
+		if !h.Optional {
+			t.Errorf("%s: the harness declares no optional authentication, so the cases of optional credentials would go uncompared", h.Name)
+		}
 	}
 	tables := make([]conformance.Table, len(harnesses))
 	t.Run("matrix", func(t *testing.T) {
@@ -101,7 +104,11 @@ func skipsHTTP(r *http.Request) bool { return r.URL.Path == conformance.SkipPath
 
 func netHTTPHarness() conformance.Harness {
 	h := conformance.HTTPHarness("net/http", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
-		g := nethttpjwt.New(v, nethttpjwt.WithSkipper(skipsHTTP))
+		opts := []nethttpjwt.Option{nethttpjwt.WithSkipper(skipsHTTP)}
+		if route.Optional {
+			opts = append(opts, nethttpjwt.WithOptional())
+		}
+		g := nethttpjwt.New(v, opts...)
 		if route.Policy != nil {
 			protected = g.RequirePolicy(route.Policy)(protected)
 		}
@@ -110,7 +117,7 @@ func netHTTPHarness() conformance.Harness {
 		}
 		return g.Middleware(protected)
 	})
-	h.Skips = true
+	h.Skips, h.Optional = true, true
 	return h
 }
 
@@ -118,7 +125,11 @@ func netHTTPHarness() conformance.Harness {
 // conformance.Path and at conformance.SkipPath, which the Guard skips.
 func ginHarness() conformance.Harness {
 	h := conformance.HTTPHarness("gin", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
-		g := ginjwt.New(v, ginjwt.WithSkipper(func(c *gin.Context) bool { return c.FullPath() == conformance.SkipPath }))
+		opts := []ginjwt.Option{ginjwt.WithSkipper(func(c *gin.Context) bool { return c.FullPath() == conformance.SkipPath })}
+		if route.Optional {
+			opts = append(opts, ginjwt.WithOptional())
+		}
+		g := ginjwt.New(v, opts...)
 		chain := []gin.HandlerFunc{g.Middleware}
 		if route.Scopes != nil {
 			chain = append(chain, g.RequireScopes(route.Scopes...))
@@ -132,13 +143,17 @@ func ginHarness() conformance.Harness {
 		r.GET(conformance.SkipPath, chain...)
 		return r
 	})
-	h.Skips = true
+	h.Skips, h.Optional = true, true
 	return h
 }
 
 func echoHarness() conformance.Harness {
 	h := conformance.HTTPHarness("echo", func(v *core.Verifier, route conformance.Route, protected http.Handler) http.Handler {
-		g := echojwt.New(v, echojwt.WithSkipper(func(c echo.Context) bool { return c.Path() == conformance.SkipPath }))
+		opts := []echojwt.Option{echojwt.WithSkipper(func(c echo.Context) bool { return c.Path() == conformance.SkipPath })}
+		if route.Optional {
+			opts = append(opts, echojwt.WithOptional())
+		}
+		g := echojwt.New(v, opts...)
 		chain := []echo.MiddlewareFunc{g.Middleware}
 		if route.Scopes != nil {
 			chain = append(chain, g.RequireScopes(route.Scopes...))
@@ -151,7 +166,7 @@ func echoHarness() conformance.Harness {
 		e.GET(conformance.SkipPath, echo.WrapHandler(protected), chain...)
 		return e
 	})
-	h.Skips = true
+	h.Skips, h.Optional = true, true
 	return h
 }
 
@@ -159,8 +174,12 @@ func echoHarness() conformance.Harness {
 // fasthttp's own parser, with the read buffer fiberjwt's doc asks for. Its
 // endpoint answers as conformance.Endpoint does.
 func fiberHarness() conformance.Harness {
-	return conformance.Harness{Name: "fiber", Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
-		g := fiberjwt.New(v, fiberjwt.WithNext(func(c *fiber.Ctx) bool { return c.Path() == conformance.SkipPath }))
+	return conformance.Harness{Name: "fiber", Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		opts := []fiberjwt.Option{fiberjwt.WithNext(func(c *fiber.Ctx) bool { return c.Path() == conformance.SkipPath })}
+		if route.Optional {
+			opts = append(opts, fiberjwt.WithOptional())
+		}
+		g := fiberjwt.New(v, opts...)
 		chain := []fiber.Handler{g.Middleware}
 		if route.Scopes != nil {
 			chain = append(chain, g.RequireScopes(route.Scopes...))
@@ -172,7 +191,7 @@ func fiberHarness() conformance.Harness {
 			if claims, ok := core.FromContext(c.UserContext()); ok {
 				return c.SendString(claims.Subject())
 			}
-			if c.Path() == conformance.SkipPath {
+			if c.Path() == conformance.SkipPath || route.Optional {
 				return c.SendString("") // 200, no subject
 			}
 			return c.Status(http.StatusInternalServerError).SendString("no claims in the user context")
@@ -197,8 +216,12 @@ func fiberHarness() conformance.Harness {
 // fiberV3Harness is fiberHarness for fiber v3, whose routes take the
 // handlers behind the first as any.
 func fiberV3Harness() conformance.Harness {
-	return conformance.Harness{Name: "fiber v3", Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
-		g := fiberv3jwt.New(v, fiberv3jwt.WithNext(func(c fiberv3.Ctx) bool { return c.Path() == conformance.SkipPath }))
+	return conformance.Harness{Name: "fiber v3", Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		opts := []fiberv3jwt.Option{fiberv3jwt.WithNext(func(c fiberv3.Ctx) bool { return c.Path() == conformance.SkipPath })}
+		if route.Optional {
+			opts = append(opts, fiberv3jwt.WithOptional())
+		}
+		g := fiberv3jwt.New(v, opts...)
 		var behind []any
 		if route.Scopes != nil {
 			behind = append(behind, g.RequireScopes(route.Scopes...))
@@ -210,7 +233,7 @@ func fiberV3Harness() conformance.Harness {
 			if claims, ok := core.FromContext(c.Context()); ok {
 				return c.SendString(claims.Subject())
 			}
-			if c.Path() == conformance.SkipPath {
+			if c.Path() == conformance.SkipPath || route.Optional {
 				return c.SendString("") // 200, no subject
 			}
 			return c.Status(http.StatusInternalServerError).SendString("no claims in the request context")
@@ -237,8 +260,12 @@ func fiberV3Harness() conformance.Harness {
 // skipped, the same service under a name the Guard exempts, for a request
 // to conformance.SkipPath.
 func grpcHarness(name string, stream bool) conformance.Harness {
-	return conformance.Harness{Name: name, Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
-		g := grpcjwt.New(v, grpcjwt.WithExempt(skipped.ServiceName))
+	return conformance.Harness{Name: name, Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		opts := []grpcjwt.Option{grpcjwt.WithExempt(skipped.ServiceName)}
+		if route.Optional {
+			opts = append(opts, grpcjwt.WithOptional())
+		}
+		g := grpcjwt.New(v, opts...)
 		unary := []grpc.UnaryServerInterceptor{g.UnaryServerInterceptor()}
 		streams := []grpc.StreamServerInterceptor{g.StreamServerInterceptor()}
 		if route.Scopes != nil {
@@ -251,6 +278,7 @@ func grpcHarness(name string, stream bool) conformance.Harness {
 		srv := grpc.NewServer(grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(streams...))
 		srv.RegisterService(&whoami, nil)
 		srv.RegisterService(&skipped, nil)
+		srv.RegisterService(&open, nil)
 		go srv.Serve(ln)
 		conn, err := grpc.NewClient("passthrough:///bufconn",
 			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }),
@@ -263,8 +291,11 @@ func grpcHarness(name string, stream bool) conformance.Harness {
 				return conformance.Result{}, errors.ErrUnsupported // a call has no URL
 			}
 			service := &whoami
-			if r.Path == conformance.SkipPath {
+			switch {
+			case r.Path == conformance.SkipPath:
 				service = &skipped
+			case route.Optional:
+				service = &open
 			}
 			subject, err := call(metadata.NewOutgoingContext(context.Background(), r.Metadata()), conn, service, stream)
 			st := status.Convert(err)
@@ -283,10 +314,12 @@ func grpcHarness(name string, stream bool) conformance.Harness {
 // fails with Internal when it finds no claims, as conformance.Endpoint
 // answers 500. skipped is the same service under another name: without
 // claims it answers an empty subject, as conformance.Endpoint does at
-// conformance.SkipPath.
+// conformance.SkipPath; open is that service again, for calls behind
+// optional authentication.
 var (
 	whoami  = service("jwtguard.test.Whoami", true)
 	skipped = service("jwtguard.test.Skipped", false)
+	open    = service("jwtguard.test.Open", false)
 )
 
 func service(name string, claimsRequired bool) grpc.ServiceDesc {
@@ -349,8 +382,12 @@ func call(ctx context.Context, conn *grpc.ClientConn, service *grpc.ServiceDesc,
 // request to conformance.SkipPath. The handlers answer as the gRPC
 // services do, with Connect's internal for a call without claims.
 func connectHarness(name string, stream bool) conformance.Harness {
-	return conformance.Harness{Name: name, Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
-		g := connectjwt.New(v, connectjwt.WithExempt(skipped.ServiceName))
+	return conformance.Harness{Name: name, Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+		opts := []connectjwt.Option{connectjwt.WithExempt(skipped.ServiceName)}
+		if route.Optional {
+			opts = append(opts, connectjwt.WithOptional())
+		}
+		g := connectjwt.New(v, opts...)
 		chain := []connect.Interceptor{g.Interceptor()}
 		if route.Scopes != nil {
 			chain = append(chain, g.RequireScopes(route.Scopes...))
@@ -359,7 +396,7 @@ func connectHarness(name string, stream bool) conformance.Harness {
 			chain = append(chain, g.RequirePolicy(route.Policy))
 		}
 		mux := http.NewServeMux()
-		for _, service := range []string{whoami.ServiceName, skipped.ServiceName} {
+		for _, service := range []string{whoami.ServiceName, skipped.ServiceName, open.ServiceName} {
 			answer := func(ctx context.Context) (*wrapperspb.StringValue, error) {
 				claims, ok := core.FromContext(ctx)
 				switch {
@@ -392,8 +429,11 @@ func connectHarness(name string, stream bool) conformance.Harness {
 				return conformance.Result{}, errors.ErrUnsupported // a call's URL is its procedure
 			}
 			service := whoami.ServiceName
-			if r.Path == conformance.SkipPath {
+			switch {
+			case r.Path == conformance.SkipPath:
 				service = skipped.ServiceName
+			case route.Optional:
+				service = open.ServiceName
 			}
 			subject, err := callConnect(srv, service, stream, r.Header)
 			var ce *connect.Error
@@ -437,12 +477,13 @@ func callConnect(srv *httptest.Server, service string, stream bool, header http.
 }
 
 // servePolicy is the route of a case as jwtguard serve's policy: the
-// route's checks on every path, and conformance.SkipPath anonymous with the
-// same checks, which then refuse as lacking credentials, as a check behind
-// any adapter's skipper does.
+// route's checks on every path, optional when the case asks for optional
+// authentication, and conformance.SkipPath anonymous with the same checks,
+// which then refuse as lacking credentials, as a check behind any
+// adapter's skipper does.
 func servePolicy(route conformance.Route) *serve.Policy {
 	return &serve.Policy{Routes: []serve.Route{
-		{Prefix: "/", Policies: route.Policies()},
+		{Prefix: "/", Optional: route.Optional, Policies: route.Policies()},
 		{Prefix: conformance.SkipPath, Anonymous: true, Policies: route.Policies()},
 	}}
 }
@@ -453,7 +494,7 @@ func servePolicy(route conformance.Route) *serve.Policy {
 // rejection on as it came; an acceptance reaches the upstream with the
 // server's X-Auth-Subject, which is the subject the upstream sees.
 func serveForwardAuthHarness() conformance.Harness {
-	return conformance.Harness{Name: "serve-forward-auth", Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+	return conformance.Harness{Name: "serve-forward-auth", Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
 		s, err := serve.New(v, servePolicy(route))
 		if err != nil {
 			return func(conformance.Request) (conformance.Result, error) { return conformance.Result{}, err }, func() {}
@@ -491,7 +532,7 @@ func serveForwardAuthHarness() conformance.Harness {
 // (status, headers, body); an OK becomes a 200 whose subject is the
 // x-auth-subject header set on the upstream request.
 func serveExtAuthzHarness() conformance.Harness {
-	return conformance.Harness{Name: "serve-ext_authz", Skips: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
+	return conformance.Harness{Name: "serve-ext_authz", Skips: true, Optional: true, Serve: func(v *core.Verifier, route conformance.Route) (func(conformance.Request) (conformance.Result, error), func()) {
 		s, err := serve.New(v, servePolicy(route))
 		if err != nil {
 			return func(conformance.Request) (conformance.Result, error) { return conformance.Result{}, err }, func() {}

@@ -44,6 +44,13 @@ type Route struct {
 	// request as lacking credentials: skipping authentication never
 	// authorizes.
 	Anonymous bool
+	// Optional routes take a request that presents no credentials at all
+	// as anonymous (no identity headers), and verify one that presents any
+	// as any other route does ([core.Verifier.AuthenticateOptional]): an
+	// expired or forged token is still refused. For pages that serve
+	// everyone and show more to a signed-in caller. Policies refuse an
+	// anonymous request as lacking credentials.
+	Optional bool
 	// Policies run after authentication, in order, as [core.Verifier.Authorize]
 	// runs them.
 	Policies []core.Policy
@@ -126,6 +133,9 @@ func LoadPolicy(file string) (*Policy, error) {
 //	  - prefix: /admin
 //	    methods: [POST, DELETE]
 //	    scopes: [admin]
+//	  - prefix: /reports
+//	    roles: [auditor]
+//	    roles_claim: realm_access.roles
 //	claim_headers:
 //	  tenant: X-Tenant
 func ParsePolicy(data []byte) (*Policy, error) {
@@ -237,6 +247,12 @@ func parseRoute(key string, n *yaml.Node) (Route, error) {
 			}
 			return v.Decode(&r.Anonymous)
 		},
+		"optional": func(k string, v *yaml.Node) error {
+			if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+				return &PolicyError{Key: k, Line: v.Line, Msg: "must be true or false"}
+			}
+			return v.Decode(&r.Optional)
+		},
 		"scopes": func(k string, v *yaml.Node) error { return list(k, v, &scopes) },
 		"roles": func(k string, v *yaml.Node) error {
 			rolesLine = v.Line
@@ -254,6 +270,8 @@ func parseRoute(key string, n *yaml.Node) (Route, error) {
 		return r, &PolicyError{Key: key + ".prefix", Line: n.Line, Msg: fmt.Sprintf("%q must start with /", r.Prefix)}
 	case cleanPath(r.Prefix) != r.Prefix && r.Prefix != "/":
 		return r, &PolicyError{Key: key + ".prefix", Line: n.Line, Msg: fmt.Sprintf("%q is not a clean path (write %q)", r.Prefix, cleanPath(r.Prefix))}
+	case r.Anonymous && r.Optional:
+		return r, &PolicyError{Key: key + ".optional", Line: n.Line, Msg: "a route is anonymous (no token read) or optional (a token verified when present), not both"}
 	case r.Anonymous && (len(scopes) > 0 || len(roles) > 0):
 		return r, &PolicyError{Key: key + ".anonymous", Line: n.Line, Msg: "an anonymous route has no claims to check scopes or roles on; it would refuse every request"}
 	case len(roles) > 0 && rolesClaim == "":
@@ -265,11 +283,9 @@ func parseRoute(key string, n *yaml.Node) (Route, error) {
 		r.Policies = append(r.Policies, core.RequireScopes(scopes...))
 	}
 	if len(roles) > 0 {
-		p, err := requireRoles(rolesClaim, roles)
-		if err != nil {
-			return r, &PolicyError{Key: key + ".roles", Line: rolesLine, Msg: err.Error()}
-		}
-		r.Policies = append(r.Policies, p)
+		// core.RequireRoles reads the claim path as each IdP writes it
+		// (realm_access.roles, roles, cognito:groups, a URN).
+		r.Policies = append(r.Policies, core.RequireRoles(rolesClaim, roles...))
 	}
 	return r, nil
 }
@@ -320,6 +336,9 @@ func (p *Policy) check() error {
 	for i, r := range p.Routes {
 		if !strings.HasPrefix(r.Prefix, "/") {
 			return &PolicyError{Key: fmt.Sprintf("routes[%d].prefix", i), Msg: fmt.Sprintf("%q must start with /", r.Prefix)}
+		}
+		if r.Anonymous && r.Optional {
+			return &PolicyError{Key: fmt.Sprintf("routes[%d]", i), Msg: "a route is anonymous or optional, not both"}
 		}
 		methods := r.Methods
 		if len(methods) == 0 {

@@ -62,7 +62,8 @@ func underPrefix(p, prefix string) bool {
 // dot segments before it routes, so each target is read as written and as
 // cleaned. When the readings fall under different routes, every one's
 // requirements apply (RFC 3986 section 6: equivalent paths must not escape
-// the policy), and the request is anonymous only when all are.
+// the policy), and the request is anonymous only when all are, optional
+// only when all are optional or anonymous.
 func (rt *router) matchAll(ts []target) *Route {
 	var found [2 * maxTargets]*Route
 	n := 0
@@ -82,10 +83,16 @@ func (rt *router) matchAll(ts []target) *Route {
 	if n == 1 {
 		return found[0]
 	}
-	merged := &Route{Prefix: found[0].Prefix, Anonymous: true}
+	// The strictest authentication of the routes found: required over
+	// optional over anonymous.
+	merged := &Route{Prefix: found[0].Prefix, Anonymous: true, Optional: true}
 	for _, r := range found[:n] {
 		merged.Anonymous = merged.Anonymous && r.Anonymous
+		merged.Optional = merged.Optional && (r.Optional || r.Anonymous)
 		merged.Policies = append(merged.Policies, r.Policies...)
+	}
+	if merged.Anonymous {
+		merged.Optional = false
 	}
 	return merged
 }

@@ -3,7 +3,6 @@ package serve
 import (
 	"bytes"
 	"encoding/base64"
-	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -14,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jwtguard/jwtguard/core"
 	"github.com/jwtguard/jwtguard/jwtguardtest"
@@ -264,13 +264,73 @@ func TestParsePolicy(t *testing.T) {
 	}
 }
 
-// TestRolesFailClosed: until core has a roles policy, a route naming roles
-// is refused at start, never served without its roles.
-func TestRolesFailClosed(t *testing.T) {
-	_, err := ParsePolicy([]byte("routes:\n  - prefix: /a\n    roles: [admin]\n    roles_claim: realm_access.roles\n"))
-	var pe *PolicyError
-	if !errors.As(err, &pe) || pe.Key != "routes[0].roles" || pe.Line != 3 {
-		t.Errorf("error %v, want a PolicyError for routes[0].roles at line 3", err)
+// TestRolesAndOptional: roles at each IdP's claim path, refused as 403
+// insufficient_scope whose challenge names no scope; an optional route
+// takes a request without credentials as anonymous and still refuses a bad
+// token.
+func TestRolesAndOptional(t *testing.T) {
+	f := newFixture(t, `
+routes:
+  - prefix: /reports
+    roles: [auditor]
+    roles_claim: realm_access.roles
+  - prefix: /groups
+    roles: [admins]
+    roles_claim: cognito:groups
+  - prefix: /home
+    optional: true
+  - prefix: /home/settings
+    optional: true
+    scopes: [profile]
+`)
+	keycloak := f.idp.NewToken("alice").Claim("realm_access", map[string]any{"roles": []string{"auditor", "user"}}).Sign()
+	cognito := f.idp.NewToken("bob").Claim("cognito:groups", []string{"admins"}).Sign()
+	expired := f.idp.NewToken("carol").ExpiresIn(-time.Hour).Sign()
+	for _, tc := range []struct {
+		name, path, token string
+		status            int
+		subject           string
+	}{
+		{"Keycloak realm role", "/auth/reports/q3", keycloak, 200, "alice"},
+		{"Keycloak realm role missing", "/auth/reports/q3", cognito, 403, ""},
+		{"Cognito group", "/auth/groups", cognito, 200, "bob"},
+		{"Cognito group missing", "/auth/groups", keycloak, 403, ""},
+		{"optional, no credentials", "/auth/home", "", 200, ""},
+		{"optional, a valid token", "/auth/home", keycloak, 200, "alice"},
+		{"optional, an expired token", "/auth/home", expired, 401, ""},
+		{"optional, a malformed token", "/auth/home", "x.y", 401, ""},
+		{"optional with a scope, no credentials", "/auth/home/settings", "", 401, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := f.auth(tc.path, bearer(tc.token))
+			if w.Code != tc.status || w.Header().Get(HeaderSubject) != tc.subject {
+				t.Errorf("%d subject %q, want %d %q (%s)", w.Code, w.Header().Get(HeaderSubject), tc.status, tc.subject, w.Body)
+			}
+			if w.Code == 403 {
+				if got := w.Header().Get("WWW-Authenticate"); strings.Contains(got, "scope=") || !strings.Contains(got, `error="insufficient_scope"`) {
+					t.Errorf("challenge %q: roles are not scopes", got)
+				}
+			}
+		})
+	}
+	if _, err := ParsePolicy([]byte("routes:\n  - prefix: /a\n    anonymous: true\n    optional: true\n")); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("anonymous and optional: %v", err)
+	}
+	// A path read two ways needs the stricter authentication.
+	rt := newRouter([]Route{{Prefix: "/open", Anonymous: true}, {Prefix: "/home", Optional: true}, {Prefix: "/admin"}})
+	for _, tc := range []struct {
+		ts                  []target
+		anonymous, optional bool
+	}{
+		{[]target{{method: "GET", path: "/open/../home"}}, false, true},
+		{[]target{{method: "GET", path: "/open/../admin"}}, false, false},
+		{[]target{{method: "GET", path: "/home/../admin"}}, false, false},
+		{[]target{{method: "GET", path: "/open"}, {method: "GET", path: "/open/x"}}, true, false},
+	} {
+		r := rt.matchAll(tc.ts)
+		if r.Anonymous != tc.anonymous || r.Optional != tc.optional {
+			t.Errorf("%v: anonymous %v optional %v, want %v %v", tc.ts, r.Anonymous, r.Optional, tc.anonymous, tc.optional)
+		}
 	}
 }
 

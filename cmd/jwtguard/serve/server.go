@@ -179,7 +179,7 @@ func splitURI(u string) (p, rawQuery string, err error) {
 
 // verdict is the server's answer to one request: err is a rejection
 // (core's), claims the identity of an accepted one, nil for an anonymous
-// route.
+// request.
 type verdict struct {
 	claims *core.Claims
 	err    error
@@ -208,7 +208,11 @@ func (s *Server) decide(ctx context.Context, req core.Request, ts []target, targ
 		}
 		return verdict{}
 	}
-	claims, err := s.v.Authenticate(ctx, req)
+	authenticate := s.v.Authenticate
+	if route.Optional {
+		authenticate = s.v.AuthenticateOptional
+	}
+	claims, err := authenticate(ctx, req)
 	if err != nil {
 		return verdict{err: err}
 	}

@@ -197,13 +197,18 @@ func parseJWK(raw json.RawMessage, algs map[string]bool) (*Key, error) {
 	return NewKey(head.Kid, head.Alg, jwk.Key())
 }
 
-// NewKey admits pub as a verification key: RSA of at least 2048 bits,
-// ECDSA or Ed25519.
+// NewKey admits pub as a verification key: RSA of at least 2048 bits
+// without the ROCA fingerprint, ECDSA or Ed25519.
 func NewKey(kid, alg string, pub crypto.PublicKey) (*Key, error) {
 	switch p := pub.(type) {
 	case *rsa.PublicKey:
 		if p.N.BitLen() < minRSABits {
 			return nil, fmt.Errorf("RSA key of %d bits is under %d", p.N.BitLen(), minRSABits)
+		}
+		// CVE-2017-15361: a modulus from Infineon's flawed generator can be
+		// factored, so its key is dropped as a short one is.
+		if hasROCAFingerprint(p.N) {
+			return nil, errors.New("RSA key has the ROCA fingerprint (CVE-2017-15361): its modulus can be factored")
 		}
 	case *ecdsa.PublicKey, ed25519.PublicKey:
 	default:
