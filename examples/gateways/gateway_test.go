@@ -64,7 +64,7 @@ func wantNoSpoofed(t *testing.T, gw gatewayTraits, got gateway.Echoed) {
 		if name == unlistedHeader && !gw.dropsByPrefix {
 			continue
 		}
-		if want, ok := spoofed[name]; ok && slices.Contains(vals, want) {
+		if forged, ok := spoofed[name]; ok && slices.Contains(vals, forged) {
 			t.Errorf("upstream got the client's %s: %q", name, vals)
 		}
 	}
