@@ -41,6 +41,9 @@ type gatewayTraits struct {
 	// only those the config lists, the ones jwtguard sets (nginx, which
 	// cannot drop headers by prefix).
 	dropsByPrefix bool
+	// unreachable is the status of a request while jwtguard cannot be
+	// reached: never a pass.
+	unreachable int
 }
 
 // spoofed are X-Auth-* headers a client sends to pass as someone else.
@@ -315,8 +318,10 @@ var gateways = []struct {
 	start             func(ctx context.Context, bin, dir, config, listen string) (*gateway.Process, error)
 	traits            gatewayTraits
 }{
-	{"nginx", "nginx", "nginx", gateway.NginxSite, gateway.StartNginx, gatewayTraits{}},
-	{"caddy", "caddy", "caddy", gateway.Caddyfile, gateway.StartCaddy, gatewayTraits{jwtguardBody: true, dropsByPrefix: true}},
+	{"nginx", "nginx", "nginx", gateway.NginxSite, gateway.StartNginx,
+		gatewayTraits{unreachable: http.StatusServiceUnavailable}},
+	{"caddy", "caddy", "caddy", gateway.Caddyfile, gateway.StartCaddy,
+		gatewayTraits{jwtguardBody: true, dropsByPrefix: true, unreachable: http.StatusBadGateway}},
 }
 
 func TestGateways(t *testing.T) {
@@ -326,31 +331,78 @@ func TestGateways(t *testing.T) {
 			bin := lookGateway(t, g.binary, g.pkg)
 			a := sharedAuth(t)
 			up := newUpstream(t)
-			listen, err := gateway.FreeAddr()
-			if err != nil {
-				t.Fatal(err)
-			}
-			config, err := gateway.Render(g.config, map[string]string{
-				gateway.GatewayAddr: listen,
-				gateway.ServeAddr:   a.serve.Addr,
-				gateway.AppAddr:     strings.TrimPrefix(up.srv.URL, "http://"),
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-			defer cancel()
-			p, err := g.start(ctx, bin, t.TempDir(), config, listen)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				p.Stop()
-				if t.Failed() {
-					t.Logf("%s output:\n%s", g.name, p.Output())
-				}
-			})
-			runGateway(t, a, "http://"+listen, up, g.traits)
+			base := startGateway(t, g.name, g.config, g.start, bin, a.serve.Addr, up)
+			runGateway(t, a, base, up, g.traits)
 		})
 	}
+}
+
+// TestGatewaysJWTGuardUnreachable: with no jwtguard to ask, a gateway
+// refuses, whatever the token.
+func TestGatewaysJWTGuardUnreachable(t *testing.T) {
+	for _, g := range gateways {
+		t.Run(g.name, func(t *testing.T) {
+			t.Parallel()
+			bin := lookGateway(t, g.binary, g.pkg)
+			a := sharedAuth(t)
+			up := newUpstream(t)
+			// A port nothing listens on once FreeAddr has closed it.
+			nowhere, err := gateway.FreeAddr()
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := startGateway(t, g.name, g.config, g.start, bin, nowhere, up)
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, "GET", base+"/orders", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header = bearer(a.idp.NewToken("alice").Scopes("orders.read").Sign())
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != g.traits.unreachable {
+				t.Errorf("status %d, want %d", resp.StatusCode, g.traits.unreachable)
+			}
+			if up.n() != 0 {
+				t.Errorf("%d requests reached the upstream", up.n())
+			}
+		})
+	}
+}
+
+// startGateway runs a gateway on its sample config, rendered with a free
+// port to listen on, serveAddr for jwtguard and up for the application,
+// until the test ends; it returns the gateway's base URL.
+func startGateway(t *testing.T, name, sample string, start func(ctx context.Context, bin, dir, config, listen string) (*gateway.Process, error),
+	bin, serveAddr string, up *upstreamCount) string {
+	t.Helper()
+	listen, err := gateway.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, err := gateway.Render(sample, map[string]string{
+		gateway.GatewayAddr: listen,
+		gateway.ServeAddr:   serveAddr,
+		gateway.AppAddr:     strings.TrimPrefix(up.srv.URL, "http://"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	p, err := start(ctx, bin, t.TempDir(), config, listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Stop()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, p.Output())
+		}
+	})
+	return "http://" + listen
 }
