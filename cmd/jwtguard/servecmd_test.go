@@ -3,8 +3,17 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +24,7 @@ import (
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
@@ -41,6 +51,13 @@ func (l *lockedBuffer) String() string {
 // startServe runs `jwtguard serve` with args until the test ends and
 // returns the addresses it logged it listens on.
 func startServe(t *testing.T, args ...string) (httpAddr, grpcAddr string, stderr *lockedBuffer) {
+	httpAddr, grpcAddr, stderr, _ = startServeLogged(t, args...)
+	return httpAddr, grpcAddr, stderr
+}
+
+// startServeLogged is startServe that also returns logged, which receives
+// the message of every JSON line the server logs after it listens.
+func startServeLogged(t *testing.T, args ...string) (httpAddr, grpcAddr string, stderr *lockedBuffer, logged <-chan string) {
 	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -63,30 +80,86 @@ func startServe(t *testing.T, args ...string) (httpAddr, grpcAddr string, stderr
 	})
 	type listening struct{ HTTP, GRPC string }
 	found := make(chan listening, 1)
+	messages := make(chan string, 64)
 	go func() {
 		sc := bufio.NewScanner(pr)
+		sc.Buffer(nil, 1<<20)
+		listened := false
 		for sc.Scan() {
 			var line struct {
 				Msg  string `json:"msg"`
 				HTTP string `json:"http"`
 				GRPC string `json:"grpc"`
 			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "jwtguard serve listening" {
+			if json.Unmarshal(sc.Bytes(), &line) != nil {
+				continue
+			}
+			switch {
+			case !listened && line.Msg == "jwtguard serve listening":
+				listened = true
 				found <- listening{line.HTTP, line.GRPC}
-				break
+			case listened:
+				select {
+				case messages <- line.Msg:
+				default: // nobody reads this far
+				}
 			}
 		}
 		io.Copy(io.Discard, pr)
 	}()
 	select {
 	case l := <-found:
-		return l.HTTP, l.GRPC, stderr
+		return l.HTTP, l.GRPC, stderr, messages
 	case code := <-done:
 		t.Fatalf("serve exited %d before listening: %s", code, stderr.String())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve did not listen within 30s: %s", stderr.String())
 	}
-	return "", "", nil
+	return "", "", nil, nil
+}
+
+// TestServeWatch: with -watch, a changed baseline file takes effect without
+// a restart.
+func TestServeWatch(t *testing.T) {
+	baseline, mint := fixture(t)
+	httpAddr, _, stderr, logged := startServeLogged(t, "-config", baseline, "-addr", "127.0.0.1:0", "-watch")
+	claims := goodClaims()
+	claims["aud"] = "billing-api"
+	token := mint(claims)
+	ask := func() int {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+httpAddr+"/auth", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := ask(); code != http.StatusUnauthorized {
+		t.Fatalf("a token for another audience: %d, want 401", code)
+	}
+	data, err := os.ReadFile(baseline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := baseline + ".next"
+	os.WriteFile(next, []byte(strings.Replace(string(data), "audiences: [orders-api]", "audiences: [billing-api]", 1)), 0o600)
+	if err := os.Rename(next, baseline); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(30 * time.Second)
+	for reloaded := false; !reloaded; {
+		select {
+		case msg := <-logged:
+			reloaded = strings.HasPrefix(msg, "jwtguard baseline reloaded")
+		case <-deadline:
+			t.Fatalf("no reload within 30s of the change: %s", stderr.String())
+		}
+	}
+	if code := ask(); code != http.StatusOK {
+		t.Errorf("after the reload: %d, want 200", code)
+	}
 }
 
 // TestServeCommand starts the subcommand on free loopback ports and asks
@@ -197,5 +270,149 @@ func TestServeUsage(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", r.code, r.stderr, tc.code, tc.want)
 			}
 		})
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns a
+// pool that trusts it.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "jwtguard serve test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// TestServeTLS: with -tls-cert and -tls-key both listeners speak TLS only.
+func TestServeTLS(t *testing.T) {
+	baseline, mint := fixture(t)
+	certFile, keyFile, pool := selfSigned(t)
+	httpAddr, grpcAddr, _ := startServe(t, "-config", baseline, "-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0",
+		"-tls-cert", certFile, "-tls-key", keyFile)
+	tlsConfig := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
+	req, _ := http.NewRequest(http.MethodGet, "https://"+httpAddr+"/auth", nil)
+	req.Header.Set("Authorization", "Bearer "+mint(goodClaims()))
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("X-Auth-Subject") != "alice" {
+		t.Errorf("over TLS: %d %q, want 200 alice", resp.StatusCode, resp.Header.Get("X-Auth-Subject"))
+	}
+	if resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + httpAddr + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Error("the TLS listener answered plain text")
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if h, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("gRPC health over TLS: %v %v", h, err)
+	}
+	plain, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	short, cancelShort := context.WithTimeout(ctx, 2*time.Second)
+	defer cancelShort()
+	if _, err := healthpb.NewHealthClient(plain).Check(short, &healthpb.HealthCheckRequest{}); err == nil {
+		t.Error("the TLS gRPC listener answered plain text")
+	}
+}
+
+// TestPlaintextAllowed is the TLS rule, address by address.
+func TestPlaintextAllowed(t *testing.T) {
+	for _, tc := range []struct {
+		addr            string
+		tls, insecure   bool
+		allowed, parses bool
+	}{
+		{"127.0.0.1:8081", false, false, true, true},
+		{"127.1.2.3:8081", false, false, true, true},
+		{"[::1]:8081", false, false, true, true},
+		{"localhost:8081", false, false, true, true},
+		{"0.0.0.0:8081", false, false, false, true},
+		{":8081", false, false, false, true},
+		{"[::]:8081", false, false, false, true},
+		{"10.0.0.5:8081", false, false, false, true},
+		{"auth.internal:8081", false, false, false, true},
+		{"0.0.0.0:8081", true, false, true, true},
+		{"0.0.0.0:8081", false, true, true, true},
+		{"no-port", false, false, false, false},
+	} {
+		err := plaintextAllowed(tc.addr, tc.tls, tc.insecure)
+		if (err == nil) != tc.allowed {
+			t.Errorf("%s tls=%v insecure=%v: %v, want allowed=%v", tc.addr, tc.tls, tc.insecure, err, tc.allowed)
+		}
+		if err != nil && tc.parses && !strings.Contains(err.Error(), "unencrypted") {
+			t.Errorf("%s: %v does not say why", tc.addr, err)
+		}
+	}
+}
+
+// TestServeService: -service selects an estate file's service, as in the
+// other commands, and defaults to $JWTGUARD_SERVICE.
+func TestServeService(t *testing.T) {
+	estate, mint := estateFixture(t)
+	claims := goodClaims()
+	claims["aud"] = "billing-api"
+	token := mint(claims)
+	for _, tc := range []struct {
+		name, env string
+		args      []string
+		status    int
+	}{
+		{"by flag", "", []string{"-service", "billing"}, 200},
+		{"by environment", "billing", nil, 200},
+		{"another service", "billing", []string{"-service", "orders"}, 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("JWTGUARD_SERVICE", tc.env)
+			addr, _, _ := startServe(t, append([]string{"-config", estate, "-addr", "127.0.0.1:0"}, tc.args...)...)
+			req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/auth", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("%d, want %d", resp.StatusCode, tc.status)
+			}
+		})
+	}
+	t.Setenv("JWTGUARD_SERVICE", "")
+	if r := runCLI(t, "", "serve", "-config", estate, "-addr", "127.0.0.1:0", "-service", "shipping"); r.code != 1 || !strings.Contains(r.stderr, "orders, billing") {
+		t.Errorf("an unknown service: exit %d, stderr %q; want 1 and the known services", r.code, r.stderr)
 	}
 }

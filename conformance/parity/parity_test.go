@@ -280,9 +280,7 @@ func grpcHarness(name string, stream bool) conformance.Harness {
 		srv.RegisterService(&skipped, nil)
 		srv.RegisterService(&open, nil)
 		go srv.Serve(ln)
-		conn, err := grpc.NewClient("passthrough:///bufconn",
-			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }),
-			grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err := dialBufconn(ln)
 		send := func(r conformance.Request) (conformance.Result, error) {
 			if err != nil {
 				return conformance.Result{}, err
@@ -541,9 +539,7 @@ func serveExtAuthzHarness() conformance.Harness {
 		srv := grpc.NewServer()
 		s.RegisterGRPC(srv)
 		go srv.Serve(ln)
-		conn, err := grpc.NewClient("passthrough:///bufconn",
-			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }),
-			grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err := dialBufconn(ln)
 		send := func(r conformance.Request) (conformance.Result, error) {
 			if err != nil {
 				return conformance.Result{}, err
@@ -600,4 +596,11 @@ func extAuthzResult(res *authv3.CheckResponse) (conformance.Result, error) {
 		out.Header.Add(h.GetHeader().GetKey(), h.GetHeader().GetValue())
 	}
 	return out, nil
+}
+
+// dialBufconn is a client of the gRPC server listening on ln.
+func dialBufconn(ln *bufconn.Listener) (*grpc.ClientConn, error) {
+	return grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
 }

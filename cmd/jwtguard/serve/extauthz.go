@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -65,11 +66,9 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 			func(name, value string) { ok.Headers = append(ok.Headers, headerOption(name, value)) },
 			func(name string) { ok.HeadersToRemove = append(ok.HeadersToRemove, strings.ToLower(name)) })
 	} else {
-		// An anonymous route: the upstream learns no identity, and none a
+		// An anonymous request: the upstream learns no identity, and none a
 		// client sent.
-		for _, name := range s.ownedHeaders() {
-			ok.HeadersToRemove = append(ok.HeadersToRemove, strings.ToLower(name))
-		}
+		ok.HeadersToRemove = slices.Clone(s.owned)
 	}
 	return &authv3.CheckResponse{
 		Status:       &rpcstatus.Status{Code: int32(codes.OK)},
@@ -77,11 +76,15 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	}, nil
 }
 
-// ownedHeaders are every header the server sets on the upstream request.
-func (s *Server) ownedHeaders() []string {
-	out := append([]string(nil), identityHeaders...)
-	for _, m := range s.claims {
-		out = append(out, m.Header)
+// ownedHeaders are every header the server sets on the upstream request,
+// in lower case as HTTP/2 writes header names.
+func ownedHeaders(claims []ClaimHeader) []string {
+	out := make([]string, 0, len(identityHeaders)+len(claims))
+	for _, name := range identityHeaders {
+		out = append(out, strings.ToLower(name))
+	}
+	for _, m := range claims {
+		out = append(out, strings.ToLower(m.Header))
 	}
 	return out
 }

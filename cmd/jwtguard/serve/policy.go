@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -147,6 +148,9 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	if len(doc.Content) == 0 {
 		return p, nil // an empty file: the defaults
 	}
+	// Where each route and claim header stands, for the problems check
+	// finds across entries, which name them by index.
+	lines, fileKeys := map[string]int{}, map[string]string{}
 	top := doc.Content[0]
 	err := eachKey(top, "", map[string]func(key string, n *yaml.Node) error{
 		"routes": func(key string, n *yaml.Node) error {
@@ -154,6 +158,7 @@ func ParsePolicy(data []byte) (*Policy, error) {
 				return &PolicyError{Key: key, Line: n.Line, Msg: "must be a list of routes"}
 			}
 			for i, rn := range n.Content {
+				lines[fmt.Sprintf("%s[%d]", key, i)] = rn.Line
 				r, err := parseRoute(fmt.Sprintf("%s[%d]", key, i), rn)
 				if err != nil {
 					return err
@@ -168,6 +173,8 @@ func ParsePolicy(data []byte) (*Policy, error) {
 				if err != nil {
 					return err
 				}
+				index := fmt.Sprintf("%s[%d]", key, len(p.ClaimHeaders))
+				lines[index], fileKeys[index] = v.Line, key+"."+claim
 				p.ClaimHeaders = append(p.ClaimHeaders, h)
 				return nil
 			})
@@ -177,6 +184,13 @@ func ParsePolicy(data []byte) (*Policy, error) {
 		return nil, err
 	}
 	if err := p.check(); err != nil {
+		var pe *PolicyError
+		if errors.As(err, &pe) {
+			pe.Line = lines[pe.Key]
+			if k, ok := fileKeys[pe.Key]; ok {
+				pe.Key = k
+			}
+		}
 		return nil, err
 	}
 	return p, nil

@@ -28,6 +28,7 @@ type Server struct {
 	router  router
 	routed  bool // the policy has routes, so a request's target matters
 	claims  []ClaimHeader
+	owned   []string // ownedHeaders(claims), computed once
 	logger  *slog.Logger
 	metrics http.Handler
 	live    http.Handler
@@ -64,6 +65,7 @@ func New(v *core.Verifier, p *Policy, opts ...Option) (*Server, error) {
 	for _, h := range p.ClaimHeaders {
 		s.claims = append(s.claims, ClaimHeader{Claim: h.Claim, Header: canonical(h.Header)})
 	}
+	s.owned = ownedHeaders(s.claims)
 	for _, o := range opts {
 		o(s)
 	}
