@@ -301,6 +301,7 @@ func ExampleIdP_EditDiscovery() {
 	// ready: false verdict: jwtguard: keys_unavailable: no key set fetched yet
 	// discovery document: the document names issuer "ISSUER/", the baseline "ISSUER": they must be identical (OpenID Connect Discovery 1.0 section 4.3); they differ by a trailing slash
 }
+
 // A rejection line names the endpoint that refused the token and what
 // the token carried; Logs keeps it for a test to check.
 func ExampleLogs() {
@@ -338,4 +339,3 @@ func ExampleNewLoggedVerifier() {
 	// Output:
 	// token_expired alice
 }
-
