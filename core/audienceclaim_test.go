@@ -61,6 +61,15 @@ var audienceClaimCases = []verifyCase{
 	{name: "aud written out", cfg: func(c *core.Config) { c.AudienceClaim = core.AudienceClaimAud }, token: signed("RS256", "rsa", noEdit)},
 }
 
+// audienceClaimDetails are what the refusals of some cases say: an
+// operator reads there whether the claim is missing or another client's.
+var audienceClaimDetails = map[string]string{
+	"client_id missing":                     `claim "client_id" is missing (audience_claim: client_id)`,
+	"client_id missing, aud of the service": `claim "client_id" is missing`,
+	"client_id of another client":           "client_id is not a client this service accepts",
+	"aud of another service":                "token is not for this audience",
+}
+
 // TestAudienceClaim: under audience_claim: client_id the token's client_id
 // must be one of the audiences, and an aud it carries too.
 func TestAudienceClaim(t *testing.T) {
@@ -84,6 +93,9 @@ func TestAudienceClaim(t *testing.T) {
 					continue
 				}
 				assertReason(t, err, tc.want)
+				if want := audienceClaimDetails[tc.name]; !strings.Contains(err.Error(), want) {
+					t.Fatalf("refused with %q, want it to say %q", err, want)
+				}
 			}
 		})
 	}
