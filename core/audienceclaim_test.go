@@ -107,6 +107,7 @@ func TestAudienceClaimBaseline(t *testing.T) {
 	const plain = "issuers:\n  - issuer: https://idp.example.com/\n    jwks_url: https://idp.example.com/jwks\naudiences: [api]\nalgorithms: [RS256]\n"
 	for _, tc := range []struct {
 		name, extra string
+		drop        string // taken out of the plain baseline
 		claim       string // the parsed value, when it is accepted
 		errKey      string // the key the refusal names
 		errMsg      string
@@ -117,15 +118,18 @@ func TestAudienceClaimBaseline(t *testing.T) {
 		{name: "unknown value", extra: "audience_claim: azp\n", errKey: "audience_claim", errMsg: `"azp": must be aud or client_id`},
 		{name: "case matters", extra: "audience_claim: Client_ID\n", errKey: "audience_claim", errMsg: "must be aud or client_id"},
 		{name: "not a string", extra: "audience_claim: [client_id]\n", errKey: "audience_claim", errMsg: "must be a string"},
+		{name: "client_id without audiences", extra: "audience_claim: client_id\n", drop: "audiences: [api]\n",
+			errKey: "audiences", errMsg: "the client IDs whose tokens audience_claim: client_id accepts"},
 		{name: "with insecure_skip_audience", extra: "audience_claim: client_id\ninsecure_skip_audience: true\n",
 			errKey: "audience_claim", errMsg: "insecure_skip_audience"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := core.ParseBaseline([]byte(plain + tc.extra))
+			cfg, err := core.ParseBaseline([]byte(strings.Replace(plain, tc.drop, "", 1) + tc.extra))
 			if tc.errKey != "" {
 				errs := core.ConfigErrors(err)
-				if len(errs) != 1 || errs[0].Key != tc.errKey || !strings.Contains(errs[0].Msg, tc.errMsg) || errs[0].Line == 0 {
-					t.Fatalf("errors %v, want one on %s saying %q, with its line", err, tc.errKey, tc.errMsg)
+				if len(errs) != 1 || errs[0].Key != tc.errKey || !strings.Contains(errs[0].Msg, tc.errMsg) ||
+					(errs[0].Line == 0) != (tc.drop != "") {
+					t.Fatalf("errors %v, want one on %s saying %q, with its line where it is written", err, tc.errKey, tc.errMsg)
 				}
 				return
 			}

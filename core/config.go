@@ -420,7 +420,11 @@ func (c Config) validate() error {
 
 	// RFC 9068 section 4 and RFC 8725 section 3.9: an access token is for a
 	// named audience; without one, a token minted for another service works here.
-	if len(n.Audiences) == 0 && !n.InsecureSkipAudience && n.estate == nil {
+	switch {
+	case len(n.Audiences) > 0 || n.InsecureSkipAudience || n.estate != nil:
+	case n.AudienceClaim == AudienceClaimClientID:
+		add(keyAudiences, "at least one audience is required: the client IDs whose tokens %s: %s accepts", keyAudienceClaim, AudienceClaimClientID)
+	default:
 		add(keyAudiences, "at least one audience is required (or write %s: true)", keyInsecureSkipAudience)
 	}
 	for _, a := range n.Audiences {
