@@ -82,18 +82,8 @@ func TestAudienceClaim(t *testing.T) {
 			v := newVerifier(t, cfg)
 			// Twice: the second may be a cache hit, judged again.
 			for range 2 {
-				claims, err := v.Verify(bg, tc.token(t))
-				if tc.want == "" {
-					if err != nil {
-						t.Fatalf("want accepted, got %v", err)
-					}
-					if claims.Subject() != "user-1" {
-						t.Fatalf("sub %q", claims.Subject())
-					}
-					continue
-				}
-				assertReason(t, err, tc.want)
-				if want := audienceClaimDetails[tc.name]; !strings.Contains(err.Error(), want) {
+				err := tc.check(t, v)
+				if want := audienceClaimDetails[tc.name]; err != nil && !strings.Contains(err.Error(), want) {
 					t.Fatalf("refused with %q, want it to say %q", err, want)
 				}
 			}
