@@ -22,12 +22,14 @@ type provider struct {
 	name string // as the README names it
 	slug string // the prefix of its cases' names
 
-	issuer       string   // the issuer as the baseline writes it: iss, or a template of it
-	tenants      []string // the tenants of a template issuer
-	audience     string   // the service's audience; "" with skipAudience
-	skipAudience bool     // the access token has no aud
-	tokenTypes   []string // the baseline's token_types; nil: typ unchecked
-	required     []string // the baseline's required_claims
+	issuer   string   // the issuer as the baseline writes it: iss, or a template of it
+	tenants  []string // the tenants of a template issuer
+	audience string   // the service's audience
+	// audienceClaim is the baseline's audience_claim: client_id where
+	// the access token has no aud (Cognito); "" for aud.
+	audienceClaim string
+	tokenTypes    []string // the baseline's token_types; nil: typ unchecked
+	required      []string // the baseline's required_claims
 	// idShaped: the IdP's access tokens carry ID token claims (Dex: a
 	// nonce), so its baseline cannot say refuse_id_tokens.
 	idShaped bool
@@ -97,10 +99,7 @@ func (p *provider) baseline(c *core.Config) {
 		c.Issuers[0].Issuer, c.Issuers[0].Tenants = p.issuer, p.tenants
 	}
 	c.Algorithms = []string{"RS256"}
-	c.Audiences, c.InsecureSkipAudience = nil, p.skipAudience
-	if p.audience != "" {
-		c.Audiences = []string{p.audience}
-	}
+	c.Audiences, c.AudienceClaim = []string{p.audience}, p.audienceClaim
 	c.TokenTypes, c.RequiredClaims = p.tokenTypes, p.required
 	c.RefuseIDTokens = p.refusesByClaims()
 }
@@ -171,8 +170,8 @@ func (p *provider) cases() []testCase {
 	}
 	by := "under refuse_id_tokens"
 	switch {
-	case p.idReason == core.ReasonClaimMissing:
-		by = "for lacking a required claim"
+	case p.idReason == core.ReasonAudienceInvalid:
+		by = "under audience_claim: " + p.audienceClaim + ", for carrying no " + p.audienceClaim
 	case len(p.tokenTypes) > 0:
 		by = "by token_types, its typ being JWT"
 	}
@@ -181,14 +180,14 @@ func (p *provider) cases() []testCase {
 		id.explanation += ", " + p.idNote
 	}
 	out := []testCase{ok, refused, id}
-	if p.skipAudience {
-		// The route's client_id check is what the audience check would
-		// have been.
-		other := refused
+	if p.audienceClaim == core.AudienceClaimClientID {
+		// client_id is the audience its access tokens do not carry in aud.
+		other := ok
 		other.name = p.slug + "-other-app-client"
+		other.want, other.reason, other.subject = InvalidToken, core.ReasonAudienceInvalid, ""
 		other.token = shaped(p.access, func(c map[string]any) { c["client_id"] = "7z5y3x1w9v8u6t4s2r0q1p3o5n" })
-		other.explanation = fmt.Sprintf("%s as %s issues it for another app client is forbidden by the route's client_id check, "+
-			"which stands for the audience check its access tokens cannot have", bearer, p.name)
+		other.explanation = fmt.Sprintf("%s as %s issues it for another app client of the pool is refused under audience_claim: client_id, "+
+			"its client_id standing for the aud its access tokens do not carry", bearer, p.name)
 		out = append(out, other)
 	}
 	if p.tenants != nil {
@@ -450,11 +449,11 @@ var providers = []provider{
 	},
 	{
 		name: "Amazon Cognito", slug: "cognito",
-		issuer: cognitoPool, skipAudience: true, required: []string{"client_id"}, idReason: core.ReasonClaimMissing,
+		issuer: cognitoPool, audience: cognitoClient, audienceClaim: core.AudienceClaimClientID, idReason: core.ReasonAudienceInvalid,
 		typ: "none", scopesAt: "`scope` (string)", rolesAt: "`cognito:groups` (array)",
-		setup: "access tokens have no `aud`, so `client_id` stands for it: required (ID tokens have none), " +
-			"and a route check that it is the app client's",
-		roles: []roleCheck{{"client_id", []string{cognitoClient}}, {"cognito:groups", []string{"admin"}}}, lacks: "the group admin", missing: "group",
+		setup: "access tokens have no `aud`: `client_id` names the app client instead, and the audience is read from it " +
+			"(an ID token has none and is refused; one of another app client too)",
+		roles: []roleCheck{{"cognito:groups", []string{"admin"}}}, lacks: "the group admin", missing: "group",
 		subject: cognitoSub,
 		access: func(now int64) (map[string]any, map[string]any) {
 			return hdr(), map[string]any{
@@ -476,8 +475,8 @@ var providers = []provider{
 			}
 		},
 		idSource: "https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-id-token.html",
-		idNote: "client_id: signed in through the SDK (InitiateAuth) it carries neither nonce nor at_hash for refuse_id_tokens to see, " +
-			"and names the app client in aud, which the baseline cannot check",
+		idNote: "though, signed in through the SDK (InitiateAuth), it carries neither nonce nor at_hash for refuse_id_tokens to see, " +
+			"and names the app client in aud, where this baseline does not read the audience",
 	},
 	{
 		name: "Google", slug: "google",

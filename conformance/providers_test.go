@@ -47,8 +47,8 @@ func providerTable() []string {
 // YAML: the audience first.
 func baselineLines(p *provider) []string {
 	lines := []string{"audiences: [" + quoteAll([]string{p.audience}) + "]"}
-	if p.skipAudience {
-		lines[0] = "insecure_skip_audience: true"
+	if p.audienceClaim != "" {
+		lines = append(lines, "audience_claim: "+p.audienceClaim)
 	}
 	lines = append(lines, "algorithms: [RS256]")
 	if p.refusesByClaims() {
@@ -82,7 +82,7 @@ func TestProviderBaselines(t *testing.T) {
 		want := core.Config{Issuers: []core.IssuerConfig{{}}}
 		p.baseline(&want)
 		if got.Issuers[0].Issuer != want.Issuers[0].Issuer || !slices.Equal(got.Issuers[0].Tenants, want.Issuers[0].Tenants) ||
-			!slices.Equal(got.Audiences, want.Audiences) ||
+			!slices.Equal(got.Audiences, want.Audiences) || got.AudienceClaim != want.AudienceClaim ||
 			got.InsecureSkipAudience != want.InsecureSkipAudience || !slices.Equal(got.Algorithms, want.Algorithms) ||
 			got.RefuseIDTokens != want.RefuseIDTokens || !slices.Equal(got.TokenTypes, want.TokenTypes) ||
 			!slices.Equal(got.RequiredClaims, want.RequiredClaims) {
@@ -221,7 +221,7 @@ func TestProviderMatrix(t *testing.T) {
 			setting := id.config
 			id.config = func(c *core.Config) {
 				setting(c)
-				c.RefuseIDTokens, c.RequiredClaims, c.TokenTypes = false, nil, nil
+				c.RefuseIDTokens, c.RequiredClaims, c.TokenTypes, c.AudienceClaim = false, nil, nil, ""
 			}
 			id.want, id.reason = Accept, ""
 			h := goodHarness("good")
@@ -230,7 +230,7 @@ func TestProviderMatrix(t *testing.T) {
 				t.Fatal(err)
 			}
 			if v.Outcome == InvalidToken {
-				t.Errorf("without refuse_id_tokens, required_claims and token_types the ID token is still refused (%s): "+
+				t.Errorf("without refuse_id_tokens, required_claims, token_types and audience_claim the ID token is still refused (%s): "+
 					"the case does not show what the setting does", v.Reason)
 			}
 		})

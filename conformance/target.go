@@ -352,6 +352,9 @@ func configChange(change func(*core.Config)) string {
 	if c.RefuseIDTokens {
 		parts = append(parts, "refuse_id_tokens: true")
 	}
+	if c.AudienceClaim != "" {
+		parts = append(parts, "audience_claim: "+c.AudienceClaim)
+	}
 	if len(parts) == 0 {
 		return "a baseline of its own"
 	}

@@ -15,7 +15,7 @@ import (
 
 // vectorSchema names the version of vectors.json; MATRIX.md documents it.
 // A change a consumer must know about gets a new version.
-const vectorSchema = "jwtguard-conformance-vectors/2"
+const vectorSchema = "jwtguard-conformance-vectors/3"
 
 // strayHost is where the recorded tokens' jku and x5u URLs point, so that
 // the file is the same on every run. Nothing is served there.
@@ -51,6 +51,7 @@ type vectorBaseline struct {
 	Issuer                    string   `json:"issuer"`
 	Tenants                   []string `json:"tenants"`
 	Audiences                 []string `json:"audiences"`
+	AudienceClaim             string   `json:"audience_claim"`
 	Algorithms                []string `json:"algorithms"`
 	LeewaySeconds             int64    `json:"leeway_seconds"`
 	RequiredClaims            []string `json:"required_claims"`
@@ -220,6 +221,7 @@ func record(keys *keyring, c *testCase, names *keySetNames) (vector, error) {
 			Issuer:                    cfg.Issuers[0].Issuer,
 			Tenants:                   nonNil(cfg.Issuers[0].Tenants),
 			Audiences:                 cfg.Audiences,
+			AudienceClaim:             cfg.AudienceClaim,
 			Algorithms:                cfg.Algorithms,
 			LeewaySeconds:             int64(cfg.Leeway / time.Second),
 			RequiredClaims:            nonNil(cfg.RequiredClaims),

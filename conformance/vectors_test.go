@@ -48,6 +48,7 @@ func TestVectorsStandAlone(t *testing.T) {
 			cfg := core.Config{
 				Issuers:              []core.IssuerConfig{{Issuer: b.Issuer, JWKSURL: srv.URL, Tenants: b.Tenants}},
 				Audiences:            b.Audiences,
+				AudienceClaim:        b.AudienceClaim,
 				Algorithms:           b.Algorithms,
 				Leeway:               time.Duration(b.LeewaySeconds) * time.Second,
 				RequiredClaims:       b.RequiredClaims,

@@ -252,17 +252,20 @@ func (p *baselineParser) fields(prefix string, n *yaml.Node, set map[string]func
 // nearestKey is the known key at a level that an unknown one most likely
 // misspells: the nearest by edit distance (a transposition counts as one
 // edit, so "lewey" finds "leeway"), within about a third of its length,
-// or one it abbreviates ("refresh" for "refresh_interval"). "" when none
-// is near.
+// or one it abbreviates ("refresh" for "refresh_interval"); of two as
+// near, the fewer edits away. "" when none is near.
 func nearestKey[F any](unknown string, known map[string]F) string {
-	best, bestDist := "", max(2, len(unknown)/3)+1
+	best, bestDist, bestEdits := "", max(2, len(unknown)/3)+1, 0
 	for _, k := range sortedKeys(known) {
-		d := editDistance(unknown, k)
+		edits := editDistance(unknown, k)
+		d := edits
 		if len(unknown) >= 3 && strings.HasPrefix(k, unknown) {
 			d = min(d, 1)
 		}
-		if d < bestDist {
-			best, bestDist = k, d
+		// Between two as near, the one fewer edits away: "audience" is
+		// "audiences" misspelt more likely than "audience_claim" cut short.
+		if d < bestDist || d == bestDist && best != "" && edits < bestEdits {
+			best, bestDist, bestEdits = k, d, edits
 		}
 	}
 	return best
@@ -300,6 +303,7 @@ func (p *baselineParser) config(n *yaml.Node, c *Config) {
 	p.fields("", n, map[string]func(string, *yaml.Node){
 		keyIssuers:              p.issuers(&c.Issuers),
 		keyAudiences:            p.strings(&c.Audiences),
+		keyAudienceClaim:        p.string(&c.AudienceClaim),
 		keyAlgorithms:           p.strings(&c.Algorithms),
 		keyLeeway:               p.duration(&c.Leeway),
 		keyRequiredClaims:       p.strings(&c.RequiredClaims),

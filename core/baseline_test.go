@@ -275,6 +275,7 @@ func TestRefuseIDTokensBaseline(t *testing.T) {
 		{name: "refuse_id_tokens false", extra: "refuse_id_tokens: false\n", warned: true},
 		{name: "client_id required", extra: "required_claims: [client_id]\n"},
 		{name: "token_types", extra: "token_types: [at+jwt]\n"},
+		{name: "audience_claim client_id", extra: "audience_claim: client_id\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -289,7 +290,8 @@ func TestRefuseIDTokensBaseline(t *testing.T) {
 			for _, w := range core.LintBaseline([]byte(untyped + tc.extra)).Warnings {
 				if w.Key == "token_types" {
 					warned = true
-					if !strings.Contains(w.Msg, "refuse_id_tokens: true") || !strings.Contains(w.Msg, "required_claims: [client_id]") {
+					if !strings.Contains(w.Msg, "refuse_id_tokens: true") || !strings.Contains(w.Msg, "required_claims: [client_id]") ||
+						!strings.Contains(w.Msg, "unless its access tokens carry nonce as Dex's do") {
 						t.Errorf("the warning gives no advice: %s", w.Msg)
 					}
 				}

@@ -19,8 +19,13 @@ type Claims struct {
 	issuer, subject, id string
 	aud1                string
 	audN                []string
-	exp, nbf, iat       float64
-	hasNbf, hasIat      bool
+	hasAud              bool
+	// clientID is read where it names the audience (audience_claim:
+	// client_id).
+	clientID       string
+	hasClientID    bool
+	exp, nbf, iat  float64
+	hasNbf, hasIat bool
 	// scope and scp as space-delimited strings (RFC 8693 section 4.2,
 	// RFC 9068 section 2.2.3; scp as Entra ID sends it), and the elements
 	// of either sent as an array (Spring Authorization Server's scope,

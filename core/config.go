@@ -25,6 +25,7 @@ const (
 	keyJWKSFile             = "jwks_file"
 	keyJWKSInline           = "jwks_inline"
 	keyAudiences            = "audiences"
+	keyAudienceClaim        = "audience_claim"
 	keyAlgorithms           = "algorithms"
 	keyLeeway               = "leeway"
 	keyRequiredClaims       = "required_claims"
@@ -83,6 +84,18 @@ const (
 	maxLeeway                = 5 * time.Minute
 )
 
+// The values of [Config.AudienceClaim]: the claim that names whom an
+// access token is for.
+const (
+	// AudienceClaimAud is aud, the default (RFC 7519 section 4.1.3,
+	// RFC 9068 section 4).
+	AudienceClaimAud = "aud"
+	// AudienceClaimClientID is client_id (RFC 9068 section 2.2, RFC 8693
+	// section 4.3), for an IdP whose access tokens carry no aud, such as
+	// Amazon Cognito's.
+	AudienceClaimClientID = "client_id"
+)
+
 // Config is the baseline: every verification setting a service has. It is
 // what a baseline file parses into, and Go code may build it directly.
 type Config struct {
@@ -91,6 +104,13 @@ type Config struct {
 	// Audiences the service accepts; a token must name one of them
 	// (RFC 7519 section 4.1.3, RFC 9068 section 4).
 	Audiences []string
+	// AudienceClaim is the claim that must name one of Audiences:
+	// [AudienceClaimAud] ("" means it too) or [AudienceClaimClientID],
+	// for access tokens that carry no aud but the client they were
+	// issued to. With client_id the claim is required, since it is the
+	// only thing that keeps a token of another client out, and an aud
+	// the token carries as well must name one of Audiences too.
+	AudienceClaim string
 	// Algorithms is the allowlist, compared case-sensitively
 	// (RFC 8725 section 3.1).
 	Algorithms []string
@@ -283,6 +303,9 @@ func (c Config) normalize() Config {
 		n.Issuers[i].Tenants = sortedUnique(n.Issuers[i].Tenants)
 	}
 	n.Audiences = sortedUnique(c.Audiences)
+	if n.AudienceClaim == "" {
+		n.AudienceClaim = AudienceClaimAud
+	}
 	n.Algorithms = sortedUnique(c.Algorithms)
 	n.RequiredClaims = sortedUnique(c.RequiredClaims)
 	n.TokenTypes = sortedUnique(c.TokenTypes)
@@ -397,13 +420,27 @@ func (c Config) validate() error {
 
 	// RFC 9068 section 4 and RFC 8725 section 3.9: an access token is for a
 	// named audience; without one, a token minted for another service works here.
-	if len(n.Audiences) == 0 && !n.InsecureSkipAudience && n.estate == nil {
+	switch {
+	case len(n.Audiences) > 0 || n.InsecureSkipAudience || n.estate != nil:
+	case n.AudienceClaim == AudienceClaimClientID:
+		add(keyAudiences, "at least one audience is required: the client IDs whose tokens %s: %s accepts", keyAudienceClaim, AudienceClaimClientID)
+	default:
 		add(keyAudiences, "at least one audience is required (or write %s: true)", keyInsecureSkipAudience)
 	}
 	for _, a := range n.Audiences {
 		if a == "" {
 			add(keyAudiences, "an empty audience matches nothing")
 		}
+	}
+	switch n.AudienceClaim {
+	case AudienceClaimAud:
+	case AudienceClaimClientID:
+		if n.InsecureSkipAudience {
+			add(keyAudienceClaim, "%s with %s: true: the one names the claim the audience check reads, the other turns the check off; keep one",
+				AudienceClaimClientID, keyInsecureSkipAudience)
+		}
+	default:
+		add(keyAudienceClaim, "%q: must be %s or %s", n.AudienceClaim, AudienceClaimAud, AudienceClaimClientID)
 	}
 	if n.Leeway < 0 || n.Leeway > maxLeeway {
 		add(keyLeeway, "must be between 0s and %s, got %s", maxLeeway, n.Leeway)
@@ -502,10 +539,13 @@ func (c Config) warnings() []Warning {
 	if n.Leeway > time.Minute {
 		add(keyLeeway, fmt.Sprintf("%s is generous; 30s to 60s is usual", n.Leeway))
 	}
-	if len(n.TokenTypes) == 0 && !n.RefuseIDTokens && !slices.Contains(n.RequiredClaims, "client_id") {
+	// An ID token carries no client_id, so requiring one, or reading the
+	// audience from it, tells the two apart as well.
+	if len(n.TokenTypes) == 0 && !n.RefuseIDTokens && !slices.Contains(n.RequiredClaims, "client_id") &&
+		n.AudienceClaim != AudienceClaimClientID {
 		add(keyTokenTypes, `not set: ID tokens and other JWTs are not told apart from access tokens (RFC 9068 uses "at+jwt"); `+
-			`if the IdP does not set typ, write `+keyRefuseIDTokens+`: true, and `+keyRequiredClaims+`: [client_id] `+
-			`if its access tokens carry one (RFC 9068 section 2.2)`)
+			`if the IdP does not set typ, write `+keyRefuseIDTokens+`: true, unless its access tokens carry nonce as Dex's do `+
+			`(it would refuse them too), and `+keyRequiredClaims+`: [client_id] if its access tokens carry one (RFC 9068 section 2.2)`)
 	}
 	if *n.Log.RejectionsPerSecond == 0 {
 		add(sub(keyLog, keyRejectionsPerSecond), "0 logs every rejection: a flood of bad tokens becomes a flood of log lines; "+
@@ -570,10 +610,13 @@ func (c Config) Fingerprint() string {
 		keyTokenSources:         map[string]any{keyCookie: n.TokenSources.Cookie, keyQuery: n.TokenSources.Query},
 		keyInsecureSkipAudience: n.InsecureSkipAudience, keyInsecureHTTPJWKS: n.InsecureHTTPJWKS,
 	}
+	// Only when set, so that the fingerprints of baselines written
+	// before these keys existed stay what they were.
 	if n.RefuseIDTokens {
-		// Only when set, so that the fingerprints of baselines written
-		// before the key existed stay what they were.
 		fp[keyRefuseIDTokens] = true
+	}
+	if n.AudienceClaim != AudienceClaimAud {
+		fp[keyAudienceClaim] = n.AudienceClaim
 	}
 	b, err := json.Marshal(fp)
 	if err != nil {

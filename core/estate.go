@@ -12,7 +12,8 @@ import (
 // An estate file holds the policy every service shares at its top level and,
 // under services, what is each service's own: its audiences (a token minted
 // for one service must not pass at another, RFC 9068 section 4), optionally
-// its token sources, and its managed deviations from the shared policy.
+// the claim they are read from and its token sources, and its managed
+// deviations from the shared policy.
 type estate struct {
 	names   []string // in file order
 	entries map[string]*serviceEntry
@@ -21,6 +22,7 @@ type estate struct {
 
 type serviceEntry struct {
 	audiences            []string
+	audienceClaim        string // "": the shared policy's
 	sources              TokenSourcesConfig
 	sharedAudienceReason string
 	deviations           []Deviation
@@ -93,7 +95,8 @@ func (p *baselineParser) services(dst **estate) func(string, *yaml.Node) {
 func (p *baselineParser) service(s *serviceEntry) func(string, *yaml.Node) {
 	return func(key string, n *yaml.Node) {
 		p.fields(key, n, map[string]func(string, *yaml.Node){
-			keyAudiences: p.strings(&s.audiences),
+			keyAudiences:     p.strings(&s.audiences),
+			keyAudienceClaim: p.string(&s.audienceClaim),
 			keyTokenSources: func(key string, v *yaml.Node) {
 				p.fields(key, v, map[string]func(string, *yaml.Node){
 					keyCookie: p.string(&s.sources.Cookie),
@@ -205,7 +208,7 @@ func (e *estate) check(top Config) configErrors {
 }
 
 // ForService selects the entry of an estate file's services section: the
-// shared policy with that service's audiences, token sources and managed
+// shared policy with that service's audiences, audience claim, token sources and managed
 // deviations applied, validated as a whole. An expired deviation is
 // refused. A baseline without a services section is returned as it is, so
 // single-service files and the -service flag work together.
@@ -230,6 +233,9 @@ func (c Config) ForService(name string) (Config, error) {
 	shared.estate = nil
 	eff := shared.clone()
 	eff.Audiences, eff.TokenSources = slices.Clone(s.audiences), s.sources
+	if s.audienceClaim != "" {
+		eff.AudienceClaim = s.audienceClaim
+	}
 	for _, apply := range s.apply {
 		apply(&eff)
 	}
@@ -241,7 +247,8 @@ func (c Config) ForService(name string) (Config, error) {
 		for _, ce := range err.(configErrors) {
 			key := ce.Key
 			switch {
-			case key == keyAudiences || strings.HasPrefix(key, keyTokenSources):
+			case key == keyAudiences || strings.HasPrefix(key, keyTokenSources),
+				key == keyAudienceClaim && s.audienceClaim != "":
 				key = sub(prefix, key)
 			case slices.ContainsFunc(s.deviations, func(d Deviation) bool { return d.Key == ce.Key }):
 				key = sub(sub(prefix, keyDeviations), key)

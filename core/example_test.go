@@ -148,7 +148,7 @@ algorithms: [RS256, HS256]
 	// Output:
 	// error: baseline: line 6: algorithms: "HS256" (HMAC) cannot be used with a public key set
 	// error: baseline: line 4: issuers[0].jwks_url: "http://idp.example.com/jwks" is not https (write insecure_http_jwks: true to allow it)
-	// warning: token_types: not set: ID tokens and other JWTs are not told apart from access tokens (RFC 9068 uses "at+jwt"); if the IdP does not set typ, write refuse_id_tokens: true, and required_claims: [client_id] if its access tokens carry one (RFC 9068 section 2.2)
+	// warning: token_types: not set: ID tokens and other JWTs are not told apart from access tokens (RFC 9068 uses "at+jwt"); if the IdP does not set typ, write refuse_id_tokens: true, unless its access tokens carry nonce as Dex's do (it would refuse them too), and required_claims: [client_id] if its access tokens carry one (RFC 9068 section 2.2)
 	// warning: line 4: issuers[0].jwks_url: plain http
 }
 

@@ -51,6 +51,8 @@ func TestRejectionLineAttributes(t *testing.T) {
 	}
 	typed := baseConfig(t)
 	typed.TokenTypes = []string{"at+jwt"}
+	byClient := baseConfig(t)
+	byClientID(&byClient)
 	for _, tc := range []struct {
 		name  string
 		cfg   core.Config
@@ -61,6 +63,11 @@ func TestRejectionLineAttributes(t *testing.T) {
 			map[string]any{"reason": "audience_invalid", "accepted_aud": []any{testAudience},
 				"unverified": map[string]any{"kid": "rsa", "alg": "RS256", "typ": "JWT", "iss": testIssuer,
 					"aud": []any{"billing-api", "other"}, "sub": "user-1", "client_id": "orders-ui", "azp": "orders-ui-azp"}}},
+		{"audience_invalid under audience_claim: client_id", byClient,
+			sign(t, "RS256", "rsa", withClaims(func(c map[string]any) { delete(c, "aud"); c["client_id"] = otherClient })),
+			map[string]any{"reason": "audience_invalid", "accepted_aud": []any{appClient},
+				"unverified": map[string]any{"kid": "rsa", "alg": "RS256", "typ": "JWT", "iss": testIssuer,
+					"sub": "user-1", "client_id": otherClient, "azp": "orders-ui-azp"}}},
 		{"issuer_invalid", baseConfig(t), sign(t, "RS256", "rsa", withClaims(func(c map[string]any) { c["iss"] = "https://idp.example.com" })),
 			map[string]any{"reason": "issuer_invalid", "trusted_iss": []any{testIssuer},
 				"unverified": map[string]any{"kid": "rsa", "alg": "RS256", "typ": "JWT", "iss": "https://idp.example.com",

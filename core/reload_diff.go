@@ -80,6 +80,11 @@ func diffBaselines(old, new Config) []baselineChange {
 	// either way is a change of who the service is, and an added one
 	// accepts tokens minted for another.
 	list(keyAudiences, old.Audiences, new.Audiences, true, true)
+	// Reading the audience from another claim is a change of which
+	// tokens pass either way; taken as weakening, the safe side.
+	if old.AudienceClaim != new.AudienceClaim {
+		add(true, "%s %s -> %s", keyAudienceClaim, old.AudienceClaim, new.AudienceClaim)
+	}
 	list(keyAlgorithms, old.Algorithms, new.Algorithms, true, false)
 	list(keyRequiredClaims, old.RequiredClaims, new.RequiredClaims, false, true)
 	list(keyTokenTypes, old.TokenTypes, new.TokenTypes, len(old.TokenTypes) == 0, true)

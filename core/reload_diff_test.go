@@ -46,6 +46,7 @@ func TestDiffBaselines(t *testing.T) {
 		{func(c *Config) { c.TokenSources.Query = "access_token" }, `token_sources.query "" -> "access_token"`, true},
 		{func(c *Config) { n := 0; c.Cache.MaxEntries = &n }, "cache.max_entries 10000 -> 0", false},
 		{func(c *Config) { c.RefuseIDTokens = true }, "refuse_id_tokens false -> true", false},
+		{func(c *Config) { c.AudienceClaim = AudienceClaimClientID }, "audience_claim aud -> client_id", true},
 	} {
 		t.Run(tc.text, func(t *testing.T) {
 			next := base()
@@ -65,6 +66,16 @@ func TestDiffBaselines(t *testing.T) {
 	refusing.RefuseIDTokens = true
 	if got := diffBaselines(refusing.normalize(), base().normalize()); len(got) != 1 || !got[0].weakens {
 		t.Fatalf("turning refuse_id_tokens off: %v, want one weakening change", got)
+	}
+	byClientID := base()
+	byClientID.AudienceClaim = AudienceClaimClientID
+	if got := diffBaselines(byClientID.normalize(), base().normalize()); len(got) != 1 || !got[0].weakens || got[0].text != "audience_claim client_id -> aud" {
+		t.Fatalf("back from client_id to aud: %v, want one weakening change", got)
+	}
+	written := base()
+	written.AudienceClaim = AudienceClaimAud
+	if got := diffBaselines(base().normalize(), written.normalize()); len(got) != 0 {
+		t.Fatalf("audience_claim: aud written out differs from unset: %v", got)
 	}
 	if got := diffBaselines(base().normalize(), base().normalize()); len(got) != 0 {
 		t.Fatalf("an unchanged baseline differs: %v", got)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,13 +43,15 @@ type engine struct {
 	sources   map[string]keySourceEntry
 	methods   map[string]*jose.Alg // the allowlist, by exact alg
 	audiences []string
-	required  []string
-	types     []string // normalized typ values
-	leeway    float64  // seconds
-	maxBytes  int
-	cache     *tokenCache       // nil when cache.max_entries is 0
-	sampler   *rejectionSampler // nil when log.rejections_per_second is 0
-	opts      *options          // the Verifier's, shared by its engines
+	// byClientID: the audience is read from client_id (audience_claim).
+	byClientID bool
+	required   []string
+	types      []string // normalized typ values
+	leeway     float64  // seconds
+	maxBytes   int
+	cache      *tokenCache       // nil when cache.max_entries is 0
+	sampler    *rejectionSampler // nil when log.rejections_per_second is 0
+	opts       *options          // the Verifier's, shared by its engines
 }
 
 // keySourceEntry is one running key source and the settings it was built
@@ -147,6 +150,7 @@ func (v *Verifier) build(cfg Config, old *engine) (*engine, error) {
 		sources:     make(map[string]keySourceEntry, len(n.Issuers)),
 		methods:     make(map[string]*jose.Alg, len(n.Algorithms)),
 		audiences:   n.Audiences,
+		byClientID:  n.AudienceClaim == AudienceClaimClientID,
 		required:    n.RequiredClaims,
 		leeway:      n.Leeway.Seconds(),
 		maxBytes:    n.MaxTokenBytes,
@@ -758,6 +762,7 @@ const (
 	bitJti
 	bitScope
 	bitScp
+	bitClientID
 )
 
 // parseClaims reads the registered claims. RFC 7519 section 7.2 step 10:
@@ -802,7 +807,7 @@ func (v *engine) parseClaims(c *Claims, data []byte) *Error {
 			bit = bitAud
 			var isArray bool
 			c.aud1, c.audN, isArray, ok = jose.StringOrArray(val)
-			bad = !ok
+			bad, c.hasAud = !ok, ok
 			if ok && isArray && c.audN == nil {
 				c.audN = []string{}
 			}
@@ -823,6 +828,14 @@ func (v *engine) parseClaims(c *Claims, data []byte) *Error {
 			// Authorization Server sends an array.
 			bit = bitScope
 			bad = !c.readScopes(&c.scope, val)
+		case "client_id":
+			// Read only where it names the audience (checkAudience): a
+			// string (RFC 8693 section 4.3), given once.
+			if v.byClientID {
+				bit = bitClientID
+				c.clientID, ok = jose.String(val)
+				bad, c.hasClientID = !ok, ok
+			}
 		case "nonce", "at_hash", "c_hash":
 			if v.cfg.RefuseIDTokens {
 				idClaim = name
@@ -985,6 +998,25 @@ func (v *engine) checkTimes(c *Claims, now time.Time) *Error {
 func (v *engine) checkAudience(c *Claims) *Error {
 	if v.cfg.InsecureSkipAudience {
 		return nil
+	}
+	if v.byClientID {
+		// audience_claim: client_id. RFC 9068 section 2.2 and RFC 8693
+		// section 4.3: client_id is the client the token was issued to,
+		// and where the IdP puts no aud in access tokens it is all that
+		// tells a token of another client apart, so it is required. A
+		// missing one is the audience that is wrong, not a claim the
+		// baseline listed: audience_invalid either way.
+		if !c.hasClientID {
+			return newError(ReasonAudienceInvalid, `claim "client_id" is missing (`+keyAudienceClaim+`: `+AudienceClaimClientID+`)`)
+		}
+		if !slices.Contains(v.audiences, c.clientID) {
+			return newError(ReasonAudienceInvalid, "client_id is not a client this service accepts")
+		}
+		// An aud the token carries as well is still an audience
+		// (RFC 7519 section 4.1.3): it must name this service too.
+		if !c.hasAud {
+			return nil
+		}
 	}
 	for _, want := range v.audiences {
 		if c.audN == nil && c.aud1 == want {

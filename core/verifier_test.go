@@ -324,23 +324,30 @@ func TestVerify(t *testing.T) {
 			if tc.cfg != nil {
 				tc.cfg(&cfg)
 			}
-			v := newVerifier(t, cfg)
-			claims, err := v.Verify(bg, tc.token(t))
-			if tc.want == "" {
-				if err != nil {
-					t.Fatalf("want accepted, got %v", err)
-				}
-				if claims.Subject() != "user-1" || claims.Issuer() != testIssuer {
-					t.Fatalf("claims: sub=%q iss=%q", claims.Subject(), claims.Issuer())
-				}
-				return
-			}
-			assertReason(t, err, tc.want)
-			if claims != nil {
-				t.Fatalf("claims returned with a rejection")
-			}
+			tc.check(t, newVerifier(t, cfg))
 		})
 	}
+}
+
+// check verifies the case's token with v and requires its verdict; it
+// returns the refusal, if any.
+func (tc verifyCase) check(t *testing.T, v *core.Verifier) error {
+	t.Helper()
+	claims, err := v.Verify(bg, tc.token(t))
+	if tc.want == "" {
+		if err != nil {
+			t.Fatalf("want accepted, got %v", err)
+		}
+		if claims.Subject() != "user-1" || claims.Issuer() != testIssuer {
+			t.Fatalf("claims: sub=%q iss=%q", claims.Subject(), claims.Issuer())
+		}
+		return nil
+	}
+	assertReason(t, err, tc.want)
+	if claims != nil {
+		t.Fatalf("claims returned with a rejection")
+	}
+	return err
 }
 
 // assertReason checks the error's Reason, that errors.Is matches its reason

@@ -56,9 +56,17 @@ func TestFindDrift(t *testing.T) {
 	}
 }
 
-// Summary names refuse_id_tokens only when it is set, as the fingerprint
-// does, so that a baseline without it reads as it did before the key.
-func TestSummaryRefuseIDTokens(t *testing.T) {
+// Summary names refuse_id_tokens and audience_claim only when set, as the fingerprint
+// does, so that a baseline without them reads as it did before the keys.
+func TestSummaryKeysOnlyWhenSet(t *testing.T) {
+	for _, tc := range []struct{ claim, want string }{
+		{"", ""}, {core.AudienceClaimAud, ""}, {core.AudienceClaimClientID, "client_id"},
+	} {
+		got, ok := fleet.Summary(core.Config{AudienceClaim: tc.claim}.Effective())["audience_claim"]
+		if ok != (tc.want != "") || got != tc.want {
+			t.Errorf("AudienceClaim %q: audience_claim = %q, %v, want %q", tc.claim, got, ok, tc.want)
+		}
+	}
 	for _, refuse := range []bool{false, true} {
 		got, ok := fleet.Summary(core.Config{RefuseIDTokens: refuse}.Effective())["refuse_id_tokens"]
 		if ok != refuse || (ok && got != "true") {

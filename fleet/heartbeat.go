@@ -105,6 +105,9 @@ func Summary(cfg core.Config) map[string]string {
 		// versions before the key describe an unchanged baseline alike.
 		m["refuse_id_tokens"] = "true"
 	}
+	if cfg.AudienceClaim != "" && cfg.AudienceClaim != core.AudienceClaimAud {
+		m["audience_claim"] = cfg.AudienceClaim // likewise
+	}
 	var names []string
 	for _, is := range cfg.Issuers {
 		names = append(names, is.Issuer)

@@ -280,7 +280,12 @@ func printEstate(w io.Writer, services []core.Config) {
 		if len(devs) == 0 {
 			devs = []string{"-"}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Service, strings.Join(s.Audiences, " "), strings.Join(devs, "; "), s.Fingerprint())
+		auds := strings.Join(s.Audiences, " ")
+		if s.AudienceClaim == core.AudienceClaimClientID {
+			// Read from client_id, not aud: a reviewer must know which.
+			auds += " (" + core.AudienceClaimClientID + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Service, auds, strings.Join(devs, "; "), s.Fingerprint())
 	}
 	tw.Flush()
 }

@@ -323,4 +323,20 @@ func TestLintServicesTable(t *testing.T) {
 			t.Errorf("lint -services lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	if strings.Contains(r.stdout, "(client_id)") {
+		t.Errorf("services on aud are shown as on client_id:\n%s", r.stdout)
+	}
+	// A service whose audience is read from client_id says so.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = append(data, "  app:\n    audiences: [app-client]\n    audience_claim: client_id\n"...)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI(t, "", "lint", "-services", path)
+	if r.code != 0 || !strings.Contains(r.stdout, "app-client (client_id)") {
+		t.Errorf("exit %d; lint -services does not show the audience read from client_id:\n%s", r.code, r.stdout)
+	}
 }
