@@ -11,6 +11,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,7 +48,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	grpcAddr := fs.String("grpc-addr", "", "Envoy ext_authz gRPC listen `address` (optional)")
 	policyFile := fs.String("policy", "", "policy `file`: routes, scopes, anonymous routes, claim headers")
 	service := serviceFlag(fs)
-	watch := fs.Bool("watch", false, "reload the baseline when its file changes or on SIGHUP")
+	watch := fs.Bool("watch", false, "reload the baseline when its file changes or on SIGHUP, and the policy file on SIGHUP")
 	certFile := fs.String("tls-cert", "", "TLS certificate `file` (PEM) for both listeners")
 	keyFile := fs.String("tls-key", "", "TLS private key `file` (PEM) for both listeners")
 	insecure := fs.Bool("insecure-plaintext", false, "allow plain text on a non-loopback address")
@@ -121,6 +125,10 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	if err != nil {
 		return fail(1, "%v", err)
 	}
+	if *watch && *policyFile != "" {
+		stop := followPolicy(srv, *policyFile, logger)
+		defer stop()
+	}
 
 	httpLn, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -178,6 +186,48 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) int {
 		hs.Close()
 	}
 	return code
+}
+
+// followPolicy reads the policy file again on every SIGHUP and puts it in
+// force (Server.SetPolicy); a file that is refused leaves the policy in
+// force, and says why with its key and line. The returned func stops it
+// and waits for its goroutine.
+func followPolicy(srv *serve.Server, file string, logger *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-hup:
+				reloadPolicy(srv, file, logger)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+		wg.Wait()
+	}
+}
+
+// reloadPolicy is one reading of the policy file for followPolicy.
+func reloadPolicy(srv *serve.Server, file string, logger *slog.Logger) {
+	p, err := serve.LoadPolicy(file)
+	if err == nil {
+		err = srv.SetPolicy(p)
+	}
+	if err != nil {
+		logger.Error("jwtguard serve policy reload refused; the policy in force stays",
+			slog.String("file", file), slog.String("error", err.Error()))
+		return
+	}
+	logger.Info("jwtguard serve policy reloaded", slog.String("file", file), slog.Int("routes", len(p.Routes)))
 }
 
 // plaintextAllowed is the TLS rule: plain text only on loopback, or when

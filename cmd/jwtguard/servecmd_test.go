@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,6 +160,65 @@ func TestServeWatch(t *testing.T) {
 	}
 	if code := ask(); code != http.StatusOK {
 		t.Errorf("after the reload: %d, want 200", code)
+	}
+}
+
+// TestServeWatchPolicy: with -watch, SIGHUP puts the policy file in force
+// again; a file that is refused leaves the policy in force.
+func TestServeWatchPolicy(t *testing.T) {
+	baseline, mint := fixture(t)
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	write := func(doc string) {
+		t.Helper()
+		if err := os.WriteFile(policy, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("routes:\n  - prefix: /admin\n    scopes: [admin]\n")
+	httpAddr, _, stderr, logged := startServeLogged(t, "-config", baseline, "-addr", "127.0.0.1:0", "-policy", policy, "-watch")
+	token := mint(goodClaims())
+	admin := func() int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+httpAddr+"/auth", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("X-Forwarded-Method", "GET")
+		req.Header.Set("X-Forwarded-Uri", "/admin")
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	hangUp := func(want string) {
+		t.Helper()
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case msg := <-logged:
+				if strings.HasPrefix(msg, want) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %q within 30s of SIGHUP: %s", want, stderr.String())
+			}
+		}
+	}
+	if code := admin(); code != http.StatusForbidden {
+		t.Fatalf("/admin without the admin scope: %d, want 403", code)
+	}
+	write("routes:\n  - prefix: /admin\n    anonymous: true\n")
+	hangUp("jwtguard serve policy reloaded")
+	if code := admin(); code != http.StatusOK {
+		t.Fatalf("after the reload, an anonymous /admin: %d, want 200", code)
+	}
+	write("routes:\n  - prefix: /admin\n    anonymous: yes please\n")
+	hangUp("jwtguard serve policy reload refused")
+	if code := admin(); code != http.StatusOK {
+		t.Fatalf("after a refused file: %d, want the policy in force (200)", code)
 	}
 }
 

@@ -225,3 +225,38 @@ func ExampleWithLogger() {
 	// {"level":"INFO","msg":"jwt rejected","reason":"request_invalid","detail":"the gateway sent no original URI (X-Forwarded-Uri, X-Original-URI, or a path below /auth)"}
 	// 400
 }
+
+// A changed policy file goes in force without a restart (jwtguard serve
+// -watch does this on SIGHUP); one that is refused leaves the policy in
+// force.
+func ExampleServer_SetPolicy() {
+	v, idp := verifier()
+	defer idp.Close()
+	defer v.Close()
+	s, err := serve.New(v, &serve.Policy{Routes: []serve.Route{{Prefix: "/admin", Policies: []core.Policy{core.RequireScopes("admin")}}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	token := idp.NewToken("alice").Scopes("read").Sign()
+	admin := func() int {
+		req := httptest.NewRequest(http.MethodGet, serve.AuthPath, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("X-Forwarded-Method", "GET")
+		req.Header.Set("X-Forwarded-Uri", "/admin")
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		return w.Code
+	}
+	fmt.Println("before:", admin())
+
+	next, err := serve.ParsePolicy([]byte("routes:\n  - prefix: /admin\n    scopes: [read]\n"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("set:", s.SetPolicy(next), admin())
+	fmt.Println("refused:", s.SetPolicy(&serve.Policy{Routes: []serve.Route{{Prefix: "admin"}}}) != nil, admin())
+	// Output:
+	// before: 403
+	// set: <nil> 200
+	// refused: true 200
+}

@@ -43,7 +43,8 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	if len(ts) > 0 {
 		cr.rawQuery, cr.method, cr.path = ts[0].rawQuery, ts[0].method, ts[0].path
 	}
-	v := s.decide(ctx, cr, ts, terr)
+	pol := s.policy.Load()
+	v := s.decide(ctx, pol, cr, ts, terr)
 	if v.err != nil {
 		resp := s.v.Response(v.err)
 		denied := &authv3.DeniedHttpResponse{
@@ -62,13 +63,13 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	}
 	ok := &authv3.OkHttpResponse{}
 	if v.claims != nil {
-		s.identity(ctx, v.claims,
+		s.identity(ctx, pol, v.claims,
 			func(name, value string) { ok.Headers = append(ok.Headers, headerOption(name, value)) },
 			func(name string) { ok.HeadersToRemove = append(ok.HeadersToRemove, strings.ToLower(name)) })
 	} else {
 		// An anonymous request: the upstream learns no identity, and none a
 		// client sent.
-		ok.HeadersToRemove = slices.Clone(s.owned)
+		ok.HeadersToRemove = slices.Clone(pol.owned)
 	}
 	return &authv3.CheckResponse{
 		Status:       &rpcstatus.Status{Code: int32(codes.OK)},

@@ -545,3 +545,47 @@ func TestNoContextKeyOfItsOwn(t *testing.T) {
 		})
 	}
 }
+
+// SetPolicy puts a new policy in force for the next request, route
+// requirements and claim headers alike; an invalid one is refused and the
+// policy in force stays.
+func TestSetPolicy(t *testing.T) {
+	f := newFixture(t, "routes:\n  - prefix: /admin\n    scopes: [admin]\n")
+	token := f.idp.Token("alice", "read")
+	admin := func() int {
+		return f.auth("/auth", bearer(token, "X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/admin")).Code
+	}
+	if code := admin(); code != http.StatusForbidden {
+		t.Fatalf("before: /admin without the admin scope: %d, want 403", code)
+	}
+	for _, tc := range []struct {
+		name, policy string
+		wantErr      bool
+		want         int
+	}{
+		{"a route opened", "routes:\n  - prefix: /admin\n    scopes: [read]\n", false, http.StatusOK},
+		{"unknown key refused", "routes:\n  - prefix: /admin\n    scope: [read]\n", true, http.StatusOK},
+		{"a route closed again", "routes:\n  - prefix: /admin\n    roles: [ops]\n    roles_claim: roles\n", false, http.StatusForbidden},
+		{"a duplicate route refused", "routes:\n  - prefix: /admin\n  - prefix: /admin\n", true, http.StatusForbidden},
+	} {
+		p, err := ParsePolicy([]byte(tc.policy))
+		if err == nil {
+			err = f.s.SetPolicy(p)
+		}
+		if (err != nil) != tc.wantErr {
+			t.Fatalf("%s: error %v", tc.name, err)
+		}
+		if code := admin(); code != tc.want {
+			t.Errorf("%s: /admin %d, want %d", tc.name, code, tc.want)
+		}
+	}
+	if err := f.s.SetPolicy(&Policy{ClaimHeaders: []ClaimHeader{{Claim: "sub", Header: "X-Auth-Subject"}}}); err == nil {
+		t.Error("a claim header on an identity header was put in force")
+	}
+	if err := f.s.SetPolicy(&Policy{ClaimHeaders: []ClaimHeader{{Claim: "sub", Header: "X-User"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.auth("/auth", bearer(token)).Header().Get("X-User"); got != "alice" {
+		t.Errorf("the new claim header: %q, want alice", got)
+	}
+}

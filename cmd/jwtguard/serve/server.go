@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -24,11 +25,11 @@ import (
 // [core.Verifier.Authenticate], route requirements to
 // [core.Verifier.Authorize], and rejections are [core.Verifier.Response].
 type Server struct {
-	v       *core.Verifier
-	router  router
-	routed  bool // the policy has routes, so a request's target matters
-	claims  []ClaimHeader
-	owned   []string // ownedHeaders(claims), computed once
+	v *core.Verifier
+	// policy is the Policy in force, compiled; SetPolicy swaps it, and a
+	// request reads it once, so its route and its headers come from one
+	// policy.
+	policy  atomic.Pointer[compiled]
 	logger  *slog.Logger
 	metrics http.Handler
 	live    http.Handler
@@ -47,6 +48,44 @@ func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.logger = l }
 // WithMetrics serves h at /metrics (promjwt's registry, through promhttp).
 func WithMetrics(h http.Handler) Option { return func(s *Server) { s.metrics = h } }
 
+// compiled is a checked Policy in the form a request reads it.
+type compiled struct {
+	router router
+	routed bool // the policy has routes, so a request's target matters
+	claims []ClaimHeader
+	owned  []string // ownedHeaders(claims), computed once
+}
+
+// compile checks p as [ParsePolicy] checks a file, and copies it; nil is
+// the zero Policy.
+func compile(p *Policy) (*compiled, error) {
+	if p == nil {
+		p = &Policy{}
+	}
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	c := &compiled{router: newRouter(p.Routes), routed: len(p.Routes) > 0}
+	for _, h := range p.ClaimHeaders {
+		c.claims = append(c.claims, ClaimHeader{Claim: h.Claim, Header: canonical(h.Header)})
+	}
+	c.owned = ownedHeaders(c.claims)
+	return c, nil
+}
+
+// SetPolicy puts p in force for the requests that start after it returns,
+// as a restart on the new policy file would; requests in flight finish on
+// the old one. An invalid p is refused, and the policy in force stays.
+// jwtguard serve -watch calls it on SIGHUP.
+func (s *Server) SetPolicy(p *Policy) error {
+	c, err := compile(p)
+	if err != nil {
+		return err
+	}
+	s.policy.Store(c)
+	return nil
+}
+
 // New returns the Server of v under policy p; a nil p is the zero
 // [Policy]: every route needs a valid token, no claim is mapped. p is
 // checked as [ParsePolicy] checks a file, and copied.
@@ -54,18 +93,10 @@ func New(v *core.Verifier, p *Policy, opts ...Option) (*Server, error) {
 	if v == nil {
 		return nil, errors.New("serve: a verifier is required")
 	}
-	if p == nil {
-		p = &Policy{}
-	}
-	if err := p.check(); err != nil {
+	s := &Server{v: v, logger: slog.New(slog.DiscardHandler), live: health.Liveness(), ready: health.Readiness(v)}
+	if err := s.SetPolicy(p); err != nil {
 		return nil, err
 	}
-	s := &Server{v: v, router: newRouter(p.Routes), routed: len(p.Routes) > 0,
-		logger: slog.New(slog.DiscardHandler), live: health.Liveness(), ready: health.Readiness(v)}
-	for _, h := range p.ClaimHeaders {
-		s.claims = append(s.claims, ClaimHeader{Claim: h.Claim, Header: canonical(h.Header)})
-	}
-	s.owned = ownedHeaders(s.claims)
 	for _, o := range opts {
 		o(s)
 	}
@@ -190,17 +221,17 @@ type verdict struct {
 // decide authenticates and authorizes one request against the route its
 // targets select. The request's target is read before any token, but only
 // chooses which requirements apply.
-func (s *Server) decide(ctx context.Context, req core.Request, ts []target, targetErr error) verdict {
+func (s *Server) decide(ctx context.Context, pol *compiled, req core.Request, ts []target, targetErr error) verdict {
 	var route *Route
 	switch {
-	case !s.routed:
+	case !pol.routed:
 		route = defaultRoute
 	case targetErr != nil:
 		return verdict{err: s.refuseTarget(ctx, targetErr.Error())}
 	case len(ts) == 0:
 		return verdict{err: s.refuseTarget(ctx, "the gateway sent no original URI (X-Forwarded-Uri, X-Original-URI, or a path below /auth)")}
 	default:
-		route = s.router.matchAll(ts)
+		route = pol.router.matchAll(ts)
 	}
 	if route.Anonymous {
 		if len(route.Policies) > 0 {
@@ -245,7 +276,8 @@ func (s *Server) serveAuth(w http.ResponseWriter, r *http.Request) {
 	if len(ts) > 0 {
 		req.rawQuery, req.method, req.path = ts[0].rawQuery, ts[0].method, ts[0].path
 	}
-	v := s.decide(r.Context(), req, ts, terr)
+	pol := s.policy.Load()
+	v := s.decide(r.Context(), pol, req, ts, terr)
 	if v.err != nil {
 		s.v.Response(v.err).WriteHTTP(w)
 		return
@@ -254,7 +286,7 @@ func (s *Server) serveAuth(w http.ResponseWriter, r *http.Request) {
 	// A verdict is for one request: no cache may keep it.
 	h["Cache-Control"] = []string{"no-store"}
 	if v.claims != nil {
-		s.identity(r.Context(), v.claims, func(name, value string) { h[name] = []string{value} }, func(string) {})
+		s.identity(r.Context(), pol, v.claims, func(name, value string) { h[name] = []string{value} }, func(string) {})
 	}
 	w.WriteHeader(http.StatusOK)
 }
@@ -262,7 +294,7 @@ func (s *Server) serveAuth(w http.ResponseWriter, r *http.Request) {
 // identity calls set for each upstream header of claims and remove for
 // each identity or claim header that has no value to send, so that no
 // client-sent copy survives where the gateway can remove it.
-func (s *Server) identity(ctx context.Context, c *core.Claims, set func(name, value string), remove func(name string)) {
+func (s *Server) identity(ctx context.Context, pol *compiled, c *core.Claims, set func(name, value string), remove func(name string)) {
 	put := func(name, value string) {
 		switch {
 		case value == "":
@@ -284,7 +316,7 @@ func (s *Server) identity(ctx context.Context, c *core.Claims, set func(name, va
 	put(HeaderScopes, strings.Join(c.Scopes(), " "))
 	payload, _ := c.MarshalJSON()
 	put(HeaderClaims, base64.RawURLEncoding.EncodeToString(payload))
-	for _, m := range s.claims {
+	for _, m := range pol.claims {
 		val, ok := c.Get(m.Claim)
 		if !ok {
 			remove(m.Header)
