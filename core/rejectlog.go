@@ -190,11 +190,15 @@ func clipList(in []string) []string {
 
 // clipLog bounds a value for the log line to logValueBytes, cut at a
 // character boundary so the line stays valid UTF-8.
-func clipLog(s string) string {
-	if len(s) <= logValueBytes {
+func clipLog(s string) string { return clipAt(s, logValueBytes) }
+
+// clipAt cuts s to at most n bytes at a character boundary, so that a
+// clipped value is still valid UTF-8 where s was.
+func clipAt(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := logValueBytes
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

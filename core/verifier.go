@@ -1056,9 +1056,4 @@ func (v *engine) logRequestRejection(ctx context.Context, err error, r Request) 
 
 // clip bounds values read from an unverified token before they go into a
 // verdict event.
-func clip(s string) string {
-	if len(s) > 128 {
-		return s[:128]
-	}
-	return s
-}
+func clip(s string) string { return clipAt(s, 128) }

@@ -213,13 +213,16 @@ func (b *BaselineEntry) apply(v *core.Verifier, rev uint64, removal string, data
 			b.attrs(rev, slog.String("op", removal), slog.String("baseline_fingerprint", v.Config().Fingerprint()))...)
 	} else {
 		cfg, err := b.parse(data)
+		var weaker []string
+		if err == nil && !b.opts.AllowWeaker {
+			weaker = v.Config().Weakenings(cfg)
+		}
 		switch {
 		case err != nil:
 			u.Err = err
 			b.logRefused(rev, err)
 		case cfg.Fingerprint() == v.Config().Fingerprint():
-		case !b.opts.AllowWeaker && len(v.Config().Weakenings(cfg)) > 0:
-			weaker := v.Config().Weakenings(cfg)
+		case len(weaker) > 0:
 			u.Err = fmt.Errorf("baseline update loosens verification (%s): refused; a service follows a looser baseline from the bus only when started with -config-kv-allow-weaker, or after a restart", strings.Join(weaker, ", "))
 			b.logger.Error("jwtguard baseline update refused: it loosens verification",
 				b.attrs(rev, slog.Any("weakens", weaker), slog.String("fingerprint", v.Config().Fingerprint()))...)
